@@ -22,12 +22,19 @@ async function main(): Promise<void> {
     port,
     host: values.host,
     log: values.quiet ? undefined : (line) => console.error(`[servicebus-emulator] ${line}`),
+  }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EADDRINUSE') throw err;
+    throw new Error(
+      `port ${port} on ${values.host} is in use (another AMQP broker?); choose another with --port, or 0 for a free one`,
+    );
   });
   // The first line on stdout is the connection string, so scripts can read it.
   console.log(emulator.connectionString);
-  console.error(
-    `[servicebus-emulator] listening on ${values.host}:${emulator.port}; queues: ${config.queues.map((q) => q.name).join(', ')}`,
-  );
+  if (!values.quiet) {
+    console.error(
+      `[servicebus-emulator] listening on ${values.host}:${emulator.port}; queues: ${config.queues.map((q) => q.name).join(', ')}`,
+    );
+  }
   const stop = () => {
     void emulator.close().then(() => process.exit(0));
   };

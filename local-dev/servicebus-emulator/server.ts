@@ -284,6 +284,9 @@ export async function startServiceBusEmulator(
     } catch (err) {
       settle(delivery, asFault(err));
     }
+    // Once the sender settles, the delivery is over (AMQP forgets it); rhea would keep it in the
+    // session's ring buffer until the client settles too, which an SDK receiver never does.
+    (delivery as { remote_settled: boolean }).remote_settled = true;
   };
   for (const outcome of ['accepted', 'released', 'rejected', 'modified']) container.on(outcome, onOutcome);
 

@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ServiceBusClient } from '@azure/service-bus';
+
+export interface ServiceBusEmulatorBenchResult {
+  messages: number;
+  sendConcurrency: number;
+  sendPerSecond: number;
+  batchSendPerSecond: number;
+  receiveCompletePerSecond: number;
+}
+
+const root = join(__dirname, '..', '..');
+
+/** Throughput through the real SDK against the emulator running as its own process, as `npm start` runs it. */
+export async function benchServiceBusEmulator(
+  messages = 5_000,
+  sendConcurrency = 32,
+): Promise<ServiceBusEmulatorBenchResult> {
+  const child = spawn(
+    process.execPath,
+    [
+      join(root, 'dist/local-dev/servicebus-emulator/cli.js'),
+      '--config',
+      join(root, 'local-dev/servicebus-config.json'),
+      '--port',
+      '0',
+      '--quiet',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const [connectionString] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+  const client = new ServiceBusClient(connectionString);
+  try {
+    const sender = client.createSender('tasks');
+    await sender.sendMessages({ body: 'warm-up' });
+
+    let next = 0;
+    let start = performance.now();
+    await Promise.all(
+      Array.from({ length: sendConcurrency }, async () => {
+        while (next < messages) {
+          const i = next++;
+          await sender.sendMessages({ body: { taskId: `t-${i}`, slice: 0 }, messageId: `single-${i}` });
+        }
+      }),
+    );
+    const sendPerSecond = messages / ((performance.now() - start) / 1000);
+
+    // Consumed the way the Functions host does: subscribe() with concurrent handlers and auto-complete.
+    const drainAll = async (expected: number) => {
+      const receiver = client.createReceiver('tasks');
+      let done = 0;
+      const t0 = performance.now();
+      await new Promise<void>((resolve, reject) => {
+        receiver.subscribe(
+          {
+            processMessage: async () => {
+              if (++done === expected) resolve();
+            },
+            processError: async (args) => reject(args.error),
+          },
+          { maxConcurrentCalls: 32, autoCompleteMessages: true },
+        );
+      });
+      const perSecond = expected / ((performance.now() - t0) / 1000);
+      await receiver.close();
+      return perSecond;
+    };
+    const receiveCompletePerSecond = await drainAll(messages + 1);
+
+    start = performance.now();
+    for (let i = 0; i < messages; i += 100) {
+      await sender.sendMessages(
+        Array.from({ length: 100 }, (_, j) => ({
+          body: { taskId: `b-${i + j}` },
+          messageId: `batch-${i + j}`,
+        })),
+      );
+    }
+    const batchSendPerSecond = messages / ((performance.now() - start) / 1000);
+    await drainAll(messages);
+    return { messages, sendConcurrency, sendPerSecond, batchSendPerSecond, receiveCompletePerSecond };
+  } finally {
+    await client.close();
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
+}
