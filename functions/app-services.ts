@@ -1,0 +1,85 @@
+import type { ServiceBusClient } from '@azure/service-bus';
+import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import { createBlobServiceClient, createServiceBusClient } from './platform/azure-clients';
+import { createPostgresPool } from './platform/postgres-pool';
+import { createRedisClient } from './platform/redis-client';
+import { loadSettings, type Settings } from './platform/settings';
+import { BlobStore } from './storage/blob-store';
+import { PostgresStepLedger } from './storage/step-ledger-postgres';
+import { TaskQueue } from './storage/task-queue';
+import { TaskRepository } from './storage/task-repository';
+import { TaskCatalog } from './tasks/catalog';
+import { simulateTask } from './tasks/simulate';
+import { TaskService } from './tasks/task-service';
+
+/** Everything the handlers and triggers use, built once per process from the settings. */
+export interface AppServices {
+  settings: Settings;
+  pool: Pool;
+  serviceBus: ServiceBusClient;
+  redis: () => Promise<Redis>;
+  blobs: BlobStore;
+  queue: TaskQueue;
+  repository: TaskRepository;
+  ledger: PostgresStepLedger;
+  catalog: TaskCatalog;
+  tasks: TaskService;
+  log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  close(): Promise<void>;
+}
+
+let current: AppServices | undefined;
+
+export function appServices(): AppServices {
+  current ??= createAppServices(loadSettings(process.env));
+  return current;
+}
+
+/** Closes the connections of the current services (the next call to appServices() builds new ones). */
+export async function closeAppServices(): Promise<void> {
+  const services = current;
+  current = undefined;
+  await services?.close();
+}
+
+export function createAppServices(settings: Settings): AppServices {
+  const clientId = settings.azureClientId;
+  const pool = createPostgresPool(settings.postgres, clientId);
+  const serviceBus = createServiceBusClient(settings.serviceBus);
+  const blobs = new BlobStore(createBlobServiceClient(settings.storage));
+  const queue = new TaskQueue(serviceBus, settings.tasksQueue);
+  const repository = new TaskRepository(pool);
+  const ledger = new PostgresStepLedger(pool);
+  const catalog = new TaskCatalog([simulateTask(ledger)]);
+  const log = (level: 'info' | 'warn' | 'error', message: string) => console[level](message);
+  let redis: Promise<Redis> | undefined;
+  // Pool errors on idle clients (a restarted server) must not crash the process; the next query reconnects.
+  pool.on('error', (err) => log('warn', `postgres pool: ${err.message}`));
+  return {
+    settings,
+    pool,
+    serviceBus,
+    redis: () =>
+      (redis ??= createRedisClient(settings.redis, clientId, {
+        maxRetriesPerRequest: 1,
+        connectTimeout: 2_000,
+      }).then((client) => {
+        client.on('error', () => undefined);
+        return client;
+      })),
+    blobs,
+    queue,
+    repository,
+    ledger,
+    catalog,
+    tasks: new TaskService({ repository, blobs, queue, catalog, log }),
+    log,
+    close: async () => {
+      await queue.close().catch(() => undefined);
+      await serviceBus.close().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+      if (redis) (await redis.catch(() => undefined))?.disconnect();
+    },
+  };
+}

@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import { TASK_STATUSES } from '../storage/task-repository';
+
+/** The API's shapes: what handlers validate and return, and what OpenAPI is generated from. */
+
+export const TaskStatusSchema = z.enum(TASK_STATUSES as [string, ...string[]]).meta({ id: 'TaskStatus' });
+
+export const ProgressSchema = z
+  .object({
+    percent: z.number().min(0).max(100).nullable(),
+    current: z.number().nullable(),
+    total: z.number().nullable(),
+    message: z.string().nullable(),
+    step: z.string().nullable(),
+  })
+  .meta({ id: 'Progress' });
+
+export const TaskErrorSchema = z.object({ code: z.string(), message: z.string() }).meta({ id: 'TaskError' });
+
+export const TaskSchema = z
+  .object({
+    id: z.uuid(),
+    type: z.string(),
+    status: TaskStatusSchema,
+    progress: ProgressSchema.nullable(),
+    attempts: z.number().int(),
+    cancelRequested: z.boolean(),
+    error: TaskErrorSchema.nullable(),
+    createdAt: z.iso.datetime(),
+    startedAt: z.iso.datetime().nullable(),
+    updatedAt: z.iso.datetime(),
+    finishedAt: z.iso.datetime().nullable(),
+    links: z.object({ self: z.string(), events: z.string(), result: z.string(), cancel: z.string() }),
+  })
+  .meta({ id: 'Task' });
+
+export const TaskListSchema = z
+  .object({ items: z.array(TaskSchema), nextCursor: z.string().nullable() })
+  .meta({ id: 'TaskList' });
+
+export const SubmitTaskSchema = z
+  .object({
+    type: z.string().min(1).describe('A task type from GET /api/task-types.'),
+    input: z.unknown().describe("The input, checked against the type's inputSchema.").optional(),
+  })
+  .strict()
+  .meta({ id: 'SubmitTask' });
+
+export const EventSchema = z
+  .object({
+    seq: z.number().int().positive(),
+    taskId: z.uuid(),
+    type: z.enum(['status', 'progress', 'log']),
+    at: z.iso.datetime(),
+  })
+  .catchall(z.unknown())
+  .meta({
+    id: 'Event',
+    description: 'status: {status, error?}; progress: the progress fields; log: {level, message, data?}',
+  });
+
+export const EventListSchema = z
+  .object({ items: z.array(EventSchema), nextCursor: z.string().nullable() })
+  .meta({ id: 'EventList' });
+
+export const TaskTypeSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    description: z.string(),
+    inputSchema: z.record(z.string(), z.unknown()).describe('JSON Schema (draft 2020-12) of the input.'),
+    example: z.unknown(),
+  })
+  .meta({ id: 'TaskType' });
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    field: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .catchall(z.unknown())
+  .meta({ id: 'Problem' });
+
+export const HealthSchema = z
+  .object({
+    status: z.enum(['ok', 'degraded']),
+    checks: z.record(
+      z.string(),
+      z.object({ ok: z.boolean(), latencyMs: z.number(), error: z.string().optional() }),
+    ),
+  })
+  .meta({ id: 'Health' });
+
+export const TaskIdSchema = z.uuid({ message: 'must be a UUID' });
+
+export const ListTasksQuerySchema = z
+  .object({
+    status: TaskStatusSchema.optional(),
+    type: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a task type name')
+      .optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().optional(),
+  })
+  .strict();
+
+export const ListEventsQuerySchema = z
+  .object({
+    after: z.coerce.number().int().min(0).default(0),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict();

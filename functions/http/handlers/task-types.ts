@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { handler } from '../handle';
+import { json } from '../responses';
+
+/** GET /api/task-types: every type with its input's JSON Schema and an example. */
+export const listTaskTypes = handler(async ({ services }) =>
+  json(
+    200,
+    services.catalog.all().map((d) => ({
+      type: d.type,
+      title: d.title,
+      description: d.description,
+      inputSchema: z.toJSONSchema(d.input, { io: 'input', unrepresentable: 'any' }),
+      example: d.example,
+    })),
+  ),
+);

@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import { createDocument } from 'zod-openapi';
+import type { TaskCatalog } from '../tasks/catalog';
+import {
+  EventListSchema,
+  HealthSchema,
+  ListEventsQuerySchema,
+  ListTasksQuerySchema,
+  ProblemSchema,
+  TaskIdSchema,
+  TaskListSchema,
+  TaskSchema,
+  TaskTypeSchema,
+} from './api-schemas';
+
+const problems = (...statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((s) => [
+      String(s),
+      {
+        description: 'Problem details (RFC 9457)',
+        content: { 'application/problem+json': { schema: ProblemSchema } },
+      },
+    ]),
+  );
+
+const taskResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: TaskSchema } },
+});
+
+/** OpenAPI 3.1 generated from the API's zod schemas and each task type's input schema. */
+export function openApiDocument(catalog: TaskCatalog) {
+  const definitions = catalog.all();
+  const submitBodies = definitions.map((d) =>
+    z
+      .object({ type: z.literal(d.type), input: d.input })
+      .meta({ id: `Submit_${d.type.replace(/-/g, '_')}`, description: d.title }),
+  );
+  const submitBody =
+    submitBodies.length === 1 ? submitBodies[0] : z.discriminatedUnion('type', submitBodies as never);
+  const idParam = { path: z.object({ id: TaskIdSchema }) };
+  return createDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'Longhaul',
+      version: '1.0.0',
+      description:
+        'Long-running operations behind an HTTP API: submit a task (202 + Location), then poll it, stream its events, cancel it or fetch its result.',
+    },
+    paths: {
+      '/api/tasks': {
+        post: {
+          summary: 'Submit a task',
+          requestParams: {
+            header: z.object({ 'idempotency-key': z.string().max(255).optional() }),
+          },
+          requestBody: { required: true, content: { 'application/json': { schema: submitBody } } },
+          responses: {
+            '202': {
+              ...taskResponse('Accepted; poll the Location after Retry-After seconds.'),
+              headers: z.object({ location: z.string(), 'retry-after': z.string() }),
+            },
+            '200': {
+              ...taskResponse('The same Idempotency-Key and body were seen before: the original task.'),
+              headers: z.object({ 'idempotent-replayed': z.literal('true') }),
+            },
+            ...problems(400, 409, 413, 415, 422),
+          },
+        },
+        get: {
+          summary: 'List tasks, newest first',
+          requestParams: { query: ListTasksQuerySchema },
+          responses: {
+            '200': {
+              description: 'A page of tasks',
+              content: { 'application/json': { schema: TaskListSchema } },
+            },
+            ...problems(400),
+          },
+        },
+      },
+      '/api/tasks/{id}': {
+        get: {
+          summary: 'Get a task',
+          requestParams: idParam,
+          responses: { '200': taskResponse('The task'), ...problems(400, 404) },
+        },
+        delete: {
+          summary: 'Cancel a task',
+          requestParams: idParam,
+          responses: {
+            '202': taskResponse('Cancellation requested (a queued task is cancelled at once)'),
+            ...problems(400, 404, 409),
+          },
+        },
+      },
+      '/api/tasks/{id}/result': {
+        get: {
+          summary: "Get a succeeded task's result",
+          requestParams: idParam,
+          responses: {
+            '200': {
+              description: 'The result JSON',
+              content: { 'application/json': { schema: z.unknown() } },
+            },
+            ...problems(400, 404, 409),
+          },
+        },
+      },
+      '/api/tasks/{id}/events': {
+        get: {
+          summary: "A task's event history, oldest first",
+          requestParams: { ...idParam, query: ListEventsQuerySchema },
+          responses: {
+            '200': {
+              description: 'A page of events',
+              content: { 'application/json': { schema: EventListSchema } },
+            },
+            ...problems(400, 404, 406),
+          },
+        },
+      },
+      '/api/task-types': {
+        get: {
+          summary: 'The task types and their input schemas',
+          responses: {
+            '200': {
+              description: 'Task types',
+              content: { 'application/json': { schema: z.array(TaskTypeSchema) } },
+            },
+          },
+        },
+      },
+      '/api/health': {
+        get: { summary: 'Liveness', responses: { '200': { description: 'The process is up' } } },
+      },
+      '/api/health/ready': {
+        get: {
+          summary: 'Readiness: every dependency with its state and latency',
+          responses: {
+            '200': { description: 'Ready', content: { 'application/json': { schema: HealthSchema } } },
+            '503': { description: 'Not ready', content: { 'application/json': { schema: HealthSchema } } },
+          },
+        },
+      },
+    },
+  });
+}

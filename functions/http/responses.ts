@@ -1,0 +1,65 @@
+import type { HttpResponseInit } from '@azure/functions';
+
+export interface ProblemDetails {
+  type?: string;
+  title: string;
+  status: number;
+  detail?: string;
+  [extension: string]: unknown;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** An RFC 9457 problem response; `type` is a stable URN per kind of problem. */
+export function problem(
+  status: number,
+  kind: string,
+  detail: string,
+  extensions: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): HttpResponseInit {
+  const body: ProblemDetails = {
+    type: `urn:longhaul:problem:${kind}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail,
+    ...extensions,
+  };
+  return {
+    status,
+    headers: { 'content-type': 'application/problem+json', 'cache-control': 'no-store', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/** A JSON response. */
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
+  return {
+    status,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/** A text response (HTML, CSS, JavaScript). */
+export function text(
+  status: number,
+  contentType: string,
+  body: string,
+  cacheControl = 'no-cache',
+): HttpResponseInit {
+  return { status, headers: { 'content-type': contentType, 'cache-control': cacheControl }, body };
+}

@@ -1,0 +1,45 @@
+import type { TaskEventRow, TaskRow } from '../storage/task-repository';
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+/** A task as the API shows it (design §2). */
+export function taskJson(row: TaskRow) {
+  const self = `/api/tasks/${row.id}`;
+  const p = row.progress;
+  return {
+    id: row.id,
+    type: row.type,
+    status: row.status,
+    progress: p
+      ? {
+          percent: (p.percent as number | undefined) ?? null,
+          current: (p.current as number | undefined) ?? null,
+          total: (p.total as number | undefined) ?? null,
+          message: (p.message as string | undefined) ?? null,
+          step: (p.step as string | undefined) ?? null,
+        }
+      : null,
+    attempts: row.attempts,
+    cancelRequested: row.cancelRequested,
+    error: row.error,
+    createdAt: row.createdAt.toISOString(),
+    startedAt: iso(row.startedAt),
+    updatedAt: row.updatedAt.toISOString(),
+    finishedAt: iso(row.finishedAt),
+    links: { self, events: `${self}/events`, result: `${self}/result`, cancel: self },
+  };
+}
+
+/** An event as the API shows it: common fields plus the type's own. */
+export function eventJson(row: TaskEventRow) {
+  const base = { seq: row.seq, taskId: row.taskId, type: row.type, at: row.at.toISOString() };
+  if (row.type === 'log') {
+    return {
+      ...base,
+      level: row.level,
+      message: row.message,
+      ...(row.data === null ? {} : { data: row.data }),
+    };
+  }
+  return { ...base, ...((row.data as Record<string, unknown> | null) ?? {}) };
+}

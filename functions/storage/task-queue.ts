@@ -1,0 +1,41 @@
+import type { ServiceBusClient, ServiceBusSender } from '@azure/service-bus';
+
+/** The small message that tells a worker to run one slice of a task (the payload stays in Blob). */
+export interface TaskMessage {
+  taskId: string;
+  slice: number;
+}
+
+export interface SendOptions {
+  traceparent?: string;
+  /** Deliver later (retries with backoff). */
+  scheduledAt?: Date;
+}
+
+export class TaskQueue {
+  private readonly sender: ServiceBusSender;
+
+  constructor(client: ServiceBusClient, queueName: string) {
+    this.sender = client.createSender(queueName);
+  }
+
+  /** The message id is task + slice, so Service Bus duplicate detection drops a re-send of the same slice. */
+  async send(message: TaskMessage, options: SendOptions = {}): Promise<void> {
+    await this.sender.sendMessages({
+      body: message,
+      contentType: 'application/json',
+      messageId: `${message.taskId}:${message.slice}`,
+      applicationProperties: options.traceparent ? { traceparent: options.traceparent } : undefined,
+      scheduledEnqueueTimeUtc: options.scheduledAt,
+    });
+  }
+
+  /** Opens the sender link if needed: proves the namespace, the queue and the credentials. */
+  async ping(): Promise<void> {
+    await this.sender.createMessageBatch();
+  }
+
+  async close(): Promise<void> {
+    await this.sender.close();
+  }
+}

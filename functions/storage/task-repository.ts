@@ -1,0 +1,214 @@
+import type { Pool } from 'pg';
+
+export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const TASK_STATUSES: readonly TaskStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+export const FINISHED_STATUSES: readonly TaskStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+export interface TaskRow {
+  id: string;
+  type: string;
+  status: TaskStatus;
+  owner: string;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  inputRef: string;
+  inputBytes: number;
+  resultRef: string | null;
+  progress: Record<string, unknown> | null;
+  error: { code: string; message: string } | null;
+  attempts: number;
+  cancelRequested: boolean;
+  traceId: string | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  updatedAt: Date;
+  finishedAt: Date | null;
+  heartbeatAt: Date | null;
+  enqueuedAt: Date | null;
+}
+
+export interface NewTask {
+  id: string;
+  type: string;
+  owner: string;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  inputRef: string;
+  inputBytes: number;
+  traceId: string | null;
+}
+
+export interface ListQuery {
+  owner: string;
+  status?: TaskStatus;
+  type?: string;
+  limit: number;
+  /** Keyset position: tasks strictly older than this one. */
+  after?: { createdAt: Date; id: string };
+}
+
+export interface TaskEventRow {
+  taskId: string;
+  seq: number;
+  at: Date;
+  type: 'status' | 'progress' | 'log';
+  level: string | null;
+  message: string | null;
+  data: unknown;
+}
+
+const COLUMNS = `id, type, status, owner, idempotency_key AS "idempotencyKey", request_hash AS "requestHash",
+  input_ref AS "inputRef", input_bytes AS "inputBytes", result_ref AS "resultRef", progress, error, attempts,
+  cancel_requested AS "cancelRequested", trace_id AS "traceId", created_at AS "createdAt", started_at AS "startedAt",
+  updated_at AS "updatedAt", finished_at AS "finishedAt", heartbeat_at AS "heartbeatAt", enqueued_at AS "enqueuedAt"`;
+
+/** The `tasks` and `task_events` tables. */
+export class TaskRepository {
+  constructor(private readonly pool: Pool) {}
+
+  /** Inserts a task; returns undefined when the caller's Idempotency-Key is already taken. */
+  async insert(task: NewTask): Promise<TaskRow | undefined> {
+    const { rows } = await this.pool.query<TaskRow>(
+      `INSERT INTO tasks (id, type, status, owner, idempotency_key, request_hash, input_ref, input_bytes, trace_id)
+       VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+       RETURNING ${COLUMNS}`,
+      [
+        task.id,
+        task.type,
+        task.owner,
+        task.idempotencyKey,
+        task.requestHash,
+        task.inputRef,
+        task.inputBytes,
+        task.traceId,
+      ],
+    );
+    return rows[0];
+  }
+
+  async find(id: string, owner?: string): Promise<TaskRow | undefined> {
+    const { rows } = await this.pool.query<TaskRow>(
+      `SELECT ${COLUMNS} FROM tasks WHERE id = $1 AND ($2::text IS NULL OR owner = $2)`,
+      [id, owner ?? null],
+    );
+    return rows[0];
+  }
+
+  async findByIdempotencyKey(owner: string, key: string): Promise<TaskRow | undefined> {
+    const { rows } = await this.pool.query<TaskRow>(
+      `SELECT ${COLUMNS} FROM tasks WHERE owner = $1 AND idempotency_key = $2`,
+      [owner, key],
+    );
+    return rows[0];
+  }
+
+  async list(q: ListQuery): Promise<TaskRow[]> {
+    const { rows } = await this.pool.query<TaskRow>(
+      `SELECT ${COLUMNS} FROM tasks
+       WHERE owner = $1
+         AND ($2::text IS NULL OR status = $2)
+         AND ($3::text IS NULL OR type = $3)
+         AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5::uuid))
+       ORDER BY created_at DESC, id DESC
+       LIMIT $6`,
+      [q.owner, q.status ?? null, q.type ?? null, q.after?.createdAt ?? null, q.after?.id ?? null, q.limit],
+    );
+    return rows;
+  }
+
+  async markEnqueued(id: string): Promise<void> {
+    await this.pool.query(`UPDATE tasks SET enqueued_at = now() WHERE id = $1`, [id]);
+  }
+
+  /** A queued task is cancelled at once; a running one gets the request. Returns the row after the change. */
+  async requestCancel(id: string, owner: string): Promise<TaskRow | undefined> {
+    const { rows } = await this.pool.query<TaskRow>(
+      `UPDATE tasks SET
+         cancel_requested = true,
+         status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
+         finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END,
+         updated_at = now()
+       WHERE id = $1 AND owner = $2 AND status IN ('queued', 'running')
+       RETURNING ${COLUMNS}`,
+      [id, owner],
+    );
+    return rows[0];
+  }
+
+  /** Moves a queued (or re-delivered running) task to running; undefined when it is finished already. */
+  async markRunning(id: string): Promise<TaskRow | undefined> {
+    const { rows } = await this.pool.query<TaskRow>(
+      `UPDATE tasks SET status = 'running', attempts = attempts + 1,
+         started_at = COALESCE(started_at, now()), heartbeat_at = now(), updated_at = now()
+       WHERE id = $1 AND status IN ('queued', 'running')
+       RETURNING ${COLUMNS}`,
+      [id],
+    );
+    return rows[0];
+  }
+
+  /** Records progress; returns whether cancellation was requested meanwhile. */
+  async updateProgress(id: string, progress: Record<string, unknown>): Promise<{ cancelRequested: boolean }> {
+    const { rows } = await this.pool.query<{ cancelRequested: boolean }>(
+      `UPDATE tasks SET progress = $2, heartbeat_at = now(), updated_at = now() WHERE id = $1 AND status = 'running'
+       RETURNING cancel_requested AS "cancelRequested"`,
+      [id, progress],
+    );
+    return { cancelRequested: rows[0]?.cancelRequested ?? false };
+  }
+
+  /** Ends a task; a task that already ended keeps its first ending. */
+  async finish(
+    id: string,
+    status: 'succeeded' | 'failed' | 'cancelled',
+    outcome: { resultRef?: string; error?: { code: string; message: string } } = {},
+  ): Promise<TaskRow | undefined> {
+    const { rows } = await this.pool.query<TaskRow>(
+      `UPDATE tasks SET status = $2, result_ref = $3, error = $4, finished_at = now(), updated_at = now()
+       WHERE id = $1 AND status IN ('queued', 'running')
+       RETURNING ${COLUMNS}`,
+      [id, status, outcome.resultRef ?? null, outcome.error ?? null],
+    );
+    return rows[0];
+  }
+
+  /**
+   * Queued tasks whose message may be missing: never sent (the send after the commit failed) for
+   * `unsentSeconds`, or sent longer than `lostSeconds` ago and still not picked up (a broker lost it).
+   */
+  async staleQueued(unsentSeconds: number, lostSeconds: number, limit: number): Promise<TaskRow[]> {
+    const { rows } = await this.pool.query<TaskRow>(
+      `SELECT ${COLUMNS} FROM tasks
+       WHERE status = 'queued'
+         AND ((enqueued_at IS NULL AND created_at < now() - make_interval(secs => $1))
+           OR enqueued_at < now() - make_interval(secs => $2))
+       ORDER BY created_at LIMIT $3`,
+      [unsentSeconds, lostSeconds, limit],
+    );
+    return rows;
+  }
+
+  /** Appends an event with the next sequence number of its task. */
+  async appendEvent(
+    taskId: string,
+    event: { type: TaskEventRow['type']; level?: string; message?: string; data?: unknown },
+  ): Promise<TaskEventRow> {
+    const { rows } = await this.pool.query<TaskEventRow>(
+      `INSERT INTO task_events (task_id, seq, type, level, message, data)
+       VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM task_events WHERE task_id = $1), $2, $3, $4, $5)
+       RETURNING task_id AS "taskId", seq::int, at, type, level, message, data`,
+      [taskId, event.type, event.level ?? null, event.message ?? null, event.data ?? null],
+    );
+    return rows[0];
+  }
+
+  async events(taskId: string, afterSeq: number, limit: number): Promise<TaskEventRow[]> {
+    const { rows } = await this.pool.query<TaskEventRow>(
+      `SELECT task_id AS "taskId", seq::int, at, type, level, message, data FROM task_events
+       WHERE task_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      [taskId, afterSeq, limit],
+    );
+    return rows;
+  }
+}

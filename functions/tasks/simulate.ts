@@ -1,0 +1,73 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import { defineTask, PermanentError } from './define-task';
+import type { StepLedger } from './step-ledger';
+
+const simulateInput = z
+  .object({
+    steps: z.number().int().min(1).max(10_000).default(10).describe('How many steps to run.'),
+    stepMs: z.number().int().min(0).max(600_000).default(1_000).describe('How long each step takes, in ms.'),
+    failAtStep: z.number().int().min(0).optional().describe('Step (0-based) at which to fail on purpose.'),
+    failMode: z
+      .enum(['transient', 'permanent'])
+      .default('transient')
+      .describe('A transient failure is retried; a permanent one fails the task.'),
+    failTimes: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(1)
+      .describe('Transient failures at failAtStep before it succeeds.'),
+  })
+  .strict()
+  .refine((v) => v.failAtStep === undefined || v.failAtStep < v.steps, {
+    message: 'failAtStep must be below steps',
+    path: ['failAtStep'],
+  });
+
+export interface SimulateResult {
+  steps: number;
+  executions: Record<string, number>;
+  totalExecutions: number;
+}
+
+/** The reference task: sleeps per step, can fail on purpose, and reports how often each step body ran. */
+export function simulateTask(ledger: StepLedger) {
+  return defineTask({
+    type: 'simulate',
+    title: 'Simulated work',
+    description:
+      'Runs `steps` checkpointed steps of `stepMs` each, optionally failing at one step. The result counts how many times each step body ran, from storage outside the checkpoint.',
+    input: simulateInput,
+    example: { steps: 10, stepMs: 1000 },
+    async run(input, ctx): Promise<SimulateResult> {
+      for (let i = 0; i < input.steps; i++) {
+        const name = `step-${i}`;
+        await ctx.step(name, async () => {
+          await ledger.recordRun(ctx.taskId, name);
+          await sleep(input.stepMs, undefined, { signal: ctx.signal });
+          if (i === input.failAtStep) {
+            if (input.failMode === 'permanent')
+              throw new PermanentError(`simulated permanent failure at step ${i}`);
+            const runs = (await ledger.runs(ctx.taskId))[name] ?? 0;
+            if (runs <= input.failTimes) throw new Error(`simulated transient failure at step ${i}`);
+          }
+          return i;
+        });
+        ctx.progress({
+          current: i + 1,
+          total: input.steps,
+          percent: Math.round(((i + 1) / input.steps) * 100),
+          message: `step ${i + 1} of ${input.steps}`,
+        });
+      }
+      const executions = await ledger.runs(ctx.taskId);
+      return {
+        steps: input.steps,
+        executions,
+        totalExecutions: Object.values(executions).reduce((a, b) => a + b, 0),
+      };
+    },
+  });
+}

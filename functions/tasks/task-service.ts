@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
+import { CONTAINERS, type BlobStore } from '../storage/blob-store';
+import type { TaskQueue } from '../storage/task-queue';
+import {
+  FINISHED_STATUSES,
+  type ListQuery,
+  type TaskEventRow,
+  type TaskRepository,
+  type TaskRow,
+} from '../storage/task-repository';
+import type { TaskCatalog } from './catalog';
+import { IdempotencyConflictError, TaskInputError, type FieldError } from './task-errors';
+
+export interface SubmitRequest {
+  owner: string;
+  type: string;
+  input: unknown;
+  idempotencyKey?: string;
+  /** Hash of what the caller sent, to tell a retry from a different request under the same key. */
+  requestHash: string;
+  traceparent: string;
+}
+
+export type SubmitOutcome = { replayed: boolean; task: TaskRow };
+
+export type CancelOutcome =
+  { kind: 'notFound' } | { kind: 'finished'; task: TaskRow } | { kind: 'requested'; task: TaskRow };
+
+export type ResultOutcome =
+  | { kind: 'notFound' }
+  | { kind: 'notSucceeded'; task: TaskRow }
+  | { kind: 'ready'; stream: NodeJS.ReadableStream; length?: number };
+
+export interface TaskServiceDeps {
+  repository: TaskRepository;
+  blobs: BlobStore;
+  queue: TaskQueue;
+  catalog: TaskCatalog;
+  log: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+/** Submitting, reading, listing and cancelling tasks: the HTTP side of the async request-reply pattern. */
+export class TaskService {
+  constructor(private readonly deps: TaskServiceDeps) {}
+
+  /** Validates, writes the payload blob, then the row, then the message; a failed send leaves it queued for the sweeper. */
+  async submit(request: SubmitRequest): Promise<SubmitOutcome> {
+    const { repository, blobs, queue } = this.deps;
+    const input = this.validate(request.type, request.input);
+    if (request.idempotencyKey) {
+      const existing = await repository.findByIdempotencyKey(request.owner, request.idempotencyKey);
+      if (existing) return this.replay(existing, request.requestHash);
+    }
+    const id = randomUUID();
+    const bytes = Buffer.from(JSON.stringify(input));
+    const inputRef = await blobs.putJson(CONTAINERS.payloads, `${id}.json`, bytes);
+    const task = await repository.insert({
+      id,
+      type: request.type,
+      owner: request.owner,
+      idempotencyKey: request.idempotencyKey ?? null,
+      requestHash: request.requestHash,
+      inputRef,
+      inputBytes: bytes.length,
+      traceId: request.traceparent.split('-')[1] ?? null,
+    });
+    if (!task) {
+      // Another request with the same key won the race: this one is a replay of it.
+      await blobs.delete(inputRef);
+      const winner = await repository.findByIdempotencyKey(request.owner, request.idempotencyKey as string);
+      if (!winner) throw new Error('idempotency key conflict without a task');
+      return this.replay(winner, request.requestHash);
+    }
+    try {
+      await queue.send({ taskId: id, slice: 0 }, { traceparent: request.traceparent });
+      await repository.markEnqueued(id);
+    } catch (err) {
+      this.deps.log(
+        'warn',
+        `task ${id}: send to the queue failed, left queued for the sweeper: ${String(err)}`,
+      );
+    }
+    return { replayed: false, task };
+  }
+
+  get(owner: string, id: string): Promise<TaskRow | undefined> {
+    return this.deps.repository.find(id, owner);
+  }
+
+  list(query: ListQuery): Promise<TaskRow[]> {
+    return this.deps.repository.list(query);
+  }
+
+  async cancel(owner: string, id: string): Promise<CancelOutcome> {
+    const task = await this.deps.repository.requestCancel(id, owner);
+    if (task) return { kind: 'requested', task };
+    const current = await this.deps.repository.find(id, owner);
+    return current ? { kind: 'finished', task: current } : { kind: 'notFound' };
+  }
+
+  async openResult(owner: string, id: string): Promise<ResultOutcome> {
+    const task = await this.deps.repository.find(id, owner);
+    if (!task) return { kind: 'notFound' };
+    if (task.status !== 'succeeded' || !task.resultRef) return { kind: 'notSucceeded', task };
+    return { kind: 'ready', ...(await this.deps.blobs.openStream(task.resultRef)) };
+  }
+
+  async events(
+    owner: string,
+    id: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<TaskEventRow[] | undefined> {
+    const task = await this.deps.repository.find(id, owner);
+    if (!task) return undefined;
+    return this.deps.repository.events(id, afterSeq, limit);
+  }
+
+  isFinished(task: TaskRow): boolean {
+    return FINISHED_STATUSES.includes(task.status);
+  }
+
+  private validate(type: string, input: unknown): unknown {
+    const definition = this.deps.catalog.get(type);
+    if (!definition) {
+      const known = this.deps.catalog
+        .all()
+        .map((d) => d.type)
+        .join(', ');
+      throw new TaskInputError([{ path: 'type', message: `unknown task type "${type}" (known: ${known})` }]);
+    }
+    const parsed = definition.input.safeParse(input);
+    if (!parsed.success) throw new TaskInputError(fieldErrors(parsed.error, 'input'));
+    return parsed.data;
+  }
+
+  private replay(existing: TaskRow, requestHash: string): SubmitOutcome {
+    if (existing.requestHash !== requestHash) throw new IdempotencyConflictError(existing.id);
+    return { replayed: true, task: existing };
+  }
+}
+
+/** Every failing path of a zod error, as `input.steps`-style paths. */
+export function fieldErrors(error: z.ZodError, prefix: string): FieldError[] {
+  return error.issues.map((issue) => ({
+    path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.'),
+    message: issue.message,
+  }));
+}

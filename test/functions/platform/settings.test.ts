@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { loadSettings, SettingsError } from '../../../functions/platform/settings';
+
+const minimal = {
+  ServiceBusConnection:
+    'Endpoint=sb://127.0.0.1:5673;SharedAccessKeyName=a;SharedAccessKey=b;UseDevelopmentEmulator=true;',
+  TASKS_STORAGE: 'UseDevelopmentStorage=true',
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/longhaul',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+};
+
+const failure = (env: Record<string, string>) => {
+  try {
+    loadSettings(env);
+  } catch (err) {
+    assert.ok(err instanceof SettingsError);
+    assert.doesNotMatch(err.message, /\n/, 'one line');
+    return err.message;
+  }
+  assert.fail('expected a SettingsError');
+};
+
+describe('settings', () => {
+  it('reads connection strings and applies the design defaults', () => {
+    const s = loadSettings(minimal);
+    assert.equal(s.serviceBus.kind, 'connectionString');
+    assert.equal(s.storage.kind, 'connectionString');
+    assert.deepEqual(s.postgres, { kind: 'url', url: minimal.DATABASE_URL });
+    assert.equal(s.tasksQueue, 'tasks');
+    assert.equal(s.authMode, 'none');
+    assert.deepEqual(s.outboundAllowPrivateHosts, []);
+    assert.deepEqual(
+      [
+        s.sliceBudgetSeconds,
+        s.heartbeatSeconds,
+        s.leaseSeconds,
+        s.sseMaxSeconds,
+        s.maxPayloadBytes,
+        s.retryMaxAttempts,
+        s.retryBaseSeconds,
+      ],
+      [480, 15, 60, 180, 10 * 1024 * 1024, 5, 5],
+    );
+  });
+
+  it('selects managed identity from the Functions identity-based settings', () => {
+    const s = loadSettings({
+      ServiceBusConnection__fullyQualifiedNamespace: 'sb-x.servicebus.windows.net',
+      ServiceBusConnection__clientId: 'client-1',
+      TASKS_STORAGE__blobServiceUri: 'https://st.blob.core.windows.net',
+      TASKS_STORAGE__tableServiceUri: 'https://st.table.core.windows.net',
+      PGHOST: 'pg.postgres.database.azure.com',
+      PGUSER: 'id-api',
+      PGDATABASE: 'longhaul',
+      REDIS_HOST: 'redis.redis.cache.windows.net',
+      OUTBOUND_ALLOW_PRIVATE_HOSTS: 'localhost:8080, 10.0.0.5',
+    });
+    assert.deepEqual(s.serviceBus, {
+      kind: 'identity',
+      fullyQualifiedNamespace: 'sb-x.servicebus.windows.net',
+      clientId: 'client-1',
+    });
+    assert.equal(s.storage.kind, 'identity');
+    assert.equal(s.postgres.kind, 'params');
+    assert.equal(s.postgres.kind === 'params' && s.postgres.password, undefined, 'an Entra token stands in');
+    assert.deepEqual(s.redis, {
+      kind: 'host',
+      host: 'redis.redis.cache.windows.net',
+      port: 6380,
+      username: undefined,
+      password: undefined,
+    });
+    assert.deepEqual(s.outboundAllowPrivateHosts, ['localhost:8080', '10.0.0.5']);
+  });
+
+  it('stops with one line naming a missing setting', () => {
+    const { TASKS_STORAGE: _omit, ...withoutStorage } = minimal;
+    assert.match(failure(withoutStorage), /^Setting TASKS_STORAGE: required/);
+    const { DATABASE_URL: _db, ...withoutDb } = minimal;
+    assert.match(failure(withoutDb), /^Setting DATABASE_URL: required/);
+    const { ServiceBusConnection: _sb, ...withoutSb } = minimal;
+    assert.match(failure(withoutSb), /^Setting ServiceBusConnection: required/);
+  });
+
+  it('stops with one line naming a malformed setting', () => {
+    assert.match(failure({ ...minimal, SLICE_BUDGET_SECONDS: 'soon' }), /^Setting SLICE_BUDGET_SECONDS:/);
+    assert.match(failure({ ...minimal, AUTH_MODE: 'open' }), /^Setting AUTH_MODE:/);
+    assert.match(failure({ ...minimal, KEY_VAULT_URL: 'not a url' }), /^Setting KEY_VAULT_URL:/);
+    assert.match(
+      failure({ ...minimal, DATABASE_URL: 'mysql://x' }),
+      /^Setting DATABASE_URL: must be a postgres/,
+    );
+    assert.match(failure({ ...minimal, SSE_MAX_SECONDS: '300' }), /^Setting SSE_MAX_SECONDS:/);
+  });
+
+  it('local.settings.example.json lists every setting the schema reads', () => {
+    const example = JSON.parse(
+      readFileSync(join(__dirname, '../../../../local.settings.example.json'), 'utf8'),
+    ) as {
+      Values: Record<string, string>;
+    };
+    for (const name of [
+      'ServiceBusConnection',
+      'TASKS_QUEUE',
+      'TASKS_STORAGE',
+      'DATABASE_URL',
+      'REDIS_URL',
+      'KEY_VAULT_URL',
+      'APPLICATIONINSIGHTS_CONNECTION_STRING',
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      'AUTH_MODE',
+      'OUTBOUND_ALLOW_PRIVATE_HOSTS',
+      'SLICE_BUDGET_SECONDS',
+      'HEARTBEAT_SECONDS',
+      'LEASE_SECONDS',
+      'SSE_MAX_SECONDS',
+      'MAX_PAYLOAD_BYTES',
+      'RETRY_MAX_ATTEMPTS',
+      'RETRY_BASE_SECONDS',
+    ]) {
+      assert.ok(name in example.Values, name);
+    }
+    assert.doesNotThrow(() => loadSettings(example.Values), 'the example is a valid local configuration');
+  });
+});

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { ServiceBusClient } from '@azure/service-bus';
+import Redis from 'ioredis';
+import { Client } from 'pg';
+import { freePort, isPortFree } from '../../local-dev/services/ports';
+import { isPostgresReachable } from '../../local-dev/services/postgres';
+import { isRedisReachable } from '../../local-dev/services/redis';
+import { startLocalStack, type LocalStack } from '../../local-dev/stack';
+import { assertProcessesGone, descendantPids, makeTempDir } from './services/helpers';
+
+const MACHINE_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
+const MACHINE_REDIS = 'redis://127.0.0.1:6379';
+
+const portOf = (url: string) => Number(new URL(url).port);
+
+function portsOf(settings: Record<string, string>): number[] {
+  const storage = settings.TASKS_STORAGE.split(';').filter((part) => /Endpoint=http/.test(part));
+  return [
+    ...storage.map((part) => portOf(part.slice(part.indexOf('=') + 1))),
+    Number(/^Endpoint=sb:\/\/127\.0\.0\.1:(\d+);/.exec(settings.ServiceBusConnection)?.[1]),
+  ];
+}
+
+async function assertServiceBusAndBlobWork(settings: Record<string, string>): Promise<void> {
+  const bus = new ServiceBusClient(settings.ServiceBusConnection);
+  try {
+    await bus
+      .createSender(settings.TASKS_QUEUE)
+      .sendMessages({ body: { taskId: 't-1' }, messageId: 't-1:0' });
+    const receiver = bus.createReceiver(settings.TASKS_QUEUE, { receiveMode: 'receiveAndDelete' });
+    const [message] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 5_000 });
+    assert.deepEqual(message?.body, { taskId: 't-1' });
+  } finally {
+    await bus.close();
+  }
+  const container = BlobServiceClient.fromConnectionString(settings.TASKS_STORAGE).getContainerClient(
+    'results',
+  );
+  await container.createIfNotExists();
+  await container.getBlockBlobClient('t-1.json').upload('{}', 2);
+  assert.equal((await container.getBlobClient('t-1.json').downloadToBuffer()).toString(), '{}');
+}
+
+async function stopAndAssertClean(stack: LocalStack, ports: number[], pids: number[]): Promise<void> {
+  await Promise.all([stack.stop(), stack.stop()]);
+  await stack.stop();
+  for (const port of ports) assert.equal(await isPortFree(port), true, `port ${port} still taken`);
+  assertProcessesGone(pids);
+}
+
+describe('local stack', () => {
+  const temp = makeTempDir('stack');
+  after(() => temp.remove());
+
+  it("uses the machine's Postgres and Redis when they answer", async () => {
+    assert.equal(await isPostgresReachable(MACHINE_POSTGRES), true, 'the machine Postgres must run on 5432');
+    assert.equal(await isRedisReachable(MACHINE_REDIS), true, 'the machine Redis must run on 6379');
+    const stack = await startLocalStack({
+      stateDir: `${temp.path}/machine`,
+      inMemory: true,
+      databaseUrl: MACHINE_POSTGRES,
+      redisUrl: MACHINE_REDIS,
+      servicebusPort: 0,
+    });
+    const pids = descendantPids();
+    const { settings } = stack;
+    try {
+      assert.deepEqual(Object.keys(settings).sort(), [
+        'DATABASE_URL',
+        'REDIS_URL',
+        'ServiceBusConnection',
+        'TASKS_QUEUE',
+        'TASKS_STORAGE',
+      ]);
+      assert.equal(settings.DATABASE_URL, MACHINE_POSTGRES);
+      assert.equal(settings.REDIS_URL, MACHINE_REDIS);
+      assert.equal(settings.TASKS_QUEUE, 'tasks');
+      assert.match(settings.ServiceBusConnection, /UseDevelopmentEmulator=true;$/);
+      await assertServiceBusAndBlobWork(settings);
+    } finally {
+      await stopAndAssertClean(stack, portsOf(settings), pids);
+    }
+    assert.equal(
+      await isPostgresReachable(MACHINE_POSTGRES),
+      true,
+      'stop() must leave the machine Postgres alone',
+    );
+    assert.equal(await isRedisReachable(MACHINE_REDIS), true, 'stop() must leave the machine Redis alone');
+  });
+
+  it('falls back to private Postgres and Redis when the given URLs do not answer', async () => {
+    const lines: string[] = [];
+    const stack = await startLocalStack({
+      stateDir: `${temp.path}/private`,
+      inMemory: true,
+      databaseUrl: `postgres://postgres:secret@127.0.0.1:${await freePort()}/app`,
+      redisUrl: `redis://127.0.0.1:${await freePort()}`,
+      servicebusPort: 0,
+      log: (line) => lines.push(line),
+    });
+    const pids = descendantPids();
+    const { settings } = stack;
+    try {
+      assert.match(settings.DATABASE_URL, /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/longhaul$/);
+      assert.match(settings.REDIS_URL, /^redis:\/\/127\.0\.0\.1:\d+$/);
+      assert.ok(
+        lines.some((line) => /DATABASE_URL .* does not answer; starting a private Postgres/.test(line)),
+      );
+      assert.ok(lines.some((line) => /REDIS_URL .* does not answer; starting a private Redis/.test(line)));
+      assert.ok(!lines.some((line) => line.includes('secret')), 'the password must not be logged');
+
+      const db = new Client({ connectionString: settings.DATABASE_URL });
+      await db.connect();
+      assert.deepEqual((await db.query('SELECT current_database() AS name')).rows, [{ name: 'longhaul' }]);
+      await db.end();
+      const redis = new Redis(settings.REDIS_URL);
+      assert.equal(await redis.ping(), 'PONG');
+      redis.disconnect();
+      await assertServiceBusAndBlobWork(settings);
+      assert.ok(pids.length >= 3, `expected Azurite, Postgres and Redis, found ${pids.length} processes`);
+    } finally {
+      await stopAndAssertClean(
+        stack,
+        [...portsOf(settings), portOf(settings.DATABASE_URL), portOf(settings.REDIS_URL)],
+        pids,
+      );
+    }
+  });
+});

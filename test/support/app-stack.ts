@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ServiceBusClient } from '@azure/service-bus';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { Pool } from 'pg';
+import { closeAppServices } from '../../functions/app-services';
+import { runMigrations } from '../../functions/storage/migrate';
+import { dropDatabase, ensureDatabase } from '../../local-dev/services/postgres';
+import { startLocalStack } from '../../local-dev/stack';
+
+/** The machine's Postgres and Redis (CI starts them); each test run gets its own database. */
+const POSTGRES_SERVER = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface AppStack {
+  settings: Record<string, string>;
+  pool: Pool;
+  /** Rows, payload blobs and queued messages: what "writes nothing" is checked against. */
+  counts(): Promise<{ tasks: number; payloads: number; messages: number }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Real Postgres (a fresh database), Redis, Azurite and the Service Bus emulator, with the app's settings in
+ * process.env so handlers called directly use them.
+ */
+export async function startAppStack(overrides: Record<string, string> = {}): Promise<AppStack> {
+  const database = `longhaul_test_${randomBytes(5).toString('hex')}`;
+  await ensureDatabase(POSTGRES_SERVER, database);
+  const databaseUrl = POSTGRES_SERVER.replace(/\/[^/]*$/, `/${database}`);
+  const stateDir = await mkdtemp(join(tmpdir(), 'longhaul-test-'));
+  const stack = await startLocalStack({
+    stateDir,
+    inMemory: true,
+    databaseUrl,
+    redisUrl: REDIS_URL,
+    servicebusPort: 0,
+  });
+  await runMigrations(databaseUrl);
+  const settings = { ...stack.settings, ...overrides };
+  const previous = { ...process.env };
+  Object.assign(process.env, settings);
+  await closeAppServices();
+  const pool = new Pool({ connectionString: databaseUrl, max: 2 });
+  const blobs = BlobServiceClient.fromConnectionString(stack.settings.TASKS_STORAGE);
+  return {
+    settings,
+    pool,
+    counts: async () => {
+      const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM tasks');
+      let payloads = 0;
+      const container = blobs.getContainerClient('payloads');
+      if (await container.exists()) for await (const _ of container.listBlobsFlat()) payloads++;
+      // A fresh client: the SDK remembers where the last peek ended per client and entity.
+      const peeker = new ServiceBusClient(stack.settings.ServiceBusConnection);
+      const peeked = await peeker.createReceiver(settings.TASKS_QUEUE ?? 'tasks').peekMessages(1000);
+      await peeker.close();
+      return { tasks: rows[0].n, payloads, messages: peeked.length };
+    },
+    stop: async () => {
+      await closeAppServices();
+      await pool.end();
+      await stack.stop();
+      await dropDatabase(POSTGRES_SERVER, database);
+      await rm(stateDir, { recursive: true, force: true });
+      for (const key of Object.keys(settings)) {
+        if (previous[key] === undefined) delete process.env[key];
+        else process.env[key] = previous[key];
+      }
+    },
+  };
+}
