@@ -2,9 +2,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { benchServiceBusEmulator } from './servicebus-emulator';
+import { benchSubmit } from './submit';
 
-/** Runs every benchmark and writes bench/results/<name>.json. */
+/** Runs every benchmark (or those named on the command line) and writes bench/results/<name>.json. */
 async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  const wanted = (name: string) => only.length === 0 || only.includes(name);
   const dir = join(__dirname, '..', '..', 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const machine = {
@@ -13,14 +16,32 @@ async function main(): Promise<void> {
     cpu: cpus()[0]?.model,
     date: new Date().toISOString(),
   };
+  const save = (name: string, result: object) =>
+    writeFileSync(join(dir, `${name}.json`), JSON.stringify({ machine, ...result }, null, 2) + '\n');
 
-  const sb = await benchServiceBusEmulator();
-  writeFileSync(join(dir, 'servicebus-emulator.json'), JSON.stringify({ machine, ...sb }, null, 2) + '\n');
-  console.log(
-    `servicebus-emulator: send ${sb.sendPerSecond.toFixed(0)} msg/s (single messages, ${sb.sendConcurrency} in flight), ` +
-      `batch send ${sb.batchSendPerSecond.toFixed(0)} msg/s, receive+complete ${sb.receiveCompletePerSecond.toFixed(0)} msg/s ` +
-      `(${sb.messages} messages)`,
-  );
+  if (wanted('servicebus-emulator')) {
+    const sb = await benchServiceBusEmulator();
+    save('servicebus-emulator', sb);
+    console.log(
+      `servicebus-emulator: send ${sb.sendPerSecond.toFixed(0)} msg/s (single messages, ${sb.sendConcurrency} in flight), ` +
+        `batch send ${sb.batchSendPerSecond.toFixed(0)} msg/s, receive+complete ${sb.receiveCompletePerSecond.toFixed(0)} msg/s ` +
+        `(${sb.messages} messages)`,
+    );
+  }
+  if (wanted('submit')) {
+    const submit = await benchSubmit();
+    save('submit', submit);
+    for (const [name, rows] of [
+      ['submit', submit.real],
+      ['submit-baseline (no I/O)', submit.baseline],
+    ] as const) {
+      for (const r of rows) {
+        console.log(
+          `${name}: ${r.connections} connections: ${r.requestsPerSecond.toFixed(0)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, errors ${r.errors}, non-2xx ${r.non2xx}`,
+        );
+      }
+    }
+  }
 }
 
 main().catch((err: unknown) => {

@@ -329,8 +329,14 @@ export async function startServiceBusEmulator(
     socket.on('error', (err) => log(`socket error: ${err.message}`));
     const connection = container.create_connection({ id: `conn-${sockets.size}` } as never) as unknown as {
       accept(s: net.Socket): void;
+      eof(): void;
     };
     connection.accept(socket);
+    // rhea tears a connection down (heartbeat timers included) on the socket's 'end' only; a destroyed socket
+    // closes without it, and its timers would keep the process alive.
+    socket.on('close', () => {
+      if (!socket.readableEnded) connection.eof();
+    });
   });
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);

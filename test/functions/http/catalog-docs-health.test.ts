@@ -113,9 +113,9 @@ describe('task types, OpenAPI, docs, health and unknown routes', () => {
       path: '/api/tasks/00000000-0000-4000-8000-000000000000',
     });
     assert.equal(wrong.status, 405);
-    assert.equal(wrong.headers.get('allow'), 'GET, DELETE');
+    assert.equal(wrong.headers.get('allow'), 'DELETE, GET');
     const post = await call(fallback, { method: 'PATCH', path: '/api/tasks' });
-    assert.equal(post.headers.get('allow'), 'POST, GET');
+    assert.equal(post.headers.get('allow'), 'GET, POST');
   });
 });
 

@@ -1,0 +1,91 @@
+import { availableParallelism } from 'node:os';
+import { RetryMode, type RetryOptions } from '@azure/service-bus';
+
+/** The parts of host.json the local host honours, with the Functions host's defaults filled in. */
+export interface HostConfig {
+  /** Without slashes; '' puts routes at the root. */
+  routePrefix: string;
+  serviceBus: ServiceBusHostConfig;
+}
+
+export interface ServiceBusHostConfig {
+  maxConcurrentCalls: number;
+  autoCompleteMessages: boolean;
+  maxAutoLockRenewalDurationInMs: number;
+  retryOptions: RetryOptions;
+}
+
+type Json = Record<string, unknown>;
+
+function section(parent: Json | undefined, key: string): Json | undefined {
+  const value = parent?.[key];
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
+}
+
+function field<T>(
+  parent: Json | undefined,
+  key: string,
+  type: 'string' | 'number' | 'boolean',
+  path: string,
+): T | undefined {
+  const value = parent?.[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== type) throw new Error(`host.json ${path}.${key} must be a ${type}`);
+  return value as T;
+}
+
+/**
+ * Reads `extensions.http.routePrefix` and `extensions.serviceBus` (`maxConcurrentCalls`, `autoCompleteMessages`,
+ * `maxAutoLockRenewalDuration`, `clientRetryOptions`). Defaults are the Functions host's (Service Bus extension 5.x).
+ */
+export function readHostConfig(hostJson: unknown): HostConfig {
+  const root = typeof hostJson === 'object' && hostJson !== null ? (hostJson as Json) : undefined;
+  const extensions = section(root, 'extensions');
+  const http = section(extensions, 'http');
+  const sb = section(extensions, 'serviceBus');
+  const retry = section(sb, 'clientRetryOptions');
+  const sbPath = 'extensions.serviceBus';
+  const retryPath = `${sbPath}.clientRetryOptions`;
+  const span = (parent: Json | undefined, key: string, path: string, fallback: string): number =>
+    parseTimeSpan(field<string>(parent, key, 'string', path) ?? fallback, `host.json ${path}.${key}`);
+
+  const maxConcurrentCalls =
+    field<number>(sb, 'maxConcurrentCalls', 'number', sbPath) ?? 16 * availableParallelism();
+  if (!Number.isInteger(maxConcurrentCalls) || maxConcurrentCalls < 1) {
+    throw new Error(`host.json ${sbPath}.maxConcurrentCalls must be a positive integer`);
+  }
+  const mode = (field<string>(retry, 'mode', 'string', retryPath) ?? 'exponential').toLowerCase();
+  if (mode !== 'exponential' && mode !== 'fixed') {
+    throw new Error(`host.json ${retryPath}.mode must be "exponential" or "fixed"`);
+  }
+  return {
+    routePrefix: (field<string>(http, 'routePrefix', 'string', 'extensions.http') ?? 'api').replace(
+      /^\/+|\/+$/g,
+      '',
+    ),
+    serviceBus: {
+      maxConcurrentCalls,
+      autoCompleteMessages: field<boolean>(sb, 'autoCompleteMessages', 'boolean', sbPath) ?? true,
+      maxAutoLockRenewalDurationInMs: span(sb, 'maxAutoLockRenewalDuration', sbPath, '00:05:00'),
+      // The .NET client's defaults, which the Functions host uses; the JS SDK's own (30 s fixed) would make a
+      // restarted emulator take half a minute to be noticed.
+      retryOptions: {
+        mode: mode === 'fixed' ? RetryMode.Fixed : RetryMode.Exponential,
+        maxRetries: field<number>(retry, 'maxRetries', 'number', retryPath) ?? 3,
+        retryDelayInMs: span(retry, 'delay', retryPath, '00:00:00.8'),
+        maxRetryDelayInMs: span(retry, 'maxDelay', retryPath, '00:01:00'),
+        timeoutInMs: span(retry, 'tryTimeout', retryPath, '00:01:00'),
+      },
+    },
+  };
+}
+
+/** A .NET TimeSpan as host.json writes it (`[d.]hh:mm:ss[.fffffff]`), in milliseconds. */
+export function parseTimeSpan(value: string, name: string): number {
+  const match = /^(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,7}))?$/.exec(value.trim());
+  if (!match) throw new Error(`${name}: "${value}" is not a time span like 00:05:00`);
+  const [, days = '0', hours, minutes, seconds, fraction = '0'] = match;
+  if (Number(minutes) > 59 || Number(seconds) > 59) throw new Error(`${name}: "${value}" is out of range`);
+  const ms = Math.round(Number(`0.${fraction}`) * 1000);
+  return ((Number(days) * 24 + Number(hours)) * 60 + Number(minutes)) * 60_000 + Number(seconds) * 1000 + ms;
+}

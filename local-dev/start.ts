@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadSettings, SettingsError } from '../functions/platform/settings';
+import { runMigrations } from '../functions/storage/migrate';
+import { triggers } from '../functions/triggers';
+import { startLocalHost } from './host';
+import { readLocalSettings } from './local-settings';
+import { findRepoRoot } from './services/repo-root';
+import { startLocalStack } from './stack';
+
+const PORT = Number(process.env.PORT ?? 7071);
+
+/**
+ * `npm start`: the whole stack on this machine — Azurite, the Service Bus emulator, Postgres, Redis, migrations —
+ * then the local Functions host on http://localhost:7071. State lives under `.local/`, so a restart resumes.
+ */
+async function main(): Promise<void> {
+  const root = findRepoRoot();
+  const log = (line: string) => console.log(`[start] ${line}`);
+  const stack = await startLocalStack({
+    stateDir: join(root, '.local'),
+    databaseUrl: process.env.DATABASE_URL,
+    redisUrl: process.env.REDIS_URL,
+    log,
+  });
+  let stopping = false;
+  const stopStack = async () => {
+    await stack.stop().catch((err: unknown) => console.error(`[start] stopping: ${String(err)}`));
+  };
+  try {
+    // What the stack provides wins: it is what is actually running.
+    const settings = { ...readLocalSettings(root), ...definedEnv(), ...stack.settings };
+    Object.assign(process.env, settings);
+    loadSettings(process.env);
+    log('migrating the database');
+    await runMigrations(stack.settings.DATABASE_URL);
+    const hostJson = JSON.parse(readFileSync(join(root, 'host.json'), 'utf8')) as object;
+    const host = await startLocalHost({
+      triggers,
+      port: PORT,
+      settings,
+      hostJson,
+      log: (line) => console.log(line),
+    });
+    const url = host.url.replace('127.0.0.1', 'localhost');
+    console.log(`
+Longhaul is running.
+  API docs    ${url}/api/docs
+  OpenAPI     ${url}/api/openapi.json
+  Health      ${url}/api/health/ready
+  Submit      curl -X POST ${url}/api/tasks -H 'content-type: application/json' -d '{"type":"simulate","input":{"steps":5,"stepMs":500}}'
+Stop with Ctrl+C.`);
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log(`${signal}: stopping`);
+      void host
+        .close()
+        .catch((err: unknown) => console.error(`[start] closing the host: ${String(err)}`))
+        .then(stopStack)
+        .then(() => process.exit(0));
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  } catch (err) {
+    await stopStack();
+    throw err;
+  }
+}
+
+function definedEnv(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined),
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof SettingsError || err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});
