@@ -1,11 +1,12 @@
 import type { ServiceBusClient } from '@azure/service-bus';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
-import { createBlobServiceClient, createServiceBusClient } from './platform/azure-clients';
+import { createBlobServiceClient, createServiceBusClient, createTableClient } from './platform/azure-clients';
 import { createPostgresPool } from './platform/postgres-pool';
 import { createRedisClient } from './platform/redis-client';
 import { loadSettings, type Settings } from './platform/settings';
 import { BlobStore } from './storage/blob-store';
+import { CheckpointStore } from './storage/checkpoint-store';
 import { PostgresStepLedger } from './storage/step-ledger-postgres';
 import { TaskQueue } from './storage/task-queue';
 import { TaskRepository } from './storage/task-repository';
@@ -20,6 +21,7 @@ export interface AppServices {
   serviceBus: ServiceBusClient;
   redis: () => Promise<Redis>;
   blobs: BlobStore;
+  checkpoints: CheckpointStore;
   queue: TaskQueue;
   repository: TaskRepository;
   ledger: PostgresStepLedger;
@@ -48,6 +50,7 @@ export function createAppServices(settings: Settings): AppServices {
   const pool = createPostgresPool(settings.postgres, clientId);
   const serviceBus = createServiceBusClient(settings.serviceBus);
   const blobs = new BlobStore(createBlobServiceClient(settings.storage));
+  const checkpoints = new CheckpointStore(createTableClient(settings.storage, 'checkpoints'), blobs);
   const queue = new TaskQueue(serviceBus, settings.tasksQueue);
   const repository = new TaskRepository(pool);
   const ledger = new PostgresStepLedger(pool);
@@ -69,6 +72,7 @@ export function createAppServices(settings: Settings): AppServices {
         return client;
       })),
     blobs,
+    checkpoints,
     queue,
     repository,
     ledger,

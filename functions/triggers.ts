@@ -8,7 +8,7 @@ import { listTaskEvents } from './http/handlers/task-events';
 import { getTaskResult } from './http/handlers/task-result';
 import { listTaskTypes } from './http/handlers/task-types';
 import type { HttpTrigger, TriggerDefinition } from './trigger-types';
-import { runTaskMessage } from './worker/run-task-message';
+import { runSlice } from './worker/run-slice';
 import { sweepTasks } from './worker/sweeper';
 
 const httpTriggers: HttpTrigger[] = [
@@ -55,7 +55,9 @@ export const triggers: TriggerDefinition[] = [
     name: 'runTaskSlice',
     connection: 'ServiceBusConnection',
     queueName: '%TASKS_QUEUE%',
-    handler: runTaskMessage,
+    // The engine settles messages itself, so it can dead-letter with a reason.
+    sdkBinding: true,
+    handler: runSlice,
   },
   { kind: 'timer', name: 'sweepTasks', schedule: '0 */1 * * * *', handler: sweepTasks },
 ];

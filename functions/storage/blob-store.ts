@@ -1,6 +1,11 @@
 import type { BlobServiceClient } from '@azure/storage-blob';
 
-export const CONTAINERS = { payloads: 'payloads', results: 'results', uploads: 'uploads' } as const;
+export const CONTAINERS = {
+  payloads: 'payloads',
+  results: 'results',
+  uploads: 'uploads',
+  checkpoints: 'checkpoints',
+} as const;
 
 /** Task payloads and results as JSON blobs (the claim check). */
 export class BlobStore {

@@ -4,12 +4,16 @@ import type { ServiceBusClient, ServiceBusSender } from '@azure/service-bus';
 export interface TaskMessage {
   taskId: string;
   slice: number;
+  /** 1 for the first attempt; a retry after a transient failure is attempt + 1. */
+  attempt?: number;
 }
 
 export interface SendOptions {
   traceparent?: string;
   /** Deliver later (retries with backoff). */
   scheduledAt?: Date;
+  /** Default `{taskId}:{slice}`, so a re-send of the same slice is dropped by duplicate detection. */
+  messageId?: string;
 }
 
 export class TaskQueue {
@@ -24,7 +28,7 @@ export class TaskQueue {
     await this.sender.sendMessages({
       body: message,
       contentType: 'application/json',
-      messageId: `${message.taskId}:${message.slice}`,
+      messageId: options.messageId ?? `${message.taskId}:${message.slice}`,
       applicationProperties: options.traceparent ? { traceparent: options.traceparent } : undefined,
       scheduledEnqueueTimeUtc: options.scheduledAt,
     });

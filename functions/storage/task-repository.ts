@@ -136,16 +136,53 @@ export class TaskRepository {
     return rows[0];
   }
 
-  /** Moves a queued (or re-delivered running) task to running; undefined when it is finished already. */
-  async markRunning(id: string): Promise<TaskRow | undefined> {
+  /** Moves a queued (or continuing) task to running for `attempt`; undefined when it is finished already. */
+  async markRunning(id: string, attempt: number): Promise<TaskRow | undefined> {
     const { rows } = await this.pool.query<TaskRow>(
-      `UPDATE tasks SET status = 'running', attempts = attempts + 1,
+      `UPDATE tasks SET status = 'running', attempts = GREATEST(attempts, $2),
          started_at = COALESCE(started_at, now()), heartbeat_at = now(), updated_at = now()
        WHERE id = $1 AND status IN ('queued', 'running')
        RETURNING ${COLUMNS}`,
-      [id],
+      [id, attempt],
     );
     return rows[0];
+  }
+
+  /** Records that a worker is alive on the task; returns whether cancellation was requested. */
+  async heartbeat(id: string): Promise<{ cancelRequested: boolean }> {
+    const { rows } = await this.pool.query<{ cancelRequested: boolean }>(
+      `UPDATE tasks SET heartbeat_at = now() WHERE id = $1 RETURNING cancel_requested AS "cancelRequested"`,
+      [id],
+    );
+    return { cancelRequested: rows[0]?.cancelRequested ?? false };
+  }
+
+  async isCancelRequested(id: string): Promise<boolean> {
+    const { rows } = await this.pool.query<{ c: boolean }>(
+      'SELECT cancel_requested AS c FROM tasks WHERE id = $1',
+      [id],
+    );
+    return rows[0]?.c ?? false;
+  }
+
+  /** Running tasks whose worker has not been heard from for `silentSeconds`. */
+  async staleRunning(silentSeconds: number, limit: number): Promise<TaskRow[]> {
+    const { rows } = await this.pool.query<TaskRow>(
+      `SELECT ${COLUMNS} FROM tasks
+       WHERE status = 'running' AND COALESCE(heartbeat_at, updated_at) < now() - make_interval(secs => $1)
+       ORDER BY updated_at LIMIT $2`,
+      [silentSeconds, limit],
+    );
+    return rows;
+  }
+
+  /** The highest event sequence number of a task (0 when it has none). */
+  async lastSeq(taskId: string): Promise<number> {
+    const { rows } = await this.pool.query<{ seq: number }>(
+      'SELECT COALESCE(MAX(seq), 0)::int AS seq FROM task_events WHERE task_id = $1',
+      [taskId],
+    );
+    return rows[0].seq;
   }
 
   /** Records progress; returns whether cancellation was requested meanwhile. */
@@ -189,16 +226,19 @@ export class TaskRepository {
     return rows;
   }
 
-  /** Appends an event with the next sequence number of its task. */
+  /**
+   * Appends an event. The worker holding the task's lease passes its own `seq`; without one (no worker can be
+   * writing, e.g. a queued task cancelled by the API) the next number is taken.
+   */
   async appendEvent(
     taskId: string,
-    event: { type: TaskEventRow['type']; level?: string; message?: string; data?: unknown },
+    event: { type: TaskEventRow['type']; seq?: number; level?: string; message?: string; data?: unknown },
   ): Promise<TaskEventRow> {
     const { rows } = await this.pool.query<TaskEventRow>(
       `INSERT INTO task_events (task_id, seq, type, level, message, data)
-       VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM task_events WHERE task_id = $1), $2, $3, $4, $5)
+       VALUES ($1, COALESCE($6, (SELECT COALESCE(MAX(seq), 0) + 1 FROM task_events WHERE task_id = $1)), $2, $3, $4, $5)
        RETURNING task_id AS "taskId", seq::int, at, type, level, message, data`,
-      [taskId, event.type, event.level ?? null, event.message ?? null, event.data ?? null],
+      [taskId, event.type, event.level ?? null, event.message ?? null, event.data ?? null, event.seq ?? null],
     );
     return rows[0];
   }

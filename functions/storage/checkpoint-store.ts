@@ -1,0 +1,225 @@
+import { createHash } from 'node:crypto';
+import type { TableClient, TableEntityResult } from '@azure/data-tables';
+import { CONTAINERS, type BlobStore } from './blob-store';
+
+/** Another worker took the lease (ours expired), so this one must stop without writing anything more. */
+export class LeaseLostError extends Error {
+  constructor(taskId: string) {
+    super(`lease on task ${taskId} was lost`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+export interface Lease {
+  readonly taskId: string;
+  readonly owner: string;
+  etag: string;
+  expiresAt: number;
+  /** The last slice that ran under any lease. */
+  slice: number;
+  state: unknown;
+}
+
+const LEASE_ROW = 'lease';
+const STEP_PREFIX = 'step-';
+/** Table strings hold 64 KiB (32 K UTF-16 characters); larger JSON goes to Blob. */
+const INLINE_JSON_CHARS = 30_000;
+
+type LeaseEntity = {
+  partitionKey: string;
+  rowKey: string;
+  owner: string;
+  expiresAt: number;
+  slice: number;
+  state?: string;
+  stateRef?: string;
+};
+
+/**
+ * Leases and checkpoints in Table storage, one partition per task: a `lease` row (owner, expiry, slice, loop state)
+ * and one row per completed step. Every write checks the lease row's ETag, so a worker whose lease was taken over
+ * cannot checkpoint anything.
+ */
+export class CheckpointStore {
+  private ensured: Promise<void> | undefined;
+
+  constructor(
+    private readonly table: TableClient,
+    private readonly blobs: BlobStore,
+  ) {}
+
+  ensureTable(): Promise<void> {
+    this.ensured ??= this.table.createTable().then(
+      () => undefined,
+      (err: unknown) => {
+        this.ensured = undefined;
+        throw err;
+      },
+    );
+    return this.ensured;
+  }
+
+  /** Takes the task's lease unless another owner holds a live one (then undefined). */
+  async acquire(taskId: string, owner: string, leaseMs: number): Promise<Lease | undefined> {
+    await this.ensureTable();
+    const now = Date.now();
+    const current = await this.readLease(taskId);
+    if (!current) {
+      const entity: LeaseEntity = {
+        partitionKey: taskId,
+        rowKey: LEASE_ROW,
+        owner,
+        expiresAt: now + leaseMs,
+        slice: 0,
+      };
+      try {
+        const created = await this.table.createEntity(entity);
+        return {
+          taskId,
+          owner,
+          etag: created.etag ?? '',
+          expiresAt: entity.expiresAt,
+          slice: 0,
+          state: undefined,
+        };
+      } catch (err) {
+        if (statusOf(err) === 409) return undefined; // another worker created it first
+        throw err;
+      }
+    }
+    if (current.owner && current.owner !== owner && current.expiresAt > now) return undefined;
+    try {
+      const updated = await this.table.updateEntity(
+        { partitionKey: taskId, rowKey: LEASE_ROW, owner, expiresAt: now + leaseMs },
+        'Merge',
+        { etag: current.etag },
+      );
+      return {
+        taskId,
+        owner,
+        etag: updated.etag ?? '',
+        expiresAt: now + leaseMs,
+        slice: current.slice,
+        state: await this.readJson(current.state, current.stateRef),
+      };
+    } catch (err) {
+      if (statusOf(err) === 412) return undefined; // someone else took it between our read and write
+      throw err;
+    }
+  }
+
+  /** Whether a worker holds a live lease on the task, and the next slice to run. */
+  async leaseState(taskId: string): Promise<{ live: boolean; nextSlice: number }> {
+    await this.ensureTable();
+    const lease = await this.readLease(taskId);
+    return {
+      live: Boolean(lease?.owner) && (lease?.expiresAt ?? 0) > Date.now(),
+      nextSlice: lease?.slice ?? 0,
+    };
+  }
+
+  /** Extends the lease; throws LeaseLostError when it was taken over. */
+  async renew(lease: Lease, leaseMs: number): Promise<void> {
+    const expiresAt = Date.now() + leaseMs;
+    await this.writeLease(lease, { expiresAt });
+    lease.expiresAt = expiresAt;
+  }
+
+  /** Gives the lease up at the end of a slice, recording which slice ran. */
+  async release(lease: Lease, slice: number): Promise<void> {
+    await this.writeLease(lease, { owner: '', expiresAt: 0, slice });
+    lease.slice = slice;
+  }
+
+  /** Stores the loop state of `ctx.checkpoint`, under the lease. */
+  async saveState(lease: Lease, state: unknown): Promise<void> {
+    const json = JSON.stringify(state ?? null);
+    const fields =
+      json.length <= INLINE_JSON_CHARS
+        ? { state: json, stateRef: '' }
+        : { state: '', stateRef: await this.overflow(lease.taskId, 'state', json) };
+    await this.writeLease(lease, fields);
+    lease.state = state;
+  }
+
+  /** Results of the steps completed so far, by step name. */
+  async completedSteps(taskId: string): Promise<Map<string, unknown>> {
+    await this.ensureTable();
+    const steps = new Map<string, unknown>();
+    const rows = this.table.listEntities<{ name: string; result?: string; resultRef?: string }>({
+      queryOptions: {
+        filter: `PartitionKey eq '${taskId}' and RowKey ge '${STEP_PREFIX}' and RowKey lt 'step.'`,
+      },
+    });
+    for await (const row of rows) steps.set(row.name, await this.readJson(row.result, row.resultRef));
+    return steps;
+  }
+
+  /** Records a completed step and touches the lease in one transaction: it fails when the lease was lost. */
+  async commitStep(lease: Lease, name: string, result: unknown): Promise<void> {
+    const json = JSON.stringify(result ?? null);
+    const rowKey = `${STEP_PREFIX}${createHash('sha256').update(name).digest('base64url')}`;
+    const step =
+      json.length <= INLINE_JSON_CHARS
+        ? { partitionKey: lease.taskId, rowKey, name, result: json }
+        : {
+            partitionKey: lease.taskId,
+            rowKey,
+            name,
+            resultRef: await this.overflow(lease.taskId, rowKey, json),
+          };
+    try {
+      const response = await this.table.submitTransaction([
+        [
+          'update',
+          { partitionKey: lease.taskId, rowKey: LEASE_ROW, owner: lease.owner },
+          'Merge',
+          { etag: lease.etag },
+        ],
+        ['create', step],
+      ]);
+      lease.etag =
+        response.getResponseForEntity(LEASE_ROW)?.etag ?? (await this.readLease(lease.taskId))?.etag ?? '';
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 412 || status === 409) throw new LeaseLostError(lease.taskId);
+      throw err;
+    }
+  }
+
+  private async writeLease(lease: Lease, fields: Partial<LeaseEntity>): Promise<void> {
+    try {
+      const updated = await this.table.updateEntity(
+        { partitionKey: lease.taskId, rowKey: LEASE_ROW, ...fields },
+        'Merge',
+        { etag: lease.etag },
+      );
+      lease.etag = updated.etag ?? lease.etag;
+    } catch (err) {
+      if (statusOf(err) === 412) throw new LeaseLostError(lease.taskId);
+      throw err;
+    }
+  }
+
+  private async readLease(taskId: string): Promise<TableEntityResult<LeaseEntity> | undefined> {
+    try {
+      return await this.table.getEntity<LeaseEntity>(taskId, LEASE_ROW);
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  private async overflow(taskId: string, key: string, json: string): Promise<string> {
+    return this.blobs.putJson(CONTAINERS.checkpoints, `${taskId}/${key}.json`, Buffer.from(json), true);
+  }
+
+  private async readJson(inline: string | undefined, ref: string | undefined): Promise<unknown> {
+    if (ref) return this.blobs.getJson(ref);
+    return inline ? JSON.parse(inline) : undefined;
+  }
+}
+
+function statusOf(err: unknown): number | undefined {
+  return (err as { statusCode?: number }).statusCode;
+}

@@ -1,0 +1,291 @@
+import type { InvocationContext } from '@azure/functions';
+import { z, ZodError } from 'zod';
+import { appServices, type AppServices } from '../app-services';
+import { CONTAINERS } from '../storage/blob-store';
+import { LeaseLostError, type Lease } from '../storage/checkpoint-store';
+import type { TaskMessage } from '../storage/task-queue';
+import type { TaskRow } from '../storage/task-repository';
+import { PermanentError, type TaskContext } from '../tasks/define-task';
+import type { ServiceBusMessageActions } from '../trigger-types';
+import { EventRecorder } from './event-recorder';
+import { retryDelayMs } from './retry-backoff';
+
+const TaskMessageSchema = z.object({
+  taskId: z.uuid(),
+  slice: z.number().int().min(0),
+  attempt: z.number().int().min(1).default(1),
+});
+
+/** The slice budget ran out: checkpoint and continue in a new message. */
+class SliceBudgetSpent extends Error {
+  constructor() {
+    super('slice budget spent');
+    this.name = 'SliceBudgetSpent';
+  }
+}
+
+class TaskCancelled extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'TaskCancelled';
+  }
+}
+
+/** Completing and dead-lettering, whether or not the trigger hands us the message's settlement actions. */
+interface Settlement {
+  deadLetter(reason: string, description: string): Promise<void>;
+}
+
+/**
+ * The Service Bus trigger: runs one slice of a task (design §4). Takes the task's lease, replays its checkpoints,
+ * runs `run(input, ctx)` until it ends or the slice budget is spent, then finishes the task, or checkpoints and sends
+ * the continuation, or schedules a retry. Never depends on a message lock or a function timeout longer than a slice.
+ */
+export async function runSlice(
+  message: unknown,
+  context: InvocationContext,
+  actions?: ServiceBusMessageActions,
+): Promise<void> {
+  const services = appServices();
+  const settle: Settlement = {
+    deadLetter: async (reason, description) => {
+      context.warn(`dead-lettering the message: ${reason}: ${description}`);
+      if (actions) await actions.deadLetter(reason, description);
+    },
+  };
+  const parsed = TaskMessageSchema.safeParse(typeof message === 'string' ? safeJson(message) : message);
+  if (!parsed.success) {
+    // Retrying cannot make it valid: dead-letter it at once.
+    await settle.deadLetter('InvalidTaskMessage', `not a task reference: ${parsed.error.issues[0]?.message}`);
+    return;
+  }
+  const task = await services.repository.find(parsed.data.taskId);
+  if (!task) {
+    await settle.deadLetter('UnknownTask', `no task ${parsed.data.taskId}`);
+    return;
+  }
+  if (services.tasks.isFinished(task)) {
+    await actions?.complete();
+    return;
+  }
+  await new Slice(services, context, task, parsed.data, settle).run();
+  await actions?.complete().catch((err: unknown) => context.warn(`completing the message: ${String(err)}`));
+}
+
+class Slice {
+  private readonly abort = new AbortController();
+  private lease!: Lease;
+  private events!: EventRecorder;
+  /** Lease writes (heartbeats, step commits, state) one at a time: each needs the ETag of the one before. */
+  private leaseWrites: Promise<unknown> = Promise.resolve();
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly services: AppServices,
+    private readonly context: InvocationContext,
+    private readonly task: TaskRow,
+    private readonly message: Required<TaskMessage>,
+    private readonly settle: Settlement,
+  ) {}
+
+  private get settings() {
+    return this.services.settings;
+  }
+
+  async run(): Promise<void> {
+    const { checkpoints, repository } = this.services;
+    const { taskId, slice } = this.message;
+    const lease = await checkpoints.acquire(
+      taskId,
+      this.context.invocationId,
+      this.settings.leaseSeconds * 1000,
+    );
+    if (!lease) return this.leaveToLeaseHolder();
+    this.lease = lease;
+    if (slice < lease.slice) {
+      // A duplicate of a slice that already ran: the lease holder sent its own continuation.
+      this.context.log(`task ${taskId}: slice ${slice} already ran (next is ${lease.slice}); nothing to do`);
+      await checkpoints.release(lease, lease.slice);
+      return;
+    }
+    this.events = new EventRecorder(taskId, await repository.lastSeq(taskId), repository, undefined, (err) =>
+      this.context.warn(`task ${taskId}: event not recorded: ${String(err)}`),
+    );
+    try {
+      await this.execute();
+    } finally {
+      for (const t of this.timers) clearTimeout(t);
+      await this.events.drain();
+    }
+  }
+
+  /** Another worker holds a live lease: check again when it expires, in case that worker died. */
+  private async leaveToLeaseHolder(): Promise<void> {
+    const { taskId, slice, attempt } = this.message;
+    const recheckAt = new Date(Date.now() + (this.settings.leaseSeconds + 1) * 1000);
+    this.context.log(
+      `task ${taskId}: another worker holds the lease; re-checking at ${recheckAt.toISOString()}`,
+    );
+    await this.services.queue.send(
+      { taskId, slice, attempt },
+      {
+        scheduledAt: recheckAt,
+        messageId: `${taskId}:${slice}:recheck:${Math.floor(recheckAt.getTime() / 1000)}`,
+      },
+    );
+  }
+
+  private async execute(): Promise<void> {
+    const { repository, catalog, blobs, checkpoints } = this.services;
+    const { taskId, slice, attempt } = this.message;
+    if (await repository.isCancelRequested(taskId)) return this.end('cancelled');
+    const definition = catalog.get(this.task.type);
+    if (!definition)
+      return this.fail({ code: 'unknown_type', message: `unknown task type ${this.task.type}` });
+    const running = await repository.markRunning(taskId, attempt);
+    if (!running) return checkpoints.release(this.lease, this.lease.slice);
+    if (this.task.status === 'queued') await this.events.status('running');
+
+    this.timers.push(
+      setTimeout(() => this.abort.abort(new SliceBudgetSpent()), this.settings.sliceBudgetSeconds * 1000),
+    );
+    this.startHeartbeat();
+    try {
+      const input = definition.input.parse(await blobs.getJson(this.task.inputRef));
+      const completed = await checkpoints.completedSteps(taskId);
+      const result = await definition.run(input, this.contextFor(completed));
+      await this.leaseWrites;
+      const resultRef = await blobs.putJson(
+        CONTAINERS.results,
+        `${taskId}.json`,
+        Buffer.from(JSON.stringify(result ?? null)),
+        true,
+      );
+      await this.end('succeeded', { resultRef });
+    } catch (caught) {
+      const err = this.abort.signal.aborted ? this.abort.signal.reason : caught;
+      if (err instanceof LeaseLostError || caught instanceof LeaseLostError) {
+        this.context.warn(`task ${taskId}: lease lost; the worker that took it carries on`);
+      } else if (err instanceof SliceBudgetSpent) {
+        await this.continueIn(slice + 1, attempt);
+      } else if (err instanceof TaskCancelled) {
+        await this.end('cancelled');
+      } else if (caught instanceof PermanentError) {
+        await this.fail({ code: caught.code, message: caught.message });
+      } else if (caught instanceof ZodError) {
+        await this.fail({ code: 'invalid_input', message: caught.issues[0]?.message ?? 'invalid input' });
+      } else {
+        await this.retryOrFail(caught);
+      }
+    }
+  }
+
+  /** The task's view of the engine: memoized steps, loop state, progress, logs, and the abort signal. */
+  private contextFor(completed: Map<string, unknown>): TaskContext {
+    const { repository, checkpoints } = this.services;
+    const { taskId } = this.message;
+    const lease = this.lease;
+    return {
+      taskId,
+      attempt: this.message.attempt,
+      signal: this.abort.signal,
+      get state() {
+        return lease.state;
+      },
+      step: async <T>(name: string, fn: () => Promise<T> | T): Promise<T> => {
+        if (completed.has(name)) return completed.get(name) as T;
+        this.throwIfAborted();
+        // Between steps, not only on heartbeats, so a cancelled task stops within one step.
+        if (await repository.isCancelRequested(taskId)) this.abort.abort(new TaskCancelled());
+        this.throwIfAborted();
+        const result = await fn();
+        await this.writeLease(() => checkpoints.commitStep(this.lease, name, result));
+        completed.set(name, result);
+        await this.events.flushProgress();
+        return result;
+      },
+      checkpoint: (state: unknown) => this.writeLease(() => checkpoints.saveState(this.lease, state)),
+      progress: (progress) => this.events.progress(progress),
+      log: (level, message, data) => void this.events.log(level, message, data),
+    };
+  }
+
+  private throwIfAborted(): void {
+    if (this.abort.signal.aborted) throw this.abort.signal.reason;
+  }
+
+  private writeLease(write: () => Promise<void>): Promise<void> {
+    const next = this.leaseWrites.then(write);
+    this.leaseWrites = next.catch(() => undefined);
+    return next;
+  }
+
+  private startHeartbeat(): void {
+    const beat = async () => {
+      try {
+        await this.writeLease(() =>
+          this.services.checkpoints.renew(this.lease, this.settings.leaseSeconds * 1000),
+        );
+        const { cancelRequested } = await this.services.repository.heartbeat(this.message.taskId);
+        if (cancelRequested) this.abort.abort(new TaskCancelled());
+      } catch (err) {
+        if (err instanceof LeaseLostError) this.abort.abort(err);
+        else this.context.warn(`task ${this.message.taskId}: heartbeat failed: ${String(err)}`);
+      }
+      if (!this.abort.signal.aborted)
+        this.timers.push(setTimeout(beat, this.settings.heartbeatSeconds * 1000));
+    };
+    this.timers.push(setTimeout(beat, this.settings.heartbeatSeconds * 1000));
+  }
+
+  /** Releases the lease first: if the send then fails, the sweeper finds a free lease and re-drives the task. */
+  private async continueIn(nextSlice: number, attempt: number, scheduledAt?: Date): Promise<void> {
+    await this.leaseWrites;
+    await this.events.flushProgress();
+    await this.services.checkpoints.release(this.lease, nextSlice);
+    await this.services.queue.send(
+      { taskId: this.message.taskId, slice: nextSlice, attempt },
+      { scheduledAt },
+    );
+  }
+
+  private async retryOrFail(err: unknown): Promise<void> {
+    const message = err instanceof Error ? err.message : String(err);
+    const { attempt, slice } = this.message;
+    if (attempt >= this.settings.retryMaxAttempts) {
+      return this.fail({ code: 'retries_exhausted', message: `attempt ${attempt} failed: ${message}` });
+    }
+    const delayMs = retryDelayMs(attempt + 1, this.settings.retryBaseSeconds);
+    await this.events.log('warn', `attempt ${attempt} failed; retrying in ${Math.round(delayMs / 1000)} s`, {
+      error: message,
+      attempt,
+      nextAttempt: attempt + 1,
+      delayMs,
+    });
+    await this.continueIn(slice + 1, attempt + 1, new Date(Date.now() + delayMs));
+  }
+
+  private async fail(error: { code: string; message: string }): Promise<void> {
+    await this.end('failed', { error });
+    await this.settle.deadLetter(error.code, error.message);
+  }
+
+  private async end(
+    status: 'succeeded' | 'failed' | 'cancelled',
+    outcome: { resultRef?: string; error?: { code: string; message: string } } = {},
+  ): Promise<void> {
+    await this.leaseWrites;
+    await this.events.flushProgress();
+    const ended = await this.services.repository.finish(this.message.taskId, status, outcome);
+    if (ended) await this.events.status(status, outcome.error);
+    await this.services.checkpoints.release(this.lease, this.message.slice + 1);
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
