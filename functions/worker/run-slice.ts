@@ -74,6 +74,8 @@ export async function runSlice(
 
 class Slice {
   private readonly abort = new AbortController();
+  private budgetSpent = false;
+  private released = false;
   private lease!: Lease;
   private events!: EventRecorder;
   /** Lease writes (heartbeats, step commits, state) one at a time: each needs the ETag of the one before. */
@@ -143,11 +145,19 @@ class Slice {
     if (!definition)
       return this.fail({ code: 'unknown_type', message: `unknown task type ${this.task.type}` });
     const running = await repository.markRunning(taskId, attempt);
-    if (!running) return checkpoints.release(this.lease, this.lease.slice);
+    if (!running) return this.releaseLease(this.lease.slice);
     if (this.task.status === 'queued') await this.events.status('running');
 
+    // At the end of the budget no new step starts; a step still running gets a grace period before the signal
+    // fires, so short steps finish and are checkpointed instead of running again in the next slice.
+    const budgetMs = this.settings.sliceBudgetSeconds * 1000;
     this.timers.push(
-      setTimeout(() => this.abort.abort(new SliceBudgetSpent()), this.settings.sliceBudgetSeconds * 1000),
+      setTimeout(() => {
+        this.budgetSpent = true;
+        this.timers.push(
+          setTimeout(() => this.abort.abort(new SliceBudgetSpent()), Math.max(1_000, budgetMs / 10)),
+        );
+      }, budgetMs),
     );
     this.startHeartbeat();
     try {
@@ -194,6 +204,7 @@ class Slice {
       },
       step: async <T>(name: string, fn: () => Promise<T> | T): Promise<T> => {
         if (completed.has(name)) return completed.get(name) as T;
+        if (this.budgetSpent) throw new SliceBudgetSpent();
         this.throwIfAborted();
         // Between steps, not only on heartbeats, so a cancelled task stops within one step.
         if (await repository.isCancelRequested(taskId)) this.abort.abort(new TaskCancelled());
@@ -222,6 +233,7 @@ class Slice {
 
   private startHeartbeat(): void {
     const beat = async () => {
+      if (this.released) return;
       try {
         await this.writeLease(() =>
           this.services.checkpoints.renew(this.lease, this.settings.leaseSeconds * 1000),
@@ -240,9 +252,8 @@ class Slice {
 
   /** Releases the lease first: if the send then fails, the sweeper finds a free lease and re-drives the task. */
   private async continueIn(nextSlice: number, attempt: number, scheduledAt?: Date): Promise<void> {
-    await this.leaseWrites;
     await this.events.flushProgress();
-    await this.services.checkpoints.release(this.lease, nextSlice);
+    await this.releaseLease(nextSlice);
     await this.services.queue.send(
       { taskId: this.message.taskId, slice: nextSlice, attempt },
       { scheduledAt },
@@ -274,11 +285,17 @@ class Slice {
     status: 'succeeded' | 'failed' | 'cancelled',
     outcome: { resultRef?: string; error?: { code: string; message: string } } = {},
   ): Promise<void> {
-    await this.leaseWrites;
     await this.events.flushProgress();
     const ended = await this.services.repository.finish(this.message.taskId, status, outcome);
     if (ended) await this.events.status(status, outcome.error);
-    await this.services.checkpoints.release(this.lease, this.message.slice + 1);
+    await this.releaseLease(this.message.slice + 1);
+  }
+
+  /** Stops the heartbeat, then releases after every other lease write: each needs the ETag of the one before. */
+  private releaseLease(nextSlice: number): Promise<void> {
+    this.released = true;
+    for (const t of this.timers) clearTimeout(t);
+    return this.writeLease(() => this.services.checkpoints.release(this.lease, nextSlice));
   }
 }
 

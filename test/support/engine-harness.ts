@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InvocationContext } from '@azure/functions';
+import { ServiceBusClient } from '@azure/service-bus';
+import { submitTask } from '../../functions/http/handlers/submit-task';
+import { triggers } from '../../functions/triggers';
+import { startLocalHost, type LocalHost } from '../../local-dev/host';
+import { findRepoRoot } from '../../local-dev/services/repo-root';
+import type { AppStack } from './app-stack';
+import { call } from './http';
+
+export interface TaskState {
+  id: string;
+  status: string;
+  attempts: number;
+  error: { code: string; message: string } | null;
+  progress: { current: number } | null;
+}
+
+/** Submits a `simulate` task through the real handler. */
+export async function submitSimulate(input: Record<string, unknown>): Promise<string> {
+  const res = await call(submitTask, {
+    method: 'POST',
+    path: '/api/tasks',
+    body: { type: 'simulate', input },
+  });
+  if (res.status !== 202) throw new Error(`submit failed: ${res.status} ${res.text}`);
+  return (res.body as { id: string }).id;
+}
+
+export async function taskState(stack: AppStack, id: string): Promise<TaskState> {
+  const { rows } = await stack.pool.query(
+    'SELECT id, status, attempts, error, progress FROM tasks WHERE id = $1',
+    [id],
+  );
+  return rows[0] as TaskState;
+}
+
+export async function waitForTask(
+  stack: AppStack,
+  id: string,
+  done: (t: TaskState) => boolean,
+  timeoutMs = 20_000,
+): Promise<TaskState> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const task = await taskState(stack, id);
+    if (done(task)) return task;
+    if (Date.now() > deadline) throw new Error(`task ${id} is still ${task.status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export const isFinished = (t: TaskState) => ['succeeded', 'failed', 'cancelled'].includes(t.status);
+
+/** How often each step body ran, from the ledger the checkpoints do not touch. */
+export async function stepRuns(stack: AppStack, id: string): Promise<Record<string, number>> {
+  const { rows } = await stack.pool.query<{ step: string; runs: number }>(
+    'SELECT step, runs FROM step_runs WHERE task_id = $1',
+    [id],
+  );
+  return Object.fromEntries(rows.map((r) => [r.step, r.runs]));
+}
+
+/** The app's Service Bus trigger (and nothing else) on the local host: a worker. */
+export async function startWorker(stack: AppStack): Promise<LocalHost> {
+  const hostJson = JSON.parse(readFileSync(join(findRepoRoot(), 'host.json'), 'utf8')) as object;
+  return startLocalHost({
+    triggers: triggers.filter((t) => t.kind === 'serviceBus'),
+    port: 0,
+    settings: stack.settings,
+    hostJson,
+    log: () => undefined,
+  });
+}
+
+export const invocation = (id = `test-${Math.random().toString(36).slice(2)}`) =>
+  new InvocationContext({ invocationId: id, functionName: 'runTaskSlice', logHandler: () => undefined });
+
+/** Dead-lettered messages of the tasks queue. */
+export async function deadLetters(stack: AppStack): Promise<Array<{ body: unknown; reason?: string }>> {
+  const client = new ServiceBusClient(stack.settings.ServiceBusConnection);
+  try {
+    const receiver = client.createReceiver('tasks', { subQueueType: 'deadLetter' });
+    const peeked = await receiver.peekMessages(100);
+    return peeked.map((m) => ({ body: m.body, reason: m.deadLetterReason }));
+  } finally {
+    await client.close();
+  }
+}
