@@ -19,6 +19,25 @@ const simulateInput = z
       .max(100)
       .default(1)
       .describe('Transient failures at failAtStep before it succeeds.'),
+    flakyRate: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe('Chance (0..1) that any step fails transiently on a given run.'),
+    hangAtStep: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('Step (0-based) that never finishes by itself: it waits until cancelled or the slice ends.'),
+    resultBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(1_000_000)
+      .default(0)
+      .describe('Padding added to each step result, to exercise large checkpoints.'),
   })
   .strict()
   .refine((v) => v.failAtStep === undefined || v.failAtStep < v.steps, {
@@ -46,14 +65,18 @@ export function simulateTask(ledger: StepLedger) {
         const name = `step-${i}`;
         await ctx.step(name, async () => {
           await ledger.recordRun(ctx.taskId, name);
+          if (i === input.hangAtStep) await sleep(2 ** 31 - 1, undefined, { signal: ctx.signal });
           await sleep(input.stepMs, undefined, { signal: ctx.signal });
+          if (input.flakyRate > 0 && Math.random() < input.flakyRate) {
+            throw new Error(`simulated flaky failure at step ${i}`);
+          }
           if (i === input.failAtStep) {
             if (input.failMode === 'permanent')
               throw new PermanentError(`simulated permanent failure at step ${i}`);
             const runs = (await ledger.runs(ctx.taskId))[name] ?? 0;
             if (runs <= input.failTimes) throw new Error(`simulated transient failure at step ${i}`);
           }
-          return i;
+          return input.resultBytes > 0 ? { step: i, padding: 'x'.repeat(input.resultBytes) } : i;
         });
         ctx.progress({
           current: i + 1,

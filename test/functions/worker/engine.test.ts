@@ -150,6 +150,16 @@ describe('durable engine (invariants of design §4)', () => {
       assert.ok(ran <= doneAtCancel + 2, `ran ${ran} steps after ${doneAtCancel} were done at cancel`);
     });
 
+    it('cancels a long step that honours ctx.signal within seconds', async () => {
+      const id = await submitSimulate({ steps: 3, stepMs: 0, hangAtStep: 1 });
+      await waitForTask(stack, id, (t) => (t.progress?.current ?? 0) >= 1);
+      await call(cancelTask, { method: 'DELETE', path: `/api/tasks/${id}`, params: { id } });
+      const started = Date.now();
+      const task = await waitForTask(stack, id, isFinished, 10_000);
+      assert.equal(task.status, 'cancelled');
+      assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
+    });
+
     it('revives a task whose continuation message was lost (sweeper)', async () => {
       await worker?.close();
       worker = undefined;
@@ -173,7 +183,10 @@ describe('durable engine (invariants of design §4)', () => {
       const task = await waitForTask(stack, id, isFinished, 30_000);
       assert.equal(task.status, 'succeeded');
       const runs = await stepRuns(stack, id);
-      assert.ok(Object.values(runs).every((n) => n === 1), JSON.stringify(runs));
+      assert.ok(
+        Object.values(runs).every((n) => n === 1),
+        JSON.stringify(runs),
+      );
     });
   });
 });

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { appServices } from '../../../functions/app-services';
+import { LeaseLostError, type CheckpointStore } from '../../../functions/storage/checkpoint-store';
+import { startAppStack, type AppStack } from '../../support/app-stack';
+
+describe('checkpoint store (Table storage on Azurite)', () => {
+  let stack: AppStack;
+  let store: CheckpointStore;
+  before(async () => {
+    stack = await startAppStack();
+    store = appServices().checkpoints;
+  });
+  after(() => stack.stop());
+
+  it('gives a live lease to one owner only, and an expired one to the next', async () => {
+    const task = randomUUID();
+    const a = await store.acquire(task, 'a', 300);
+    assert.ok(a);
+    assert.equal(await store.acquire(task, 'b', 300), undefined, 'a live lease is left alone');
+    await new Promise((r) => setTimeout(r, 350));
+    const b = await store.acquire(task, 'b', 10_000);
+    assert.ok(b, 'an expired lease may be taken over');
+    // The old holder can no longer checkpoint or renew.
+    await assert.rejects(store.commitStep(a, 'late', 1), LeaseLostError);
+    await assert.rejects(store.renew(a, 1_000), LeaseLostError);
+    assert.deepEqual([...(await store.completedSteps(task)).keys()], []);
+  });
+
+  it('commits steps under the lease and replays them, large results through Blob', async () => {
+    const task = randomUUID();
+    const lease = await store.acquire(task, 'w', 10_000);
+    assert.ok(lease);
+    const big = { rows: 'y'.repeat(200_000) };
+    await store.commitStep(lease, 'page-1', { n: 1 });
+    await store.commitStep(lease, 'page/2?#', big);
+    await store.renew(lease, 10_000);
+    const steps = await store.completedSteps(task);
+    assert.deepEqual(steps.get('page-1'), { n: 1 });
+    assert.deepEqual(steps.get('page/2?#'), big, 'odd names and a 200 kB result round-trip');
+  });
+
+  it('keeps loop state across leases, large state through Blob, and the next slice on release', async () => {
+    const task = randomUUID();
+    const first = await store.acquire(task, 'w1', 10_000);
+    assert.ok(first);
+    const state = { offset: 123_456, sums: Array.from({ length: 5_000 }, (_, i) => i) };
+    await store.saveState(first, state);
+    await store.release(first, 4);
+    const second = await store.acquire(task, 'w2', 10_000);
+    assert.ok(second);
+    assert.deepEqual(second.state, state);
+    assert.equal(second.slice, 4);
+    assert.deepEqual(await store.leaseState(task), { live: true, nextSlice: 4 });
+  });
+});
