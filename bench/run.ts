@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { benchEngine } from './engine';
 import { benchServiceBusEmulator } from './servicebus-emulator';
 import { benchSubmit } from './submit';
 
@@ -26,6 +27,19 @@ async function main(): Promise<void> {
       `servicebus-emulator: send ${sb.sendPerSecond.toFixed(0)} msg/s (single messages, ${sb.sendConcurrency} in flight), ` +
         `batch send ${sb.batchSendPerSecond.toFixed(0)} msg/s, receive+complete ${sb.receiveCompletePerSecond.toFixed(0)} msg/s ` +
         `(${sb.messages} messages)`,
+    );
+  }
+  if (wanted('engine')) {
+    const engine = await benchEngine();
+    save('engine', engine);
+    const c = engine.checkpoint;
+    console.log(
+      `engine: ${c.steps} steps of ${c.stepMs} ms took ${(c.engineMs / 1000).toFixed(1)} s vs ${(c.baselineMs / 1000).toFixed(1)} s ` +
+        `of bare sleeps: checkpoint overhead ${(c.overheadShare * 100).toFixed(0)} % (${c.overheadPerStepMs.toFixed(1)} ms per step)`,
+    );
+    console.log(
+      `engine: worker killed after ${engine.crash.killedAfterSteps} of ${engine.crash.steps} steps: ` +
+        `${engine.crash.reExecutedSteps} step(s) re-executed, finished ${(engine.crash.recoveryMs / 1000).toFixed(1)} s after the kill`,
     );
   }
   if (wanted('submit')) {

@@ -1,21 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { appServices } from '../functions/app-services';
 import { SubmitTaskSchema } from '../functions/http/api-schemas';
 import { handler } from '../functions/http/handle';
 import { readJsonBody } from '../functions/http/json-body';
 import { json, problem } from '../functions/http/responses';
-import { runMigrations } from '../functions/storage/migrate';
 import type { TriggerDefinition } from '../functions/trigger-types';
 import { triggers } from '../functions/triggers';
 import { startLocalHost } from '../local-dev/host';
-import { dropDatabase, ensureDatabase } from '../local-dev/services/postgres';
-import { startLocalStack } from '../local-dev/stack';
-
-const POSTGRES_SERVER = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+import { startBenchStack } from './bench-stack';
 
 /** The submit handler's parsing and validation without any I/O: the ceiling the framework allows. */
 const submitWithoutIo = handler(async ({ request, services }) => {
@@ -40,18 +32,7 @@ const submitWithoutIo = handler(async ({ request, services }) => {
  */
 async function main(): Promise<void> {
   const mode = process.argv[2] === 'baseline' ? 'baseline' : 'real';
-  const database = `longhaul_bench_${randomBytes(4).toString('hex')}`;
-  await ensureDatabase(POSTGRES_SERVER, database);
-  const databaseUrl = POSTGRES_SERVER.replace(/\/[^/]*$/, `/${database}`);
-  const stack = await startLocalStack({
-    stateDir: await mkdtemp(join(tmpdir(), 'longhaul-bench-')),
-    inMemory: true,
-    databaseUrl,
-    redisUrl: REDIS_URL,
-    servicebusPort: 0,
-  });
-  await runMigrations(databaseUrl);
-  Object.assign(process.env, stack.settings);
+  const stack = await startBenchStack();
   await appServices().blobs.ensureContainers();
   const table: TriggerDefinition[] =
     mode === 'real'
@@ -68,7 +49,6 @@ async function main(): Promise<void> {
     void host
       .close()
       .then(() => stack.stop())
-      .then(() => dropDatabase(POSTGRES_SERVER, database))
       .finally(() => process.exit(0));
   });
 }

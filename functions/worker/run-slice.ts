@@ -5,6 +5,7 @@ import { CONTAINERS } from '../storage/blob-store';
 import { LeaseLostError, type Lease } from '../storage/checkpoint-store';
 import type { TaskMessage } from '../storage/task-queue';
 import type { TaskRow } from '../storage/task-repository';
+import { withTransientRetry } from '../platform/transient-retry';
 import { PermanentError, type TaskContext } from '../tasks/define-task';
 import type { ServiceBusMessageActions } from '../trigger-types';
 import { EventRecorder } from './event-recorder';
@@ -59,7 +60,7 @@ export async function runSlice(
     await settle.deadLetter('InvalidTaskMessage', `not a task reference: ${parsed.error.issues[0]?.message}`);
     return;
   }
-  const task = await services.repository.find(parsed.data.taskId);
+  const task = await withTransientRetry(() => services.repository.find(parsed.data.taskId));
   if (!task) {
     await settle.deadLetter('UnknownTask', `no task ${parsed.data.taskId}`);
     return;
@@ -97,10 +98,8 @@ class Slice {
   async run(): Promise<void> {
     const { checkpoints, repository } = this.services;
     const { taskId, slice } = this.message;
-    const lease = await checkpoints.acquire(
-      taskId,
-      this.context.invocationId,
-      this.settings.leaseSeconds * 1000,
+    const lease = await withTransientRetry(() =>
+      checkpoints.acquire(taskId, this.context.invocationId, this.settings.leaseSeconds * 1000),
     );
     if (!lease) return this.leaveToLeaseHolder();
     this.lease = lease;
@@ -128,12 +127,14 @@ class Slice {
     this.context.log(
       `task ${taskId}: another worker holds the lease; re-checking at ${recheckAt.toISOString()}`,
     );
-    await this.services.queue.send(
-      { taskId, slice, attempt },
-      {
-        scheduledAt: recheckAt,
-        messageId: `${taskId}:${slice}:recheck:${Math.floor(recheckAt.getTime() / 1000)}`,
-      },
+    await withTransientRetry(() =>
+      this.services.queue.send(
+        { taskId, slice, attempt },
+        {
+          scheduledAt: recheckAt,
+          messageId: `${taskId}:${slice}:recheck:${Math.floor(recheckAt.getTime() / 1000)}`,
+        },
+      ),
     );
   }
 
@@ -144,7 +145,7 @@ class Slice {
     const definition = catalog.get(this.task.type);
     if (!definition)
       return this.fail({ code: 'unknown_type', message: `unknown task type ${this.task.type}` });
-    const running = await repository.markRunning(taskId, attempt);
+    const running = await withTransientRetry(() => repository.markRunning(taskId, attempt));
     if (!running) return this.releaseLease(this.lease.slice);
     if (this.task.status === 'queued') await this.events.status('running');
 
@@ -161,15 +162,13 @@ class Slice {
     );
     this.startHeartbeat();
     try {
-      const input = definition.input.parse(await blobs.getJson(this.task.inputRef));
-      const completed = await checkpoints.completedSteps(taskId);
+      const input = definition.input.parse(await withTransientRetry(() => blobs.getJson(this.task.inputRef)));
+      const completed = await withTransientRetry(() => checkpoints.completedSteps(taskId));
       const result = await definition.run(input, this.contextFor(completed));
       await this.leaseWrites;
-      const resultRef = await blobs.putJson(
-        CONTAINERS.results,
-        `${taskId}.json`,
-        Buffer.from(JSON.stringify(result ?? null)),
-        true,
+      const resultJson = Buffer.from(JSON.stringify(result ?? null));
+      const resultRef = await withTransientRetry(() =>
+        blobs.putJson(CONTAINERS.results, `${taskId}.json`, resultJson, true),
       );
       await this.end('succeeded', { resultRef });
     } catch (caught) {
@@ -254,9 +253,8 @@ class Slice {
   private async continueIn(nextSlice: number, attempt: number, scheduledAt?: Date): Promise<void> {
     await this.events.flushProgress();
     await this.releaseLease(nextSlice);
-    await this.services.queue.send(
-      { taskId: this.message.taskId, slice: nextSlice, attempt },
-      { scheduledAt },
+    await withTransientRetry(() =>
+      this.services.queue.send({ taskId: this.message.taskId, slice: nextSlice, attempt }, { scheduledAt }),
     );
   }
 
@@ -286,7 +284,9 @@ class Slice {
     outcome: { resultRef?: string; error?: { code: string; message: string } } = {},
   ): Promise<void> {
     await this.events.flushProgress();
-    const ended = await this.services.repository.finish(this.message.taskId, status, outcome);
+    const ended = await withTransientRetry(() =>
+      this.services.repository.finish(this.message.taskId, status, outcome),
+    );
     if (ended) await this.events.status(status, outcome.error);
     await this.releaseLease(this.message.slice + 1);
   }

@@ -44,6 +44,8 @@ describe('POST /api/tasks', () => {
       stepMs: 0,
       failMode: 'transient',
       failTimes: 1,
+      flakyRate: 0,
+      resultBytes: 0,
     });
     const sb = new ServiceBusClient(stack.settings.ServiceBusConnection);
     const receiver = sb.createReceiver('tasks', { receiveMode: 'receiveAndDelete' });

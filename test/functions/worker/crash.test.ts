@@ -15,7 +15,7 @@ const timer = {
 };
 
 async function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(__dirname, 'fixtures/worker-process.js')], {
+  const child = spawn(process.execPath, [join(__dirname, '../../../local-dev/worker.js')], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -64,18 +64,38 @@ describe('durable engine (invariants of design §4)', () => {
     assert.deepEqual(await stepRuns(stack, id), { 'step-0': 1, 'step-1': 1 });
   });
 
+  it('never re-drives a task whose lease is live, however silent its worker looks', async () => {
+    const id = await submitSimulate({ steps: 1, stepMs: 0 });
+    const sb = new ServiceBusClient(stack.settings.ServiceBusConnection);
+    const receiver = sb.createReceiver('tasks', { receiveMode: 'receiveAndDelete' });
+    await receiver.receiveMessages(10, { maxWaitTimeInMs: 500 });
+    await stack.pool.query(
+      `UPDATE tasks SET status = 'running', heartbeat_at = now() - interval '1 hour' WHERE id = $1`,
+      [id],
+    );
+    const lease = await appServices().checkpoints.acquire(id, 'someone-alive', 60_000);
+    assert.ok(lease);
+    await sweepTasks(timer, invocation());
+    const sent = await receiver.receiveMessages(10, { maxWaitTimeInMs: 500 });
+    assert.deepEqual(
+      sent.filter((m) => (m.body as { taskId: string }).taskId === id),
+      [],
+    );
+    await sb.close();
+  });
+
   describe('with a worker on the local host', () => {
     before(async () => {
       worker = await startWorker(stack);
     });
 
     it('splits a long task into slices that finish with the right result, no step run twice', async () => {
-      // 30 steps of 100 ms with a 1 s slice budget: several slices, each resuming from the checkpoints.
-      const id = await submitSimulate({ steps: 30, stepMs: 100 });
+      // 60 steps of 50 ms with a 1 s slice budget: several slices, each resuming from the checkpoints.
+      const id = await submitSimulate({ steps: 60, stepMs: 50 });
       const task = await waitForTask(stack, id, isFinished, 30_000);
       assert.equal(task.status, 'succeeded');
       const runs = await stepRuns(stack, id);
-      assert.equal(Object.keys(runs).length, 30);
+      assert.equal(Object.keys(runs).length, 60);
       assert.ok(
         Object.values(runs).every((n) => n === 1),
         JSON.stringify(runs),
@@ -83,7 +103,7 @@ describe('durable engine (invariants of design §4)', () => {
       const lease = await appServices().checkpoints.leaseState(id);
       assert.ok(lease.nextSlice >= 3, `ran in ${lease.nextSlice} slices`);
       const result = (await appServices().blobs.getJson(`results/${id}.json`)) as { totalExecutions: number };
-      assert.equal(result.totalExecutions, 30);
+      assert.equal(result.totalExecutions, 60);
     });
 
     it('retries a transient failure at step k from step k, not from step 1', async () => {
