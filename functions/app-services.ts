@@ -5,6 +5,7 @@ import { createBlobServiceClient, createServiceBusClient, createTableClient } fr
 import { createPostgresPool } from './platform/postgres-pool';
 import { createRedisClient } from './platform/redis-client';
 import { loadSettings, type Settings } from './platform/settings';
+import { SubscriptionHub } from './progress/subscription-hub';
 import { BlobStore } from './storage/blob-store';
 import { CheckpointStore } from './storage/checkpoint-store';
 import { PostgresStepLedger } from './storage/step-ledger-postgres';
@@ -20,6 +21,8 @@ export interface AppServices {
   pool: Pool;
   serviceBus: ServiceBusClient;
   redis: () => Promise<Redis>;
+  /** The process's one Redis subscriber, shared by every open event stream. */
+  subscriptions: SubscriptionHub;
   blobs: BlobStore;
   checkpoints: CheckpointStore;
   queue: TaskQueue;
@@ -57,6 +60,9 @@ export function createAppServices(settings: Settings): AppServices {
   const catalog = new TaskCatalog([simulateTask(ledger)]);
   const log = (level: 'info' | 'warn' | 'error', message: string) => console[level](message);
   let redis: Promise<Redis> | undefined;
+  const subscriptions = new SubscriptionHub(() =>
+    createRedisClient(settings.redis, clientId, { maxRetriesPerRequest: null, connectTimeout: 2_000 }),
+  );
   // Pool errors on idle clients (a restarted server) must not crash the process; the next query reconnects.
   pool.on('error', (err) => log('warn', `postgres pool: ${err.message}`));
   return {
@@ -71,6 +77,7 @@ export function createAppServices(settings: Settings): AppServices {
         client.on('error', () => undefined);
         return client;
       })),
+    subscriptions,
     blobs,
     checkpoints,
     queue,
@@ -84,6 +91,7 @@ export function createAppServices(settings: Settings): AppServices {
       await serviceBus.close().catch(() => undefined);
       await pool.end().catch(() => undefined);
       if (redis) (await redis.catch(() => undefined))?.disconnect();
+      await subscriptions.close();
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { TaskEventRow, TaskRow } from '../storage/task-repository';
+import type { TaskRow } from '../storage/task-repository';
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
@@ -28,18 +28,4 @@ export function taskJson(row: TaskRow) {
     finishedAt: iso(row.finishedAt),
     links: { self, events: `${self}/events`, result: `${self}/result`, cancel: self },
   };
-}
-
-/** An event as the API shows it: common fields plus the type's own. */
-export function eventJson(row: TaskEventRow) {
-  const base = { seq: row.seq, taskId: row.taskId, type: row.type, at: row.at.toISOString() };
-  if (row.type === 'log') {
-    return {
-      ...base,
-      level: row.level,
-      message: row.message,
-      ...(row.data === null ? {} : { data: row.data }),
-    };
-  }
-  return { ...base, ...((row.data as Record<string, unknown> | null) ?? {}) };
 }

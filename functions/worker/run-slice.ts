@@ -8,6 +8,7 @@ import type { TaskRow } from '../storage/task-repository';
 import { withTransientRetry } from '../platform/transient-retry';
 import { PermanentError, type TaskContext } from '../tasks/define-task';
 import type { ServiceBusMessageActions } from '../trigger-types';
+import { RedisEventPublisher } from '../progress/redis-event-publisher';
 import { EventRecorder } from './event-recorder';
 import { retryDelayMs } from './retry-backoff';
 
@@ -109,8 +110,13 @@ class Slice {
       await checkpoints.release(lease, lease.slice);
       return;
     }
-    this.events = new EventRecorder(taskId, await repository.lastSeq(taskId), repository, undefined, (err) =>
-      this.context.warn(`task ${taskId}: event not recorded: ${String(err)}`),
+    const warn = (message: string) => this.context.warn(`task ${taskId}: ${message}`);
+    this.events = new EventRecorder(
+      taskId,
+      await repository.lastSeq(taskId),
+      repository,
+      new RedisEventPublisher(this.services.redis, this.task.owner, warn),
+      (err) => warn(`event not recorded: ${String(err)}`),
     );
     try {
       await this.execute();

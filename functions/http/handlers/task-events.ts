@@ -1,18 +1,18 @@
 import { ListEventsQuerySchema, TaskIdSchema } from '../api-schemas';
 import { badRequest, handler } from '../handle';
-import { json, problem } from '../responses';
+import { json } from '../responses';
+import { wantsEventStream } from '../sse';
+import { streamTaskEvents } from './task-event-stream';
 import { queryObject } from '../query';
-import { eventJson } from '../task-json';
+import { eventJson } from '../../progress/event-json';
 import { notFound } from './read-tasks';
 
 /** GET /api/tasks/{id}/events (JSON): the persisted history, oldest first, paged with `?after=<seq>`. */
-export const listTaskEvents = handler(async ({ request, services, caller }) => {
+export const listTaskEvents = handler(async (scope) => {
+  const { request, services, caller } = scope;
   const id = TaskIdSchema.safeParse(request.params.id);
   if (!id.success) return badRequest('id', 'must be a UUID');
-  if ((request.headers.get('accept') ?? '').includes('text/event-stream')) {
-    // The live stream comes with the live-progress work; until then this route answers JSON only.
-    return problem(406, 'not-acceptable', 'This endpoint serves application/json.', { field: 'accept' });
-  }
+  if (wantsEventStream(request.headers.get('accept'))) return streamTaskEvents(scope, id.data);
   const query = ListEventsQuerySchema.safeParse(queryObject(request));
   if (!query.success) {
     const issue = query.error.issues[0];

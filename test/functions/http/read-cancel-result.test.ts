@@ -128,10 +128,10 @@ describe('reading, listing, cancelling tasks and fetching results', () => {
     });
     assert.equal(events.status, 200);
     const items = (events.body as { items: Array<{ seq: number; type: string; status?: string }> }).items;
-    assert.deepEqual(
-      items.map((e) => e.seq),
-      items.map((_, i) => i + 1),
-      'seq counts up from 1 without gaps',
+    // Strictly increasing; live-only progress events take numbers too, so the history may skip some.
+    assert.ok(
+      items.every((e, i) => i === 0 || e.seq > items[i - 1].seq),
+      'seq strictly increasing',
     );
     assert.deepEqual(
       items.filter((e) => e.type === 'status').map((e) => e.status),

@@ -1,0 +1,28 @@
+import type { TaskEventRow } from '../storage/task-repository';
+
+export interface EventJson {
+  seq: number;
+  taskId: string;
+  type: 'status' | 'progress' | 'log';
+  at: string;
+  [field: string]: unknown;
+}
+
+/** An event as clients see it (design §3): common fields plus the type's own. */
+export function eventJson(row: TaskEventRow): EventJson {
+  const base = { seq: row.seq, taskId: row.taskId, type: row.type, at: row.at.toISOString() };
+  if (row.type === 'log') {
+    return {
+      ...base,
+      level: row.level,
+      message: row.message,
+      ...(row.data === null ? {} : { data: row.data }),
+    };
+  }
+  return { ...base, ...((row.data as Record<string, unknown> | null) ?? {}) };
+}
+
+export const taskChannel = (taskId: string): string => `longhaul:task:${taskId}`;
+export const ownerChannel = (owner: string): string => `longhaul:owner:${owner}`;
+
+export const TERMINAL_STATUSES = new Set(['succeeded', 'failed', 'cancelled']);

@@ -1,0 +1,145 @@
+import type { TaskEventRow, TaskRepository, TaskRow } from '../storage/task-repository';
+import { eventJson, taskChannel, TERMINAL_STATUSES, type EventJson } from './event-json';
+import type { SubscriptionHub } from './subscription-hub';
+
+export interface StreamTimings {
+  keepAliveMs: number;
+  maxDurationMs: number;
+  pollMs: number;
+}
+
+export const DEFAULT_TIMINGS: Omit<StreamTimings, 'maxDurationMs'> = { keepAliveMs: 15_000, pollMs: 1_500 };
+
+/** What a stream writes; the HTTP layer frames it as SSE. */
+export interface StreamSink {
+  retry(ms: number): void;
+  event(type: string, data: unknown, id?: number): void;
+  comment(text: string): void;
+  close(): void;
+}
+
+const REPLAY_PAGE = 500;
+
+/**
+ * One task's event stream (design §3): snapshot, replay after Last-Event-ID, then live events from Redis deduplicated
+ * by seq, ending after the terminal status. Subscribes before taking the snapshot so nothing falls in between; while
+ * Redis is down it reads Postgres every `pollMs` instead, and says so once.
+ */
+export class TaskEventStream {
+  private lastSent = 0;
+  private replaying = true;
+  private buffered: EventJson[] = [];
+  private closed = false;
+  private lastWriteAt = Date.now();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private unsubscribe: (() => void) | undefined;
+  private pollingAnnounced = false;
+  private polling = false;
+
+  constructor(
+    private readonly task: TaskRow,
+    private readonly lastEventId: number | undefined,
+    private readonly repository: TaskRepository,
+    private readonly hub: SubscriptionHub,
+    private readonly taskView: (row: TaskRow) => unknown,
+    private readonly sink: StreamSink,
+    private readonly timings: StreamTimings,
+  ) {}
+
+  async start(): Promise<void> {
+    this.sink.retry(2_000);
+    this.unsubscribe = await this.hub.subscribe(taskChannel(this.task.id), (message) => this.onLive(message));
+    const snapshotSeq = await this.repository.lastSeq(this.task.id);
+    const current = (await this.repository.find(this.task.id)) ?? this.task;
+    this.write('snapshot', this.taskView(current), snapshotSeq);
+    // The snapshot stands for everything up to its id; a reconnecting client asks for what it missed since its last
+    // event, which may also be ahead of the snapshot (live progress is not all persisted).
+    this.lastSent = this.lastEventId ?? snapshotSeq;
+    if (this.lastSent < snapshotSeq) await this.readPersisted();
+    this.replaying = false;
+    for (const e of this.buffered) this.deliver(e);
+    this.buffered = [];
+    if (TERMINAL_STATUSES.has(current.status)) return this.end(current.status);
+    this.timers.push(setInterval(() => this.tick(), Math.min(this.timings.keepAliveMs, this.timings.pollMs)));
+    this.timers.push(setTimeout(() => this.stop(), this.timings.maxDurationMs));
+  }
+
+  /** Stops without an `end` (the client went away, or the stream reached its maximum duration). */
+  stop(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.unsubscribe?.();
+    this.sink.close();
+  }
+
+  private onLive(message: string): void {
+    let event: EventJson;
+    try {
+      event = JSON.parse(message) as EventJson;
+    } catch {
+      return;
+    }
+    if (this.replaying) this.buffered.push(event);
+    else this.deliver(event);
+  }
+
+  private deliver(event: EventJson): void {
+    if (this.closed || event.seq <= this.lastSent) return;
+    this.write(event.type, event, event.seq);
+    this.lastSent = event.seq;
+    if (event.type === 'status' && TERMINAL_STATUSES.has(String(event.status)))
+      this.end(String(event.status));
+  }
+
+  private async tick(): Promise<void> {
+    if (this.closed) return;
+    if (!this.hub.live && !this.polling) {
+      if (!this.pollingAnnounced) {
+        this.write('log', {
+          level: 'warn',
+          message: 'Live updates are unavailable; reading from the database every few seconds.',
+        });
+        this.pollingAnnounced = true;
+      }
+      this.polling = true;
+      await this.readPersisted().finally(() => (this.polling = false));
+    } else if (this.hub.live) {
+      this.pollingAnnounced = false;
+    }
+    if (!this.closed && Date.now() - this.lastWriteAt >= this.timings.keepAliveMs) this.comment('keep-alive');
+  }
+
+  private async readPersisted(): Promise<void> {
+    for (;;) {
+      const rows: TaskEventRow[] = await this.repository.events(this.task.id, this.lastSent, REPLAY_PAGE);
+      for (const row of rows) this.deliver(eventJson(row));
+      if (rows.length < REPLAY_PAGE || this.closed) return;
+    }
+  }
+
+  private end(status: string): void {
+    if (this.closed) return;
+    this.write('end', { status });
+    this.stop();
+  }
+
+  private write(type: string, data: unknown, id?: number): void {
+    if (this.closed) return;
+    try {
+      this.sink.event(type, data, id);
+      this.lastWriteAt = Date.now();
+    } catch {
+      this.stop(); // the client is gone
+    }
+  }
+
+  private comment(text: string): void {
+    try {
+      this.sink.comment(text);
+      this.lastWriteAt = Date.now();
+    } catch {
+      this.stop();
+    }
+  }
+}
