@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { appServices } from '../../../functions/app-services';
+import { taskJson } from '../../../functions/http/task-json';
+import { TaskEventStream, type StreamSink } from '../../../functions/progress/task-event-stream';
+import { startRedis, type RedisServer } from '../../../local-dev/services/redis';
+import { startAppStack, type AppStack } from '../../support/app-stack';
+import { isFinished, startWorker, submitSimulate, waitForTask } from '../../support/engine-harness';
+import type { LocalHost } from '../../../local-dev/host';
+
+interface Written {
+  kind: 'event' | 'comment' | 'retry' | 'close';
+  type?: string;
+  data?: unknown;
+  id?: number;
+}
+
+function collectingSink(): { sink: StreamSink; written: Written[] } {
+  const written: Written[] = [];
+  return {
+    written,
+    sink: {
+      retry: () => written.push({ kind: 'retry' }),
+      event: (type, data, id) => written.push({ kind: 'event', type, data, id }),
+      comment: (text) => written.push({ kind: 'comment', data: text }),
+      close: () => written.push({ kind: 'close' }),
+    },
+  };
+}
+
+describe('task event stream: keep-alive, maximum duration, and a Redis outage', () => {
+  let stack: AppStack;
+  let redis: RedisServer;
+  let worker: LocalHost | undefined;
+  before(async () => {
+    redis = await startRedis({ port: 0 });
+    stack = await startAppStack({ REDIS_URL: redis.url });
+  });
+  after(async () => {
+    await worker?.close();
+    await stack.stop();
+    await redis.stop().catch(() => undefined);
+  });
+
+  const open = async (
+    id: string,
+    timings: { keepAliveMs: number; maxDurationMs: number; pollMs: number },
+  ) => {
+    const services = appServices();
+    const task = await services.tasks.get('local', id);
+    assert.ok(task);
+    const { sink, written } = collectingSink();
+    const stream = new TaskEventStream(
+      task,
+      undefined,
+      services.repository,
+      services.subscriptions,
+      taskJson,
+      sink,
+      timings,
+    );
+    await stream.start();
+    return { stream, written };
+  };
+
+  it('writes keep-alive comments while idle and closes, without end, at the maximum duration', async () => {
+    const id = await submitSimulate({ steps: 1, stepMs: 0 }); // no worker: it stays queued
+    const { written } = await open(id, { keepAliveMs: 150, maxDurationMs: 700, pollMs: 100 });
+    await new Promise((r) => setTimeout(r, 900));
+    assert.ok(written.filter((w) => w.kind === 'comment' && w.data === 'keep-alive').length >= 2);
+    assert.equal(written.at(-1)?.kind, 'close');
+    assert.equal(
+      written.some((w) => w.type === 'end'),
+      false,
+      'a time-out is not an end: the client reconnects',
+    );
+  });
+
+  it('keeps reporting from Postgres while Redis is down, says so, and the task still succeeds', async () => {
+    worker = await startWorker(stack);
+    const id = await submitSimulate({ steps: 12, stepMs: 200 });
+    const { written } = await open(id, { keepAliveMs: 15_000, maxDurationMs: 60_000, pollMs: 300 });
+    await waitForTask(stack, id, (t) => (t.progress?.current ?? 0) >= 2);
+    await redis.stop();
+    const task = await waitForTask(stack, id, isFinished, 30_000);
+    assert.equal(task.status, 'succeeded');
+    await new Promise((r) => setTimeout(r, 800));
+    const types = written.filter((w) => w.kind === 'event').map((w) => w.type);
+    assert.ok(
+      written.some(
+        (w) => w.type === 'log' && String((w.data as { message: string }).message).includes('unavailable'),
+      ),
+      'the stream said it fell back to polling',
+    );
+    assert.equal(types.at(-1), 'end');
+    const ids = written.filter((w) => w.id !== undefined && w.type !== 'snapshot').map((w) => w.id as number);
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+    );
+    const { rows } = await stack.pool.query<{ seq: number }>(
+      'SELECT seq::int FROM task_events WHERE task_id = $1',
+      [id],
+    );
+    const snapshotId = written.find((w) => w.type === 'snapshot')?.id ?? 0;
+    for (const { seq } of rows)
+      if (seq > snapshotId) assert.ok(ids.includes(seq), `persisted event ${seq} delivered`);
+  });
+});
