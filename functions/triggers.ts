@@ -1,4 +1,5 @@
 import { cancelTask } from './http/handlers/cancel-task';
+import { streamCallerEvents } from './http/handlers/caller-events';
 import { createFallback } from './http/handlers/fallback';
 import { getApiDocs, getOpenApi } from './http/handlers/api-docs';
 import { getHealth, getReadiness } from './http/handlers/health';
@@ -29,6 +30,13 @@ const httpTriggers: HttpTrigger[] = [
     route: 'tasks/{id}/events',
     methods: ['GET'],
     handler: listTaskEvents,
+  },
+  {
+    kind: 'http',
+    name: 'streamCallerEvents',
+    route: 'events',
+    methods: ['GET'],
+    handler: streamCallerEvents,
   },
   { kind: 'http', name: 'listTaskTypes', route: 'task-types', methods: ['GET'], handler: listTaskTypes },
   { kind: 'http', name: 'getOpenApi', route: 'openapi.json', methods: ['GET'], handler: getOpenApi },

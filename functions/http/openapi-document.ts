@@ -121,6 +121,21 @@ export function openApiDocument(catalog: TaskCatalog) {
           },
         },
       },
+      '/api/events': {
+        get: {
+          summary: 'Server-Sent Events of every task of the caller (one connection for a whole dashboard)',
+          description:
+            'Writes `retry`, then `event: snapshot` with `{tasks}` (the unfinished tasks), then each event of the ' +
+            "caller's tasks as `event: <type>` with the Event as data; keep-alive comments; closes after SSE_MAX_SECONDS.",
+          responses: {
+            '200': {
+              description: 'An event stream',
+              content: { 'text/event-stream': { schema: z.string() } },
+            },
+            ...problems(406),
+          },
+        },
+      },
       '/api/task-types': {
         get: {
           summary: 'The task types and their input schemas',

@@ -45,9 +45,9 @@ export class SubscriptionHub {
     };
   }
 
-  /** How many channels are subscribed (for tests and metrics). */
-  get channelCount(): number {
-    return this.listeners.size;
+  /** How many listeners (open streams) a channel has, for tests and metrics. */
+  listenerCount(channel: string): number {
+    return this.listeners.get(channel)?.size ?? 0;
   }
 
   async close(): Promise<void> {

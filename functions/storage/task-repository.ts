@@ -176,6 +176,27 @@ export class TaskRepository {
     return rows;
   }
 
+  /** A caller's unfinished tasks, newest first. */
+  async unfinished(owner: string, limit: number): Promise<TaskRow[]> {
+    const { rows } = await this.pool.query<TaskRow>(
+      `SELECT ${COLUMNS} FROM tasks WHERE owner = $1 AND status IN ('queued', 'running')
+       ORDER BY created_at DESC, id DESC LIMIT $2`,
+      [owner, limit],
+    );
+    return rows;
+  }
+
+  /** Events of a caller's tasks persisted after `since` (the multiplexed stream's fallback while Redis is down). */
+  async eventsOfOwnerSince(owner: string, since: Date, limit: number): Promise<TaskEventRow[]> {
+    const { rows } = await this.pool.query<TaskEventRow>(
+      `SELECT e.task_id AS "taskId", e.seq::int, e.at, e.type, e.level, e.message, e.data
+       FROM task_events e JOIN tasks t ON t.id = e.task_id
+       WHERE t.owner = $1 AND e.at > $2 ORDER BY e.at, e.task_id, e.seq LIMIT $3`,
+      [owner, since, limit],
+    );
+    return rows;
+  }
+
   /** The highest event sequence number of a task (0 when it has none). */
   async lastSeq(taskId: string): Promise<number> {
     const { rows } = await this.pool.query<{ seq: number }>(

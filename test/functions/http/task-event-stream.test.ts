@@ -19,7 +19,8 @@ describe('GET /api/tasks/{id}/events as Server-Sent Events', () => {
   let host: LocalHost;
   let api: string;
   before(async () => {
-    stack = await startAppStack();
+    // A short heartbeat, so the hung task of one test notices its cancellation quickly.
+    stack = await startAppStack({ HEARTBEAT_SECONDS: '1', LEASE_SECONDS: '3' });
     const hostJson = JSON.parse(readFileSync(join(findRepoRoot(), 'host.json'), 'utf8')) as object;
     host = await startLocalHost({
       triggers,
@@ -142,17 +143,72 @@ describe('GET /api/tasks/{id}/events as Server-Sent Events', () => {
   it('serves 200 concurrent streams on one task from one Redis subscription', async () => {
     const id = await submitSimulate({ steps: 30, stepMs: 100 });
     const reads = Array.from({ length: 200 }, () =>
-      readSse(`${api}/tasks/${id}/events`, {
-        until: (m) => m.some((x) => x.event === 'progress'),
-        timeoutMs: 20_000,
-      }),
+      readSse(`${api}/tasks/${id}/events`, { timeoutMs: 30_000 }),
     );
-    await new Promise((r) => setTimeout(r, 500));
+    const channel = `longhaul:task:${id}`;
+    const hub = appServices().subscriptions;
+    const deadline = Date.now() + 10_000;
+    while (hub.listenerCount(channel) < 200 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.equal(hub.listenerCount(channel), 200, 'every stream listens');
     const redis = await appServices().redis();
-    const [, subscribers] = (await redis.pubsub('NUMSUB', `longhaul:task:${id}`)) as [string, number];
-    assert.equal(Number(subscribers), 1, 'one subscription for every stream');
+    const [, subscribers] = (await redis.pubsub('NUMSUB', channel)) as [string, number];
+    assert.equal(Number(subscribers), 1, 'one Redis subscription for all of them');
     const results = await Promise.all(reads);
-    assert.ok(results.every((r) => r.messages.some((m) => m.event === 'progress')));
+    assert.ok(
+      results.every(
+        (r) => r.messages.some((m) => m.event === 'progress') && r.messages.at(-1)?.event === 'end',
+      ),
+    );
+    assert.equal(hub.listenerCount(channel), 0, 'the subscription is released when the streams end');
     await waitForTask(stack, id, isFinished, 20_000);
+  });
+
+  it('GET /api/events carries every task of the caller on one stream, after a snapshot of the unfinished ones', async () => {
+    const hung = await submitSimulate({ steps: 2, stepMs: 0, hangAtStep: 0 });
+    await waitForTask(stack, hung, (t) => t.status === 'running');
+    const ids: string[] = [];
+    const succeeded = (m: SseMessage[]) =>
+      new Set(
+        m
+          .filter((x) => x.event === 'status')
+          .map((x) => JSON.parse(x.data) as { taskId: string; status: string })
+          .filter((e) => e.status === 'succeeded')
+          .map((e) => e.taskId),
+      );
+    const read = readSse(`${api}/events`, {
+      until: (m) => ids.length === 2 && ids.every((id) => succeeded(m).has(id)),
+      timeoutMs: 20_000,
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    ids.push(await submitSimulate({ steps: 3, stepMs: 50 }), await submitSimulate({ steps: 3, stepMs: 50 }));
+    const result = await read;
+    await fetch(`${api}/tasks/${hung}`, { method: 'DELETE' });
+    assert.equal((await waitForTask(stack, hung, isFinished, 10_000)).status, 'cancelled');
+
+    assert.deepEqual(
+      result.messages.slice(0, 2).map((m) => m.event),
+      ['retry', 'snapshot'],
+    );
+    const snapshot = JSON.parse(result.messages[1].data) as { tasks: Array<{ id: string; status: string }> };
+    assert.ok(
+      snapshot.tasks.some((t) => t.id === hung && t.status === 'running'),
+      'the running task is in the snapshot',
+    );
+    assert.ok(snapshot.tasks.every((t) => ['queued', 'running'].includes(t.status)));
+    assert.ok(
+      result.messages.every((m) => m.id === undefined),
+      'no ids: a reconnect gets a fresh snapshot',
+    );
+    assert.deepEqual(
+      [...succeeded(result.messages)].sort(),
+      [...ids].sort(),
+      'both tasks ended on the one stream',
+    );
+  });
+
+  it('GET /api/events without the SSE Accept header is 406', async () => {
+    const res = await fetch(`${api}/events`);
+    assert.equal(res.status, 406);
   });
 });

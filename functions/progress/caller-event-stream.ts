@@ -1,0 +1,101 @@
+import type { TaskRepository, TaskRow } from '../storage/task-repository';
+import { eventJson, ownerChannel, type EventJson } from './event-json';
+import type { SubscriptionHub } from './subscription-hub';
+import type { StreamSink, StreamTimings } from './task-event-stream';
+
+const SNAPSHOT_LIMIT = 100;
+const POLL_PAGE = 500;
+
+/**
+ * Every event of one caller's tasks on one connection (design §3), so a dashboard needs a single stream: a snapshot of
+ * the unfinished tasks, then live events from the caller's Redis channel. No ids: a reconnect gets a fresh snapshot.
+ * While Redis is down it reads Postgres instead.
+ */
+export class CallerEventStream {
+  /** Highest seq sent per task, to drop what polling and live delivery both bring. */
+  private readonly lastSeq = new Map<string, number>();
+  private closed = false;
+  private lastWriteAt = Date.now();
+  private polledUntil = new Date();
+  private pollingAnnounced = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly owner: string,
+    private readonly repository: TaskRepository,
+    private readonly hub: SubscriptionHub,
+    private readonly taskView: (row: TaskRow) => unknown,
+    private readonly sink: StreamSink,
+    private readonly timings: StreamTimings,
+  ) {}
+
+  async start(): Promise<void> {
+    this.sink.retry(2_000);
+    this.unsubscribe = await this.hub.subscribe(ownerChannel(this.owner), (message) => {
+      try {
+        this.deliver(JSON.parse(message) as EventJson);
+      } catch {
+        // not an event
+      }
+    });
+    this.polledUntil = new Date();
+    const tasks = await this.repository.unfinished(this.owner, SNAPSHOT_LIMIT);
+    this.write('snapshot', { tasks: tasks.map(this.taskView) });
+    this.timers.push(
+      setInterval(() => void this.tick(), Math.min(this.timings.keepAliveMs, this.timings.pollMs)),
+    );
+    this.timers.push(setTimeout(() => this.stop(), this.timings.maxDurationMs));
+  }
+
+  stop(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.unsubscribe?.();
+    this.sink.close();
+  }
+
+  private deliver(event: EventJson): void {
+    if ((this.lastSeq.get(event.taskId) ?? 0) >= event.seq) return;
+    this.lastSeq.set(event.taskId, event.seq);
+    this.write(event.type, event);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.closed) return;
+    if (!this.hub.live) {
+      if (!this.pollingAnnounced) {
+        this.write('log', {
+          level: 'warn',
+          message: 'Live updates are unavailable; reading from the database.',
+        });
+        this.pollingAnnounced = true;
+      }
+      const rows = await this.repository.eventsOfOwnerSince(this.owner, this.polledUntil, POLL_PAGE);
+      for (const row of rows) this.deliver(eventJson(row));
+      if (rows.length > 0) this.polledUntil = rows[rows.length - 1].at;
+    } else {
+      this.pollingAnnounced = false;
+      this.polledUntil = new Date(Date.now() - this.timings.pollMs);
+    }
+    if (!this.closed && Date.now() - this.lastWriteAt >= this.timings.keepAliveMs) {
+      try {
+        this.sink.comment('keep-alive');
+        this.lastWriteAt = Date.now();
+      } catch {
+        this.stop();
+      }
+    }
+  }
+
+  private write(type: string, data: unknown): void {
+    if (this.closed) return;
+    try {
+      this.sink.event(type, data);
+      this.lastWriteAt = Date.now();
+    } catch {
+      this.stop();
+    }
+  }
+}
