@@ -1,5 +1,6 @@
 import type { TaskRepository, TaskRow } from '../storage/task-repository';
 import { eventJson, ownerChannel, type EventJson } from './event-json';
+import { EventStreamBase } from './event-stream-base';
 import type { SubscriptionHub } from './subscription-hub';
 import type { StreamSink, StreamTimings } from './task-event-stream';
 
@@ -11,49 +12,38 @@ const POLL_PAGE = 500;
  * the unfinished tasks, then live events from the caller's Redis channel. No ids: a reconnect gets a fresh snapshot.
  * While Redis is down it reads Postgres instead.
  */
-export class CallerEventStream {
+export class CallerEventStream extends EventStreamBase {
   /** Highest seq sent per task, to drop what polling and live delivery both bring. */
   private readonly lastSeq = new Map<string, number>();
-  private closed = false;
-  private lastWriteAt = Date.now();
   private polledUntil = new Date();
   private pollingAnnounced = false;
-  private readonly timers: NodeJS.Timeout[] = [];
-  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly owner: string,
     private readonly repository: TaskRepository,
     private readonly hub: SubscriptionHub,
     private readonly taskView: (row: TaskRow) => unknown,
-    private readonly sink: StreamSink,
-    private readonly timings: StreamTimings,
-  ) {}
+    sink: StreamSink,
+    timings: StreamTimings,
+  ) {
+    super(sink, timings);
+  }
 
   async start(): Promise<void> {
     this.sink.retry(2_000);
-    this.unsubscribe = await this.hub.subscribe(ownerChannel(this.owner), (message) => {
-      try {
-        this.deliver(JSON.parse(message) as EventJson);
-      } catch {
-        // not an event
-      }
-    });
+    this.onStop(
+      await this.hub.subscribe(ownerChannel(this.owner), (message) => {
+        try {
+          this.deliver(JSON.parse(message) as EventJson);
+        } catch {
+          // not an event
+        }
+      }),
+    );
     this.polledUntil = new Date();
     const tasks = await this.repository.unfinished(this.owner, SNAPSHOT_LIMIT);
     this.write('snapshot', { tasks: tasks.map(this.taskView) });
-    this.timers.push(
-      setInterval(() => void this.tick(), Math.min(this.timings.keepAliveMs, this.timings.pollMs)),
-    );
-    this.timers.push(setTimeout(() => this.stop(), this.timings.maxDurationMs));
-  }
-
-  stop(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.unsubscribe?.();
-    this.sink.close();
+    this.schedule(() => this.tick());
   }
 
   private deliver(event: EventJson): void {
@@ -63,39 +53,20 @@ export class CallerEventStream {
   }
 
   private async tick(): Promise<void> {
-    if (this.closed) return;
-    if (!this.hub.live) {
-      if (!this.pollingAnnounced) {
-        this.write('log', {
-          level: 'warn',
-          message: 'Live updates are unavailable; reading from the database.',
-        });
-        this.pollingAnnounced = true;
-      }
-      const rows = await this.repository.eventsOfOwnerSince(this.owner, this.polledUntil, POLL_PAGE);
-      for (const row of rows) this.deliver(eventJson(row));
-      if (rows.length > 0) this.polledUntil = rows[rows.length - 1].at;
-    } else {
+    if (this.hub.live) {
       this.pollingAnnounced = false;
       this.polledUntil = new Date(Date.now() - this.timings.pollMs);
+      return;
     }
-    if (!this.closed && Date.now() - this.lastWriteAt >= this.timings.keepAliveMs) {
-      try {
-        this.sink.comment('keep-alive');
-        this.lastWriteAt = Date.now();
-      } catch {
-        this.stop();
-      }
+    if (!this.pollingAnnounced) {
+      this.write('log', {
+        level: 'warn',
+        message: 'Live updates are unavailable; reading from the database.',
+      });
+      this.pollingAnnounced = true;
     }
-  }
-
-  private write(type: string, data: unknown): void {
-    if (this.closed) return;
-    try {
-      this.sink.event(type, data);
-      this.lastWriteAt = Date.now();
-    } catch {
-      this.stop();
-    }
+    const rows = await this.repository.eventsOfOwnerSince(this.owner, this.polledUntil, POLL_PAGE);
+    for (const row of rows) this.deliver(eventJson(row));
+    if (rows.length > 0) this.polledUntil = rows[rows.length - 1].at;
   }
 }

@@ -1,5 +1,6 @@
 import type { TaskEventRow, TaskRepository, TaskRow } from '../storage/task-repository';
 import { eventJson, taskChannel, TERMINAL_STATUSES, type EventJson } from './event-json';
+import { EventStreamBase } from './event-stream-base';
 import type { SubscriptionHub } from './subscription-hub';
 
 export interface StreamTimings {
@@ -25,16 +26,11 @@ const REPLAY_PAGE = 500;
  * by seq, ending after the terminal status. Subscribes before taking the snapshot so nothing falls in between; while
  * Redis is down it reads Postgres every `pollMs` instead, and says so once.
  */
-export class TaskEventStream {
+export class TaskEventStream extends EventStreamBase {
   private lastSent = 0;
   private replaying = true;
   private buffered: EventJson[] = [];
-  private closed = false;
-  private lastWriteAt = Date.now();
-  private readonly timers: NodeJS.Timeout[] = [];
-  private unsubscribe: (() => void) | undefined;
   private pollingAnnounced = false;
-  private polling = false;
 
   constructor(
     private readonly task: TaskRow,
@@ -42,13 +38,15 @@ export class TaskEventStream {
     private readonly repository: TaskRepository,
     private readonly hub: SubscriptionHub,
     private readonly taskView: (row: TaskRow) => unknown,
-    private readonly sink: StreamSink,
-    private readonly timings: StreamTimings,
-  ) {}
+    sink: StreamSink,
+    timings: StreamTimings,
+  ) {
+    super(sink, timings);
+  }
 
   async start(): Promise<void> {
     this.sink.retry(2_000);
-    this.unsubscribe = await this.hub.subscribe(taskChannel(this.task.id), (message) => this.onLive(message));
+    this.onStop(await this.hub.subscribe(taskChannel(this.task.id), (message) => this.onLive(message)));
     const snapshotSeq = await this.repository.lastSeq(this.task.id);
     const current = (await this.repository.find(this.task.id)) ?? this.task;
     this.write('snapshot', this.taskView(current), snapshotSeq);
@@ -60,17 +58,7 @@ export class TaskEventStream {
     for (const e of this.buffered) this.deliver(e);
     this.buffered = [];
     if (TERMINAL_STATUSES.has(current.status)) return this.end(current.status);
-    this.timers.push(setInterval(() => this.tick(), Math.min(this.timings.keepAliveMs, this.timings.pollMs)));
-    this.timers.push(setTimeout(() => this.stop(), this.timings.maxDurationMs));
-  }
-
-  /** Stops without an `end` (the client went away, or the stream reached its maximum duration). */
-  stop(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.unsubscribe?.();
-    this.sink.close();
+    this.schedule(() => this.tick());
   }
 
   private onLive(message: string): void {
@@ -93,21 +81,18 @@ export class TaskEventStream {
   }
 
   private async tick(): Promise<void> {
-    if (this.closed) return;
-    if (!this.hub.live && !this.polling) {
-      if (!this.pollingAnnounced) {
-        this.write('log', {
-          level: 'warn',
-          message: 'Live updates are unavailable; reading from the database every few seconds.',
-        });
-        this.pollingAnnounced = true;
-      }
-      this.polling = true;
-      await this.readPersisted().finally(() => (this.polling = false));
-    } else if (this.hub.live) {
+    if (this.hub.live) {
       this.pollingAnnounced = false;
+      return;
     }
-    if (!this.closed && Date.now() - this.lastWriteAt >= this.timings.keepAliveMs) this.comment('keep-alive');
+    if (!this.pollingAnnounced) {
+      this.write('log', {
+        level: 'warn',
+        message: 'Live updates are unavailable; reading from the database every few seconds.',
+      });
+      this.pollingAnnounced = true;
+    }
+    await this.readPersisted();
   }
 
   private async readPersisted(): Promise<void> {
@@ -122,24 +107,5 @@ export class TaskEventStream {
     if (this.closed) return;
     this.write('end', { status });
     this.stop();
-  }
-
-  private write(type: string, data: unknown, id?: number): void {
-    if (this.closed) return;
-    try {
-      this.sink.event(type, data, id);
-      this.lastWriteAt = Date.now();
-    } catch {
-      this.stop(); // the client is gone
-    }
-  }
-
-  private comment(text: string): void {
-    try {
-      this.sink.comment(text);
-      this.lastWriteAt = Date.now();
-    } catch {
-      this.stop();
-    }
   }
 }

@@ -1,14 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ServiceBusClient } from '@azure/service-bus';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { Pool } from 'pg';
 import { closeAppServices } from '../../functions/app-services';
-import { runMigrations } from '../../functions/storage/migrate';
-import { dropDatabase, ensureDatabase } from '../../local-dev/services/postgres';
-import { startLocalStack } from '../../local-dev/stack';
+import { startEphemeralStack } from '../../local-dev/ephemeral-stack';
 
 /** The machine's Postgres and Redis (CI starts them); each test run gets its own database. */
 const POSTGRES_SERVER = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -27,19 +21,14 @@ export interface AppStack {
  * process.env so handlers called directly use them.
  */
 export async function startAppStack(overrides: Record<string, string> = {}): Promise<AppStack> {
-  const database = `longhaul_test_${randomBytes(5).toString('hex')}`;
-  await ensureDatabase(POSTGRES_SERVER, database);
-  const databaseUrl = POSTGRES_SERVER.replace(/\/[^/]*$/, `/${database}`);
-  const stateDir = await mkdtemp(join(tmpdir(), 'longhaul-test-'));
-  const stack = await startLocalStack({
-    stateDir,
-    inMemory: true,
-    databaseUrl,
+  const stack = await startEphemeralStack({
+    postgresServerUrl: POSTGRES_SERVER,
     redisUrl: REDIS_URL,
-    servicebusPort: 0,
+    prefix: 'longhaul_test',
+    overrides,
   });
-  await runMigrations(databaseUrl);
-  const settings = { ...stack.settings, ...overrides };
+  const settings = stack.settings;
+  const databaseUrl = stack.databaseUrl;
   const previous = { ...process.env };
   Object.assign(process.env, settings);
   await closeAppServices();
@@ -63,8 +52,6 @@ export async function startAppStack(overrides: Record<string, string> = {}): Pro
       await closeAppServices();
       await pool.end();
       await stack.stop();
-      await dropDatabase(POSTGRES_SERVER, database);
-      await rm(stateDir, { recursive: true, force: true });
       for (const key of Object.keys(settings)) {
         if (previous[key] === undefined) delete process.env[key];
         else process.env[key] = previous[key];

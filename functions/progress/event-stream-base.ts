@@ -1,0 +1,64 @@
+import type { StreamSink, StreamTimings } from './task-event-stream';
+
+/** What every event stream shares: writing through the sink, keep-alives, the maximum duration, and stopping. */
+export abstract class EventStreamBase {
+  protected closed = false;
+  private lastWriteAt = Date.now();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly cleanups: Array<() => void> = [];
+
+  constructor(
+    protected readonly sink: StreamSink,
+    protected readonly timings: StreamTimings,
+  ) {}
+
+  abstract start(): Promise<void>;
+
+  /** Stops without an `end` (the client went away, or the stream reached its maximum duration). */
+  stop(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    for (const cleanup of this.cleanups) cleanup();
+    this.sink.close();
+  }
+
+  /** Runs `tick` every poll period and closes the stream after its maximum duration. */
+  protected schedule(tick: () => Promise<void>): void {
+    this.timers.push(
+      setInterval(
+        () => {
+          void tick()
+            .catch(() => undefined)
+            .then(() => this.keepAlive());
+        },
+        Math.min(this.timings.keepAliveMs, this.timings.pollMs),
+      ),
+    );
+    this.timers.push(setTimeout(() => this.stop(), this.timings.maxDurationMs));
+  }
+
+  protected onStop(cleanup: () => void): void {
+    this.cleanups.push(cleanup);
+  }
+
+  protected write(type: string, data: unknown, id?: number): void {
+    this.send(() => this.sink.event(type, data, id));
+  }
+
+  private keepAlive(): void {
+    if (Date.now() - this.lastWriteAt >= this.timings.keepAliveMs)
+      this.send(() => this.sink.comment('keep-alive'));
+  }
+
+  /** A write that throws means the client is gone (the Functions host gives no other signal). */
+  private send(write: () => void): void {
+    if (this.closed) return;
+    try {
+      write();
+      this.lastWriteAt = Date.now();
+    } catch {
+      this.stop();
+    }
+  }
+}
