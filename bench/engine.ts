@@ -21,10 +21,14 @@ export interface EngineBenchResult {
 }
 
 async function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(__dirname, '..', 'local-dev', 'worker.js')], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(__dirname, '..', 'local-dev', 'host-process.js'), '--role', 'worker'],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   await once(createInterface({ input: child.stdout! }), 'line');
   return child;
 }

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { benchEngine } from './engine';
+import { benchProgress } from './progress';
 import { benchServiceBusEmulator } from './servicebus-emulator';
 import { benchSubmit } from './submit';
 
@@ -41,6 +42,15 @@ async function main(): Promise<void> {
       `engine: worker killed after ${engine.crash.killedAfterSteps} of ${engine.crash.steps} steps: ` +
         `${engine.crash.reExecutedSteps} step(s) re-executed, finished ${(engine.crash.recoveryMs / 1000).toFixed(1)} s after the kill`,
     );
+  }
+  if (wanted('progress')) {
+    const progress = await benchProgress();
+    save('progress', { results: progress });
+    for (const r of progress) {
+      console.log(
+        `progress: ${r.streams} stream(s): ctx.progress -> SSE client p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms (${r.events} events)`,
+      );
+    }
   }
   if (wanted('submit')) {
     const submit = await benchSubmit();

@@ -15,12 +15,16 @@ const timer = {
 };
 
 async function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(__dirname, '../../../local-dev/worker.js')], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [join(__dirname, '../../../local-dev/host-process.js'), '--role', 'worker'],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-  assert.equal(line, 'ready');
+  assert.match(line, /^http:\/\/127.0.0.1:\d+$/);
   return child;
 }
 
