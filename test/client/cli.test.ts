@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { triggers } from '../../functions/triggers';
+import { startLocalHost, type LocalHost } from '../../local-dev/host';
+import { findRepoRoot } from '../../local-dev/services/repo-root';
+import { startAppStack, type AppStack } from '../support/app-stack';
+
+async function cli(
+  url: string,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [join(__dirname, '../../client/cli.js'), ...args, '--url', url], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number];
+  return { code, stdout, stderr };
+}
+
+describe('the longhaul command line', () => {
+  let stack: AppStack;
+  let host: LocalHost;
+  before(async () => {
+    stack = await startAppStack();
+    const hostJson = JSON.parse(readFileSync(join(findRepoRoot(), 'host.json'), 'utf8')) as object;
+    host = await startLocalHost({
+      triggers,
+      port: 0,
+      settings: stack.settings,
+      hostJson,
+      log: () => undefined,
+    });
+  });
+  after(async () => {
+    await host.close();
+    await stack.stop();
+  });
+
+  it('submits with --watch, follows the task to the end and exits 0 on success', async () => {
+    const run = await cli(host.url, 'submit', 'simulate', '--input', '{"steps":3,"stepMs":50}', '--watch');
+    assert.equal(run.code, 0, run.stderr);
+    const [id, last] = run.stdout.trim().split('\n');
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    assert.match(last, /^\[#{30}\] 100% succeeded/);
+    const ls = await cli(host.url, 'ls', '--limit', '1');
+    assert.match(ls.stdout, new RegExp(`^${id}\\s+simulate\\s+succeeded`));
+    const result = await cli(host.url, 'result', id);
+    assert.equal((JSON.parse(result.stdout) as { totalExecutions: number }).totalExecutions, 3);
+  });
+
+  it('prints the problem and every failing field, and exits 1, for bad input', async () => {
+    const run = await cli(host.url, 'submit', 'simulate', '--input', '{"steps":0,"stepMs":-1}');
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /422/);
+    assert.match(run.stderr, /input\.steps:/);
+    assert.match(run.stderr, /input\.stepMs:/);
+  });
+});
