@@ -5,8 +5,8 @@ import { InFlight } from './in-flight';
 import { logExecuted, newInvocationContext, SHUTDOWN_GRACE_MS, type LogSink } from './invocation';
 import { resolveSettingExpression, type AppSettings } from './settings';
 
-/** A scheduled run this much later than its occurrence counts as past due. */
-const PAST_DUE_AFTER_MS = 1_000;
+/** A scheduled run this much later than its occurrence counts as past due (a busy event loop is not a missed run). */
+const PAST_DUE_AFTER_MS = 5_000;
 
 export interface RunningTimerTriggers {
   close(): Promise<void>;
