@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { triggers } from '../../functions/triggers';
-import { startLocalHost, type LocalHost } from '../../local-dev/host';
-import { findRepoRoot } from '../../local-dev/services/repo-root';
-import { startAppStack, type AppStack } from '../support/app-stack';
+import type { LocalHost } from '../../local-dev/host';
+import type { AppStack } from '../support/app-stack';
+import { startAppOnLocalHost } from '../support/engine-harness';
 
 async function cli(
   url: string,
@@ -28,15 +26,7 @@ describe('the longhaul command line', () => {
   let stack: AppStack;
   let host: LocalHost;
   before(async () => {
-    stack = await startAppStack();
-    const hostJson = JSON.parse(readFileSync(join(findRepoRoot(), 'host.json'), 'utf8')) as object;
-    host = await startLocalHost({
-      triggers,
-      port: 0,
-      settings: stack.settings,
-      hostJson,
-      log: () => undefined,
-    });
+    ({ stack, host } = await startAppOnLocalHost());
   });
   after(async () => {
     await host.close();

@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LonghaulClient, LonghaulError, type WatchItem } from '../../client/longhaul-client';
-import { triggers } from '../../functions/triggers';
-import { startLocalHost, type LocalHost } from '../../local-dev/host';
-import { findRepoRoot } from '../../local-dev/services/repo-root';
-import { startAppStack, type AppStack } from '../support/app-stack';
+import type { LocalHost } from '../../local-dev/host';
+import type { AppStack } from '../support/app-stack';
+import { startAppOnLocalHost } from '../support/engine-harness';
 
 describe('the typed client against the local host', () => {
   let stack: AppStack;
@@ -14,15 +11,7 @@ describe('the typed client against the local host', () => {
   let client: LonghaulClient;
   before(async () => {
     // Streams close after 2 s, so watch() must reconnect with Last-Event-ID to see the task through.
-    stack = await startAppStack({ SSE_MAX_SECONDS: '2' });
-    const hostJson = JSON.parse(readFileSync(join(findRepoRoot(), 'host.json'), 'utf8')) as object;
-    host = await startLocalHost({
-      triggers,
-      port: 0,
-      settings: stack.settings,
-      hostJson,
-      log: () => undefined,
-    });
+    ({ stack, host } = await startAppOnLocalHost({ SSE_MAX_SECONDS: '2' }));
     client = new LonghaulClient({ baseUrl: host.url });
   });
   after(async () => {

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { triggers } from '../../functions/triggers';
-import { startLocalHost, type LocalHost } from '../../local-dev/host';
-import { findRepoRoot } from '../../local-dev/services/repo-root';
-import { startAppStack, type AppStack } from '../support/app-stack';
+import type { LocalHost } from '../../local-dev/host';
+import type { AppStack } from '../support/app-stack';
+import { startAppOnLocalHost } from '../support/engine-harness';
 
 interface Task {
   id: string;
@@ -19,15 +16,7 @@ describe('the app on the local host', () => {
   let host: LocalHost;
   let api: string;
   before(async () => {
-    stack = await startAppStack();
-    const hostJson = JSON.parse(readFileSync(join(findRepoRoot(), 'host.json'), 'utf8')) as object;
-    host = await startLocalHost({
-      triggers,
-      port: 0,
-      settings: stack.settings,
-      hostJson,
-      log: () => undefined,
-    });
+    ({ stack, host } = await startAppOnLocalHost());
     api = `${host.url}/api`;
   });
   after(async () => {

@@ -6,7 +6,7 @@ import { submitTask } from '../../functions/http/handlers/submit-task';
 import { triggers } from '../../functions/triggers';
 import { startLocalHost, type LocalHost } from '../../local-dev/host';
 import { findRepoRoot } from '../../local-dev/services/repo-root';
-import type { AppStack } from './app-stack';
+import { startAppStack, type AppStack } from './app-stack';
 import { call } from './http';
 
 export interface TaskState {
@@ -87,4 +87,20 @@ export async function deadLetters(stack: AppStack): Promise<Array<{ body: unknow
   } finally {
     await client.close();
   }
+}
+
+/** The whole app (every trigger of the table) on the local host, against a fresh stack. */
+export async function startAppOnLocalHost(
+  overrides: Record<string, string> = {},
+): Promise<{ stack: AppStack; host: LocalHost }> {
+  const stack = await startAppStack(overrides);
+  const hostJson = JSON.parse(readFileSync(join(findRepoRoot(), 'host.json'), 'utf8')) as object;
+  const host = await startLocalHost({
+    triggers,
+    port: 0,
+    settings: stack.settings,
+    hostJson,
+    log: () => undefined,
+  });
+  return { stack, host };
 }

@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { EventSource } from 'eventsource';
 import { appServices } from '../../../functions/app-services';
-import { triggers } from '../../../functions/triggers';
-import { startLocalHost, type LocalHost } from '../../../local-dev/host';
-import { findRepoRoot } from '../../../local-dev/services/repo-root';
-import { startAppStack, type AppStack } from '../../support/app-stack';
-import { isFinished, submitSimulate, waitForTask } from '../../support/engine-harness';
+import type { LocalHost } from '../../../local-dev/host';
+import type { AppStack } from '../../support/app-stack';
+import { isFinished, startAppOnLocalHost, submitSimulate, waitForTask } from '../../support/engine-harness';
 import { readSse, type SseMessage } from '../../support/sse-client';
 
 const seqs = (messages: SseMessage[]) =>
@@ -20,15 +16,7 @@ describe('GET /api/tasks/{id}/events as Server-Sent Events', () => {
   let api: string;
   before(async () => {
     // A short heartbeat, so the hung task of one test notices its cancellation quickly.
-    stack = await startAppStack({ HEARTBEAT_SECONDS: '1', LEASE_SECONDS: '3' });
-    const hostJson = JSON.parse(readFileSync(join(findRepoRoot(), 'host.json'), 'utf8')) as object;
-    host = await startLocalHost({
-      triggers,
-      port: 0,
-      settings: stack.settings,
-      hostJson,
-      log: () => undefined,
-    });
+    ({ stack, host } = await startAppOnLocalHost({ HEARTBEAT_SECONDS: '1', LEASE_SECONDS: '3' }));
     api = `${host.url}/api`;
   });
   after(async () => {
