@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { closeAppServices, appServices } from '../functions/app-services';
+import { sseFrames } from '../client/sse-frames';
 import { startBenchStack } from './bench-stack';
 
 export interface ProgressLatency {
@@ -32,19 +33,9 @@ async function startHost(
 /** Reads one task stream to its end, recording for each progress event how long after `at` it arrived. */
 async function watch(url: string, latencies: number[]): Promise<void> {
   const res = await fetch(url, { headers: { accept: 'text/event-stream' } });
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    const now = Date.now();
-    buffer += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const frame = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      if (!frame.startsWith('event: progress')) continue;
-      const data = frame.split('\n').find((l) => l.startsWith('data: '));
-      if (data) latencies.push(now - Date.parse((JSON.parse(data.slice(6)) as { at: string }).at));
-    }
+  for await (const frame of sseFrames(res.body)) {
+    if (frame.event !== 'progress') continue;
+    latencies.push(Date.now() - Date.parse((JSON.parse(frame.data) as { at: string }).at));
   }
 }
 

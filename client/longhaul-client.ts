@@ -1,3 +1,5 @@
+import { sseFrames } from './sse-frames';
+
 /** A small typed client for the Longhaul HTTP API (design §2, §3), on the platform's fetch. */
 
 export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -121,7 +123,7 @@ export class LonghaulClient {
         continue;
       }
       if (!response.ok) throw new LonghaulError((await response.json()) as Problem);
-      for await (const frame of frames(response)) {
+      for await (const frame of sseFrames(response.body)) {
         if (frame.retry !== undefined) retryMs = frame.retry;
         if (frame.event === undefined) continue;
         if (frame.id !== undefined) lastEventId = frame.id;
@@ -156,43 +158,6 @@ export class LonghaulClient {
     const payload = (await response.json()) as unknown;
     if (!response.ok) throw new LonghaulError(payload as Problem);
     return payload as T;
-  }
-}
-
-interface Frame {
-  event?: string;
-  id?: string;
-  data: string;
-  retry?: number;
-}
-
-/** SSE frames of a response body. */
-async function* frames(response: Response): AsyncGenerator<Frame> {
-  if (!response.body) return;
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const raw = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const frame: Frame = { data: '' };
-      const data: string[] = [];
-      for (const line of raw.split('\n')) {
-        if (line.startsWith(':')) continue;
-        const colon = line.indexOf(':');
-        const field = colon < 0 ? line : line.slice(0, colon);
-        const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-        if (field === 'event') frame.event = value;
-        else if (field === 'id') frame.id = value;
-        else if (field === 'data') data.push(value);
-        else if (field === 'retry' && /^\d+$/.test(value)) frame.retry = Number(value);
-      }
-      frame.data = data.join('\n');
-      if (frame.event === undefined && data.length > 0) frame.event = 'message';
-      yield frame;
-    }
   }
 }
 

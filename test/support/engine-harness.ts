@@ -74,6 +74,13 @@ export async function startWorker(stack: AppStack): Promise<LocalHost> {
   });
 }
 
+/** The Timer a timer trigger gets, for calling the sweeper by hand. */
+export const timer = {
+  isPastDue: false,
+  schedule: { adjustForDST: false },
+  scheduleStatus: { last: '', next: '', lastUpdated: '' },
+};
+
 export const invocation = (id = `test-${Math.random().toString(36).slice(2)}`) =>
   new InvocationContext({ invocationId: id, functionName: 'runTaskSlice', logHandler: () => undefined });
 

@@ -1,3 +1,5 @@
+import { sseFrames, type SseFrame } from '../../client/sse-frames';
+
 export interface SseMessage {
   event: string;
   id?: string;
@@ -37,17 +39,9 @@ export async function readSse(
     clearTimeout(timer);
     return { status: res.status, headers: res.headers, messages, closedByServer: true };
   }
-  const decoder = new TextDecoder();
-  let buffer = '';
   try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const frame = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        messages.push(parseFrame(frame));
-      }
+    for await (const frame of sseFrames(res.body)) {
+      messages.push(asMessage(frame));
       if (options.until?.(messages)) {
         abort.abort();
         break;
@@ -62,19 +56,11 @@ export async function readSse(
   return { status: res.status, headers: res.headers, messages, closedByServer };
 }
 
-function parseFrame(frame: string): SseMessage {
-  if (frame.startsWith(':')) return { event: 'comment', data: frame.slice(1).trim() };
-  if (frame.startsWith('retry:')) return { event: 'retry', data: frame.slice(6).trim() };
-  const message: SseMessage = { event: 'message', data: '' };
-  const data: string[] = [];
-  for (const line of frame.split('\n')) {
-    const colon = line.indexOf(':');
-    const field = line.slice(0, colon);
-    const value = line.slice(colon + 1).replace(/^ /, '');
-    if (field === 'event') message.event = value;
-    else if (field === 'id') message.id = value;
-    else if (field === 'data') data.push(value);
-  }
-  message.data = data.join('\n');
-  return message;
+/** `retry:` and comment frames are kept as pseudo-messages, so tests can assert the whole wire order. */
+function asMessage(frame: SseFrame): SseMessage {
+  if (frame.retry !== undefined) return { event: 'retry', data: String(frame.retry) };
+  if (frame.event === undefined) return { event: 'comment', data: frame.comment ?? '' };
+  return frame.id === undefined
+    ? { event: frame.event, data: frame.data }
+    : { event: frame.event, id: frame.id, data: frame.data };
 }

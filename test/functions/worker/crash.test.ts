@@ -6,13 +6,14 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { sweepTasks } from '../../../functions/worker/sweeper';
 import { startAppStack, type AppStack } from '../../support/app-stack';
-import { invocation, isFinished, stepRuns, submitSimulate, waitForTask } from '../../support/engine-harness';
-
-const timer = {
-  isPastDue: false,
-  schedule: { adjustForDST: false },
-  scheduleStatus: { last: '', next: '', lastUpdated: '' },
-};
+import {
+  invocation,
+  timer,
+  isFinished,
+  stepRuns,
+  submitSimulate,
+  waitForTask,
+} from '../../support/engine-harness';
 
 async function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(

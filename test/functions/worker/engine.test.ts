@@ -10,6 +10,7 @@ import { startAppStack, type AppStack } from '../../support/app-stack';
 import {
   deadLetters,
   invocation,
+  timer,
   isFinished,
   startWorker,
   stepRuns,
@@ -18,12 +19,6 @@ import {
   waitForTask,
 } from '../../support/engine-harness';
 import { call } from '../../support/http';
-
-const timer = {
-  isPastDue: false,
-  schedule: { adjustForDST: false },
-  scheduleStatus: { last: '', next: '', lastUpdated: '' },
-};
 
 describe('durable engine (invariants of design §4)', () => {
   let stack: AppStack;
