@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { LonghaulClient, LonghaulError, type Task } from './longhaul-client';
 
 const USAGE = `usage: longhaul <command> [options]
-  submit <type> --input '<json>' [--idempotency-key <key>] [--watch]
+  submit <type> --input '<json>' [--idempotency-key <key>] [--callback-url <url>] [--watch]
   watch <id>         follow a task's progress until it ends
   get <id>           print a task
   ls [--status <s>] [--type <t>] [--limit <n>]
@@ -51,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
       url: { type: 'string', default: process.env.LONGHAUL_URL ?? 'http://localhost:7071' },
       input: { type: 'string', default: '{}' },
       'idempotency-key': { type: 'string' },
+      'callback-url': { type: 'string' },
       watch: { type: 'boolean', default: false },
       status: { type: 'string' },
       type: { type: 'string' },
@@ -69,7 +70,10 @@ async function main(argv: string[]): Promise<number> {
       } catch {
         throw new Error('--input: not valid JSON');
       }
-      const task = await client.submit(arg, input, { idempotencyKey: values['idempotency-key'] });
+      const task = await client.submit(arg, input, {
+        idempotencyKey: values['idempotency-key'],
+        callbackUrl: values['callback-url'],
+      });
       console.log(task.id);
       return values.watch ? watch(client, task.id) : 0;
     }

@@ -23,6 +23,13 @@ export interface Task {
   updatedAt: string;
   finishedAt: string | null;
   links: { self: string; events: string; result: string; cancel: string };
+  /** The completion webhook, when the task was submitted with a callbackUrl. */
+  callback: {
+    url: string;
+    status: 'waiting' | 'pending' | 'delivered' | 'failed';
+    attempts: number;
+    lastError: string | null;
+  } | null;
 }
 
 export interface TaskEvent {
@@ -70,10 +77,16 @@ export class LonghaulClient {
     this.fetch = options.fetch ?? globalThis.fetch;
   }
 
-  async submit(type: string, input: unknown, options: { idempotencyKey?: string } = {}): Promise<Task> {
+  /** `callbackUrl`: where Longhaul POSTs the task, signed, when it ends (verify with `verifyWebhookSignature`). */
+  async submit(
+    type: string,
+    input: unknown,
+    options: { idempotencyKey?: string; callbackUrl?: string } = {},
+  ): Promise<Task> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey;
-    return this.json<Task>('POST', '/api/tasks', { type, input }, headers);
+    const body = options.callbackUrl ? { type, input, callbackUrl: options.callbackUrl } : { type, input };
+    return this.json<Task>('POST', '/api/tasks', body, headers);
   }
 
   get(id: string): Promise<Task> {

@@ -1,9 +1,12 @@
 import type { ServiceBusClient } from '@azure/service-bus';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
+import { OutboundPolicy } from './outbound/address-policy';
+import { OutboundClient } from './outbound/outbound-client';
 import { createBlobServiceClient, createServiceBusClient, createTableClient } from './platform/azure-clients';
 import { createPostgresPool } from './platform/postgres-pool';
 import { createRedisClient } from './platform/redis-client';
+import { keyVaultSecretReader, secretSetting } from './platform/secret-reference';
 import { loadSettings, type Settings } from './platform/settings';
 import { SubscriptionHub } from './progress/subscription-hub';
 import { BlobStore } from './storage/blob-store';
@@ -14,6 +17,10 @@ import { TaskRepository } from './storage/task-repository';
 import { TaskCatalog } from './tasks/catalog';
 import { simulateTask } from './tasks/simulate';
 import { TaskService } from './tasks/task-service';
+import { WebhookDelivery } from './webhooks/webhook-delivery';
+
+/** Sent with every outbound request (crawler, webhooks), so site owners can tell who calls. */
+export const OUTBOUND_USER_AGENT = 'Longhaul/0.1 (+https://github.com/longhaul-dev/longhaul)';
 
 /** Everything the handlers and triggers use, built once per process from the settings. */
 export interface AppServices {
@@ -30,6 +37,9 @@ export interface AppServices {
   ledger: PostgresStepLedger;
   catalog: TaskCatalog;
   tasks: TaskService;
+  /** SSRF-safe outbound HTTP, for task code and webhooks. */
+  outbound: OutboundClient;
+  webhooks: WebhookDelivery;
   log: (level: 'info' | 'warn' | 'error', message: string) => void;
   close(): Promise<void>;
 }
@@ -59,6 +69,21 @@ export function createAppServices(settings: Settings): AppServices {
   const ledger = new PostgresStepLedger(pool);
   const catalog = new TaskCatalog([simulateTask(ledger)]);
   const log = (level: 'info' | 'warn' | 'error', message: string) => console[level](message);
+  const outboundPolicy = new OutboundPolicy({ allowPrivateHosts: settings.outboundAllowPrivateHosts });
+  const outbound = new OutboundClient({ policy: outboundPolicy, userAgent: OUTBOUND_USER_AGENT });
+  const webhooks = new WebhookDelivery({
+    repository,
+    queue,
+    outbound,
+    secret: secretSetting(
+      'WEBHOOK_SIGNING_SECRET',
+      settings.webhooks.signingSecret,
+      settings.keyVaultUrl ? keyVaultSecretReader(settings.keyVaultUrl, clientId) : undefined,
+    ),
+    maxAttempts: settings.webhooks.maxAttempts,
+    retryBaseSeconds: settings.webhooks.retryBaseSeconds,
+    log,
+  });
   let redis: Promise<Redis> | undefined;
   const subscriptions = new SubscriptionHub(() =>
     createRedisClient(settings.redis, clientId, { maxRetriesPerRequest: null, connectTimeout: 2_000 }),
@@ -84,9 +109,20 @@ export function createAppServices(settings: Settings): AppServices {
     repository,
     ledger,
     catalog,
-    tasks: new TaskService({ repository, blobs, queue, catalog, log }),
+    tasks: new TaskService({
+      repository,
+      blobs,
+      queue,
+      catalog,
+      log,
+      webhooks,
+      callbackPolicy: settings.webhooks.signingSecret ? outboundPolicy : undefined,
+    }),
+    outbound,
+    webhooks,
     log,
     close: async () => {
+      outbound.close();
       await queue.close().catch(() => undefined);
       await serviceBus.close().catch(() => undefined);
       await pool.end().catch(() => undefined);

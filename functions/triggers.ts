@@ -9,7 +9,7 @@ import { listTaskEvents } from './http/handlers/task-events';
 import { getTaskResult } from './http/handlers/task-result';
 import { listTaskTypes } from './http/handlers/task-types';
 import type { HttpTrigger, TriggerDefinition } from './trigger-types';
-import { runSlice } from './worker/run-slice';
+import { processTaskMessage } from './worker/task-message';
 import { sweepTasks } from './worker/sweeper';
 
 const httpTriggers: HttpTrigger[] = [
@@ -60,12 +60,12 @@ export const triggers: TriggerDefinition[] = [
   },
   {
     kind: 'serviceBus',
-    name: 'runTaskSlice',
+    name: 'processTaskMessage',
     connection: 'ServiceBusConnection',
     queueName: '%TASKS_QUEUE%',
     // The engine settles messages itself, so it can dead-letter with a reason.
     sdkBinding: true,
-    handler: runSlice,
+    handler: processTaskMessage,
   },
   { kind: 'timer', name: 'sweepTasks', schedule: '0 */1 * * * *', handler: sweepTasks },
 ];

@@ -4,7 +4,7 @@ import { loadSettings, SettingsError } from '../functions/platform/settings';
 import { runMigrations } from '../functions/storage/migrate';
 import { triggers } from '../functions/triggers';
 import { startLocalHost } from './host';
-import { readLocalSettings } from './local-settings';
+import { localWebhookSecret, readLocalSettings } from './local-settings';
 import { findRepoRoot } from './services/repo-root';
 import { startLocalStack } from './stack';
 
@@ -17,8 +17,9 @@ const PORT = Number(process.env.PORT ?? 7071);
 async function main(): Promise<void> {
   const root = findRepoRoot();
   const log = (line: string) => console.log(`[start] ${line}`);
+  const stateDir = join(root, '.local');
   const stack = await startLocalStack({
-    stateDir: join(root, '.local'),
+    stateDir,
     databaseUrl: process.env.DATABASE_URL,
     redisUrl: process.env.REDIS_URL,
     log,
@@ -30,6 +31,10 @@ async function main(): Promise<void> {
   try {
     // What the stack provides wins: it is what is actually running.
     const settings = { ...readLocalSettings(root), ...definedEnv(), ...stack.settings };
+    if (!settings.WEBHOOK_SIGNING_SECRET) {
+      settings.WEBHOOK_SIGNING_SECRET = localWebhookSecret(stateDir);
+      log('webhooks are signed with the key in .local/webhook-signing-secret');
+    }
     Object.assign(process.env, settings);
     loadSettings(process.env);
     log('migrating the database');

@@ -17,6 +17,17 @@ export const ProgressSchema = z
 
 export const TaskErrorSchema = z.object({ code: z.string(), message: z.string() }).meta({ id: 'TaskError' });
 
+export const CallbackSchema = z
+  .object({
+    url: z.string(),
+    status: z
+      .enum(['waiting', 'pending', 'delivered', 'failed'])
+      .describe('waiting: the task has not ended; pending: delivery in progress or to be retried.'),
+    attempts: z.number().int(),
+    lastError: z.string().nullable(),
+  })
+  .meta({ id: 'Callback', description: 'The completion webhook of a task submitted with a callbackUrl.' });
+
 export const TaskSchema = z
   .object({
     id: z.uuid(),
@@ -31,6 +42,7 @@ export const TaskSchema = z
     updatedAt: z.iso.datetime(),
     finishedAt: z.iso.datetime().nullable(),
     links: z.object({ self: z.string(), events: z.string(), result: z.string(), cancel: z.string() }),
+    callback: CallbackSchema.nullable(),
   })
   .meta({ id: 'Task' });
 
@@ -42,6 +54,13 @@ export const SubmitTaskSchema = z
   .object({
     type: z.string().min(1).describe('A task type from GET /api/task-types.'),
     input: z.unknown().describe("The input, checked against the type's inputSchema.").optional(),
+    callbackUrl: z
+      .url({ protocol: /^https?$/, error: 'must be an http or https URL' })
+      .max(2048)
+      .optional()
+      .describe(
+        'Completion webhook: when the task ends, its Task JSON is POSTed here, signed in the Longhaul-Signature header.',
+      ),
   })
   .strict()
   .meta({ id: 'SubmitTask' });

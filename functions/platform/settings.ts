@@ -44,6 +44,12 @@ const settingsSchema = z.object({
         .map((h) => h.trim())
         .filter(Boolean),
     ),
+  WEBHOOK_SIGNING_SECRET: optionalText,
+  WEBHOOK_MAX_ATTEMPTS: positiveInt(8),
+  WEBHOOK_RETRY_BASE_SECONDS: positiveInt(10),
+  // Read-only settings the Azure platform sets: their presence means the app runs in Azure.
+  WEBSITE_INSTANCE_ID: optionalText,
+  WEBSITE_OWNER_NAME: optionalText,
   SLICE_BUDGET_SECONDS: positiveInt(480),
   HEARTBEAT_SECONDS: positiveInt(15),
   LEASE_SECONDS: positiveInt(60),
@@ -92,6 +98,14 @@ export interface Settings {
   telemetry: { applicationInsightsConnectionString?: string; otlpEndpoint?: string };
   authMode: 'none' | 'apikey' | 'entra';
   outboundAllowPrivateHosts: string[];
+  /** Whether the app runs in Azure (as opposed to locally). */
+  deployed: boolean;
+  webhooks: {
+    /** The HMAC key, or an `@kv:<name>` Key Vault reference; webhooks are off without one. */
+    signingSecret?: string;
+    maxAttempts: number;
+    retryBaseSeconds: number;
+  };
   sliceBudgetSeconds: number;
   heartbeatSeconds: number;
   leaseSeconds: number;
@@ -117,6 +131,15 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     throw new SettingsError(`Setting ${issue.path.join('.')}: ${issue.message}`);
   }
   const s = parsed.data;
+  const deployed = Boolean(s.WEBSITE_INSTANCE_ID ?? s.WEBSITE_OWNER_NAME);
+  if (deployed && s.OUTBOUND_ALLOW_PRIVATE_HOSTS.length > 0) {
+    throw new SettingsError(
+      'Setting OUTBOUND_ALLOW_PRIVATE_HOSTS: refused when deployed (it is for local development and tests only)',
+    );
+  }
+  if (s.WEBHOOK_SIGNING_SECRET?.startsWith('@kv:') && !s.KEY_VAULT_URL) {
+    throw new SettingsError('Setting WEBHOOK_SIGNING_SECRET: an @kv: reference needs KEY_VAULT_URL');
+  }
   return {
     serviceBus: serviceBusOf(s),
     tasksQueue: s.TASKS_QUEUE,
@@ -131,6 +154,12 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     },
     authMode: s.AUTH_MODE,
     outboundAllowPrivateHosts: s.OUTBOUND_ALLOW_PRIVATE_HOSTS,
+    deployed,
+    webhooks: {
+      signingSecret: s.WEBHOOK_SIGNING_SECRET,
+      maxAttempts: s.WEBHOOK_MAX_ATTEMPTS,
+      retryBaseSeconds: s.WEBHOOK_RETRY_BASE_SECONDS,
+    },
     sliceBudgetSeconds: s.SLICE_BUDGET_SECONDS,
     heartbeatSeconds: s.HEARTBEAT_SECONDS,
     leaseSeconds: s.LEASE_SECONDS,

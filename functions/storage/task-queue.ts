@@ -8,11 +8,20 @@ export interface TaskMessage {
   attempt?: number;
 }
 
+/** Tells a worker to make delivery `attempt` of an ended task's completion webhook. */
+export interface WebhookMessage {
+  taskId: string;
+  webhook: number;
+}
+
 export interface SendOptions {
   traceparent?: string;
   /** Deliver later (retries with backoff). */
   scheduledAt?: Date;
-  /** Default `{taskId}:{slice}`, so a re-send of the same slice is dropped by duplicate detection. */
+  /**
+   * Default `{taskId}:{slice}` (or `{taskId}:webhook:{attempt}`), so a re-send of the same slice or delivery is
+   * dropped by duplicate detection.
+   */
   messageId?: string;
 }
 
@@ -24,11 +33,15 @@ export class TaskQueue {
   }
 
   /** The message id is task + slice, so Service Bus duplicate detection drops a re-send of the same slice. */
-  async send(message: TaskMessage, options: SendOptions = {}): Promise<void> {
+  async send(message: TaskMessage | WebhookMessage, options: SendOptions = {}): Promise<void> {
+    const defaultId =
+      'webhook' in message
+        ? `${message.taskId}:webhook:${message.webhook}`
+        : `${message.taskId}:${message.slice}`;
     await this.sender.sendMessages({
       body: message,
       contentType: 'application/json',
-      messageId: options.messageId ?? `${message.taskId}:${message.slice}`,
+      messageId: options.messageId ?? defaultId,
       applicationProperties: options.traceparent ? { traceparent: options.traceparent } : undefined,
       scheduledEnqueueTimeUtc: options.scheduledAt,
     });

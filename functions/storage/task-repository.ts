@@ -25,7 +25,21 @@ export interface TaskRow {
   finishedAt: Date | null;
   heartbeatAt: Date | null;
   enqueuedAt: Date | null;
+  callbackUrl: string | null;
+  /** null until the task ends; then the completion webhook's delivery state. */
+  callbackState: CallbackState | null;
+  callbackAttempts: number;
+  callbackDueAt: Date | null;
+  callbackError: string | null;
 }
+
+export type CallbackState = 'pending' | 'delivered' | 'failed';
+
+/** What one webhook delivery attempt came to. */
+export type CallbackOutcome =
+  | { state: 'delivered' }
+  | { state: 'pending'; dueAt: Date; error: string }
+  | { state: 'failed'; error: string };
 
 export interface NewTask {
   id: string;
@@ -36,6 +50,7 @@ export interface NewTask {
   inputRef: string;
   inputBytes: number;
   traceId: string | null;
+  callbackUrl?: string | null;
 }
 
 export interface ListQuery {
@@ -60,7 +75,13 @@ export interface TaskEventRow {
 const COLUMNS = `id, type, status, owner, idempotency_key AS "idempotencyKey", request_hash AS "requestHash",
   input_ref AS "inputRef", input_bytes AS "inputBytes", result_ref AS "resultRef", progress, error, attempts,
   cancel_requested AS "cancelRequested", trace_id AS "traceId", created_at AS "createdAt", started_at AS "startedAt",
-  updated_at AS "updatedAt", finished_at AS "finishedAt", heartbeat_at AS "heartbeatAt", enqueued_at AS "enqueuedAt"`;
+  updated_at AS "updatedAt", finished_at AS "finishedAt", heartbeat_at AS "heartbeatAt", enqueued_at AS "enqueuedAt",
+  callback_url AS "callbackUrl", callback_state AS "callbackState", callback_attempts AS "callbackAttempts",
+  callback_due_at AS "callbackDueAt", callback_error AS "callbackError"`;
+
+/** On the change to a terminal status: a task with a callback URL gets a delivery due now. */
+const CALLBACK_DUE = `callback_state = CASE WHEN callback_url IS NULL THEN NULL ELSE 'pending' END,
+  callback_due_at = CASE WHEN callback_url IS NULL THEN NULL ELSE now() END`;
 
 /** The `tasks` and `task_events` tables. */
 export class TaskRepository {
@@ -69,8 +90,9 @@ export class TaskRepository {
   /** Inserts a task; returns undefined when the caller's Idempotency-Key is already taken. */
   async insert(task: NewTask): Promise<TaskRow | undefined> {
     const { rows } = await this.pool.query<TaskRow>(
-      `INSERT INTO tasks (id, type, status, owner, idempotency_key, request_hash, input_ref, input_bytes, trace_id)
-       VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8)
+      `INSERT INTO tasks (id, type, status, owner, idempotency_key, request_hash, input_ref, input_bytes, trace_id,
+         callback_url)
+       VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
        RETURNING ${COLUMNS}`,
       [
@@ -82,6 +104,7 @@ export class TaskRepository {
         task.inputRef,
         task.inputBytes,
         task.traceId,
+        task.callbackUrl ?? null,
       ],
     );
     return rows[0];
@@ -128,6 +151,10 @@ export class TaskRepository {
          cancel_requested = true,
          status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
          finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END,
+         callback_state = CASE WHEN status = 'queued' AND callback_url IS NOT NULL THEN 'pending'
+           ELSE callback_state END,
+         callback_due_at = CASE WHEN status = 'queued' AND callback_url IS NOT NULL THEN now()
+           ELSE callback_due_at END,
          updated_at = now()
        WHERE id = $1 AND owner = $2 AND status IN ('queued', 'running')
        RETURNING ${COLUMNS}`,
@@ -223,7 +250,8 @@ export class TaskRepository {
     outcome: { resultRef?: string; error?: { code: string; message: string } } = {},
   ): Promise<TaskRow | undefined> {
     const { rows } = await this.pool.query<TaskRow>(
-      `UPDATE tasks SET status = $2, result_ref = $3, error = $4, finished_at = now(), updated_at = now()
+      `UPDATE tasks SET status = $2, result_ref = $3, error = $4, finished_at = now(), updated_at = now(),
+         ${CALLBACK_DUE}
        WHERE id = $1 AND status IN ('queued', 'running')
        RETURNING ${COLUMNS}`,
       [id, status, outcome.resultRef ?? null, outcome.error ?? null],
@@ -243,6 +271,54 @@ export class TaskRepository {
            OR enqueued_at < now() - make_interval(secs => $2))
        ORDER BY created_at LIMIT $3`,
       [unsentSeconds, lostSeconds, limit],
+    );
+    return rows;
+  }
+
+  /**
+   * Takes webhook delivery `attempt` of an ended task: only when it is pending and this is the next attempt, so a
+   * duplicate message never delivers twice. The claim holds the row for `claimSeconds`: if this worker dies, the
+   * sweeper finds the delivery overdue.
+   */
+  async claimCallback(id: string, attempt: number, claimSeconds: number): Promise<TaskRow | undefined> {
+    const { rows } = await this.pool.query<TaskRow>(
+      `UPDATE tasks SET callback_attempts = $2, callback_due_at = now() + make_interval(secs => $3)
+       WHERE id = $1 AND callback_state = 'pending' AND callback_attempts = $2 - 1
+       RETURNING ${COLUMNS}`,
+      [id, attempt, claimSeconds],
+    );
+    return rows[0];
+  }
+
+  async recordCallback(id: string, outcome: CallbackOutcome): Promise<void> {
+    await this.pool.query(
+      `UPDATE tasks SET callback_state = $2, callback_due_at = $3, callback_error = $4 WHERE id = $1`,
+      [
+        id,
+        outcome.state,
+        outcome.state === 'pending' ? outcome.dueAt : null,
+        outcome.state === 'delivered' ? null : outcome.error,
+      ],
+    );
+  }
+
+  /**
+   * Pending deliveries overdue by `overdueSeconds` (their message was lost, or the worker died mid-delivery); each
+   * is postponed by `postponeSeconds` so the next sweep does not send it again while the re-sent message is on its way.
+   */
+  async takeOverdueCallbacks(
+    overdueSeconds: number,
+    postponeSeconds: number,
+    limit: number,
+  ): Promise<TaskRow[]> {
+    const { rows } = await this.pool.query<TaskRow>(
+      `UPDATE tasks SET callback_due_at = now() + make_interval(secs => $2)
+       WHERE id IN (
+         SELECT id FROM tasks
+         WHERE callback_state = 'pending' AND callback_due_at < now() - make_interval(secs => $1)
+         ORDER BY callback_due_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+       RETURNING ${COLUMNS}`,
+      [overdueSeconds, postponeSeconds, limit],
     );
     return rows;
   }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
+import type { OutboundPolicy } from '../outbound/address-policy';
 import { CONTAINERS, type BlobStore } from '../storage/blob-store';
 import type { TaskQueue } from '../storage/task-queue';
 import {
@@ -10,6 +11,7 @@ import {
   type TaskRow,
 } from '../storage/task-repository';
 import type { TaskCatalog } from './catalog';
+import type { WebhookDelivery } from '../webhooks/webhook-delivery';
 import { IdempotencyConflictError, TaskInputError, type FieldError } from './task-errors';
 
 export interface SubmitRequest {
@@ -17,6 +19,8 @@ export interface SubmitRequest {
   type: string;
   input: unknown;
   idempotencyKey?: string;
+  /** Where to POST the task when it ends (completion webhook). */
+  callbackUrl?: string;
   /** Hash of what the caller sent, to tell a retry from a different request under the same key. */
   requestHash: string;
   traceparent: string;
@@ -38,6 +42,9 @@ export interface TaskServiceDeps {
   queue: TaskQueue;
   catalog: TaskCatalog;
   log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  webhooks: WebhookDelivery;
+  /** Which callback URLs are acceptable; undefined when webhooks are off (no signing secret). */
+  callbackPolicy?: OutboundPolicy;
 }
 
 /** Submitting, reading, listing and cancelling tasks: the HTTP side of the async request-reply pattern. */
@@ -48,6 +55,7 @@ export class TaskService {
   async submit(request: SubmitRequest): Promise<SubmitOutcome> {
     const { repository, blobs, queue } = this.deps;
     const input = this.validate(request.type, request.input);
+    if (request.callbackUrl !== undefined) this.validateCallback(request.callbackUrl);
     if (request.idempotencyKey) {
       const existing = await repository.findByIdempotencyKey(request.owner, request.idempotencyKey);
       if (existing) return this.replay(existing, request.requestHash);
@@ -64,6 +72,7 @@ export class TaskService {
       inputRef,
       inputBytes: bytes.length,
       traceId: request.traceparent.split('-')[1] ?? null,
+      callbackUrl: request.callbackUrl ?? null,
     });
     if (!task) {
       // Another request with the same key won the race: this one is a replay of it.
@@ -94,7 +103,11 @@ export class TaskService {
 
   async cancel(owner: string, id: string): Promise<CancelOutcome> {
     const task = await this.deps.repository.requestCancel(id, owner);
-    if (task) return { kind: 'requested', task };
+    if (task) {
+      // A queued task ends here and now, so its webhook starts here too.
+      if (task.status === 'cancelled') await this.deps.webhooks.announce(task);
+      return { kind: 'requested', task };
+    }
     const current = await this.deps.repository.find(id, owner);
     return current ? { kind: 'finished', task: current } : { kind: 'notFound' };
   }
@@ -133,6 +146,15 @@ export class TaskService {
     const parsed = definition.input.safeParse(input);
     if (!parsed.success) throw new TaskInputError(fieldErrors(parsed.error, 'input'));
     return parsed.data;
+  }
+
+  /** Checks what can be checked without DNS; the address is checked again at each delivery, as it connects. */
+  private validateCallback(callbackUrl: string): void {
+    const policy = this.deps.callbackPolicy;
+    const refusal = policy
+      ? policy.refusal(new URL(callbackUrl))
+      : 'webhooks are not enabled on this server (WEBHOOK_SIGNING_SECRET is not set)';
+    if (refusal) throw new TaskInputError([{ path: 'callbackUrl', message: refusal }]);
   }
 
   private replay(existing: TaskRow, requestHash: string): SubmitOutcome {

@@ -10,7 +10,7 @@ import { PermanentError, type TaskContext } from '../tasks/define-task';
 import type { ServiceBusMessageActions } from '../trigger-types';
 import { RedisEventPublisher } from '../progress/redis-event-publisher';
 import { EventRecorder } from './event-recorder';
-import { retryDelayMs } from './retry-backoff';
+import { retryDelayMs } from '../platform/retry-backoff';
 
 const TaskMessageSchema = z.object({
   taskId: z.uuid(),
@@ -55,7 +55,7 @@ export async function runSlice(
       if (actions) await actions.deadLetter(reason, description);
     },
   };
-  const parsed = TaskMessageSchema.safeParse(typeof message === 'string' ? safeJson(message) : message);
+  const parsed = TaskMessageSchema.safeParse(parseMessageBody(message));
   if (!parsed.success) {
     // Retrying cannot make it valid: dead-letter it at once.
     await settle.deadLetter('InvalidTaskMessage', `not a task reference: ${parsed.error.issues[0]?.message}`);
@@ -295,6 +295,7 @@ class Slice {
     );
     if (ended) await this.events.status(status, outcome.error);
     await this.releaseLease(this.message.slice + 1);
+    await this.services.webhooks.announce(ended);
   }
 
   /** Stops the heartbeat, then releases after every other lease write: each needs the ETag of the one before. */
@@ -305,9 +306,11 @@ class Slice {
   }
 }
 
-function safeJson(text: string): unknown {
+/** A message body as the trigger hands it over: parsed JSON, or a string of JSON (undefined when it is not JSON). */
+export function parseMessageBody(message: unknown): unknown {
+  if (typeof message !== 'string') return message;
   try {
-    return JSON.parse(text);
+    return JSON.parse(message) as unknown;
   } catch {
     return undefined;
   }

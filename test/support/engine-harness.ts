@@ -82,7 +82,7 @@ export const timer = {
 };
 
 export const invocation = (id = `test-${Math.random().toString(36).slice(2)}`) =>
-  new InvocationContext({ invocationId: id, functionName: 'runTaskSlice', logHandler: () => undefined });
+  new InvocationContext({ invocationId: id, functionName: 'processTaskMessage', logHandler: () => undefined });
 
 /** Dead-lettered messages of the tasks queue. */
 export async function deadLetters(stack: AppStack): Promise<Array<{ body: unknown; reason?: string }>> {

@@ -3,7 +3,7 @@ import { DEFAULT_TIMINGS } from '../../progress/task-event-stream';
 import { handler } from '../handle';
 import { problem } from '../responses';
 import { sseResponse, wantsEventStream } from '../sse';
-import { taskJson } from '../task-json';
+import { taskJson } from '../../tasks/task-json';
 
 /** GET /api/events: one SSE connection carrying every event of the caller's tasks (design §3). */
 export const streamCallerEvents = handler(async ({ request, services, caller, context }) => {

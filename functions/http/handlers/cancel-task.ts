@@ -1,7 +1,7 @@
 import { TaskIdSchema } from '../api-schemas';
 import { badRequest, handler } from '../handle';
 import { json, problem } from '../responses';
-import { taskJson } from '../task-json';
+import { taskJson } from '../../tasks/task-json';
 import { notFound } from './read-tasks';
 
 /** DELETE /api/tasks/{id}: a queued task is cancelled at once; a running one is asked to stop. */

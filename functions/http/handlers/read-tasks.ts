@@ -3,7 +3,7 @@ import { badRequest, handler } from '../handle';
 import { decodeCursor, encodeCursor } from '../list-cursor';
 import { json, problem } from '../responses';
 import { queryObject } from '../query';
-import { taskJson } from '../task-json';
+import { taskJson } from '../../tasks/task-json';
 import type { TaskStatus } from '../../storage/task-repository';
 
 /** GET /api/tasks/{id} */

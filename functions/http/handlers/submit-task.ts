@@ -3,7 +3,7 @@ import { SubmitTaskSchema } from '../api-schemas';
 import { handler } from '../handle';
 import { readJsonBody } from '../json-body';
 import { json, problem } from '../responses';
-import { taskJson } from '../task-json';
+import { taskJson } from '../../tasks/task-json';
 import { IdempotencyConflictError, TaskInputError } from '../../tasks/task-errors';
 import { fieldErrors } from '../../tasks/task-service';
 
@@ -29,6 +29,7 @@ export const submitTask = handler(async ({ request, services, caller }) => {
       owner: caller.id,
       type: parsed.data.type,
       input: parsed.data.input ?? {},
+      callbackUrl: parsed.data.callbackUrl,
       idempotencyKey,
       requestHash: requestHash(body.value),
       traceparent: traceparentOf(request.headers.get('traceparent')),

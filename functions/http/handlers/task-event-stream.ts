@@ -2,7 +2,7 @@ import type { HttpResponseInit } from '@azure/functions';
 import { DEFAULT_TIMINGS, TaskEventStream } from '../../progress/task-event-stream';
 import { badRequest, type RequestScope } from '../handle';
 import { sseResponse } from '../sse';
-import { taskJson } from '../task-json';
+import { taskJson } from '../../tasks/task-json';
 import { notFound } from './read-tasks';
 
 /** GET /api/tasks/{id}/events with `Accept: text/event-stream`: the task's live stream (design §3). */

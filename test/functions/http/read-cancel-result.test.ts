@@ -28,7 +28,7 @@ const submit = async (input: unknown = { steps: 1, stepMs: 0 }) =>
 const byId = (handler: typeof getTask, id: string, method = 'GET', suffix = '') =>
   call(handler, { method, path: `/api/tasks/${id}${suffix}`, params: { id } });
 const work = (id: string) =>
-  runSlice({ taskId: id, slice: 0 }, new InvocationContext({ functionName: 'runTaskSlice' }));
+  runSlice({ taskId: id, slice: 0 }, new InvocationContext({ functionName: 'processTaskMessage' }));
 
 describe('reading, listing, cancelling tasks and fetching results', () => {
   let stack: AppStack;
@@ -164,7 +164,7 @@ describe('reading, listing, cancelling tasks and fetching results', () => {
   it('drops a message that is not a task reference instead of failing forever', async () => {
     const errors: unknown[] = [];
     const context = new InvocationContext({
-      functionName: 'runTaskSlice',
+      functionName: 'processTaskMessage',
       logHandler: (level, ...args) => level === 'warning' && errors.push(args.join(' ')),
     });
     await assert.doesNotReject(runSlice('{"nope": true}', context));

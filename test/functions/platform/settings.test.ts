@@ -96,6 +96,25 @@ describe('settings', () => {
     assert.match(failure({ ...minimal, SSE_MAX_SECONDS: '300' }), /^Setting SSE_MAX_SECONDS:/);
   });
 
+  it('webhooks are off without a signing key; attempts and backoff have defaults', () => {
+    const s = loadSettings(minimal);
+    assert.deepEqual(s.webhooks, { signingSecret: undefined, maxAttempts: 8, retryBaseSeconds: 10 });
+    assert.equal(s.deployed, false);
+    assert.match(
+      failure({ ...minimal, WEBHOOK_SIGNING_SECRET: '@kv:webhook-key' }),
+      /^Setting WEBHOOK_SIGNING_SECRET: an @kv: reference needs KEY_VAULT_URL/,
+    );
+  });
+
+  it('OUTBOUND_ALLOW_PRIVATE_HOSTS is refused when the app runs in Azure', () => {
+    const inAzure = { ...minimal, WEBSITE_INSTANCE_ID: 'abc123' };
+    assert.equal(loadSettings(inAzure).deployed, true);
+    assert.match(
+      failure({ ...inAzure, OUTBOUND_ALLOW_PRIVATE_HOSTS: '127.0.0.1:8080' }),
+      /^Setting OUTBOUND_ALLOW_PRIVATE_HOSTS: refused when deployed/,
+    );
+  });
+
   it('local.settings.example.json lists every setting the schema reads', () => {
     const example = JSON.parse(
       readFileSync(join(__dirname, '../../../../local.settings.example.json'), 'utf8'),
@@ -120,6 +139,9 @@ describe('settings', () => {
       'MAX_PAYLOAD_BYTES',
       'RETRY_MAX_ATTEMPTS',
       'RETRY_BASE_SECONDS',
+      'WEBHOOK_SIGNING_SECRET',
+      'WEBHOOK_MAX_ATTEMPTS',
+      'WEBHOOK_RETRY_BASE_SECONDS',
     ]) {
       assert.ok(name in example.Values, name);
     }

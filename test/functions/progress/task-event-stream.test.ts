@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { appServices } from '../../../functions/app-services';
-import { taskJson } from '../../../functions/http/task-json';
+import { taskJson } from '../../../functions/tasks/task-json';
 import { TaskEventStream, type StreamSink } from '../../../functions/progress/task-event-stream';
 import { startRedis, type RedisServer } from '../../../local-dev/services/redis';
 import { startAppStack, type AppStack } from '../../support/app-stack';

@@ -27,5 +27,13 @@ export function taskJson(row: TaskRow) {
     updatedAt: row.updatedAt.toISOString(),
     finishedAt: iso(row.finishedAt),
     links: { self, events: `${self}/events`, result: `${self}/result`, cancel: self },
+    callback: row.callbackUrl
+      ? {
+          url: row.callbackUrl,
+          status: row.callbackState ?? 'waiting',
+          attempts: row.callbackAttempts,
+          lastError: row.callbackError,
+        }
+      : null,
   };
 }
