@@ -17,6 +17,8 @@ import { TaskRepository } from './storage/task-repository';
 import { TaskCatalog } from './tasks/catalog';
 import { simulateTask } from './tasks/simulate';
 import { TaskService } from './tasks/task-service';
+import { UploadUrls } from './storage/upload-urls';
+import { UploadService } from './uploads/upload-service';
 import { WebhookDelivery } from './webhooks/webhook-delivery';
 
 /** Sent with every outbound request (crawler, webhooks), so site owners can tell who calls. */
@@ -40,6 +42,7 @@ export interface AppServices {
   /** SSRF-safe outbound HTTP, for task code and webhooks. */
   outbound: OutboundClient;
   webhooks: WebhookDelivery;
+  uploads: UploadService;
   log: (level: 'info' | 'warn' | 'error', message: string) => void;
   close(): Promise<void>;
 }
@@ -62,7 +65,8 @@ export function createAppServices(settings: Settings): AppServices {
   const clientId = settings.azureClientId;
   const pool = createPostgresPool(settings.postgres, clientId);
   const serviceBus = createServiceBusClient(settings.serviceBus);
-  const blobs = new BlobStore(createBlobServiceClient(settings.storage));
+  const blobService = createBlobServiceClient(settings.storage);
+  const blobs = new BlobStore(blobService);
   const checkpoints = new CheckpointStore(createTableClient(settings.storage, 'checkpoints'), blobs);
   const queue = new TaskQueue(serviceBus, settings.tasksQueue);
   const repository = new TaskRepository(pool);
@@ -120,6 +124,11 @@ export function createAppServices(settings: Settings): AppServices {
     }),
     outbound,
     webhooks,
+    uploads: new UploadService({
+      blobs,
+      urls: new UploadUrls(blobService, settings.storage.kind === 'identity'),
+      maxBytes: settings.maxUploadBytes,
+    }),
     log,
     close: async () => {
       outbound.close();

@@ -9,11 +9,13 @@ import { listTaskEvents } from './http/handlers/task-events';
 import { getTaskResult } from './http/handlers/task-result';
 import { listTaskTypes } from './http/handlers/task-types';
 import type { HttpTrigger, TriggerDefinition } from './trigger-types';
+import { createUpload } from './http/handlers/create-upload';
 import { processTaskMessage } from './worker/task-message';
 import { sweepTasks } from './worker/sweeper';
 
 const httpTriggers: HttpTrigger[] = [
   { kind: 'http', name: 'submitTask', route: 'tasks', methods: ['POST'], handler: submitTask },
+  { kind: 'http', name: 'createUpload', route: 'uploads', methods: ['POST'], handler: createUpload },
   { kind: 'http', name: 'listTasks', route: 'tasks', methods: ['GET'], handler: listTasks },
   { kind: 'http', name: 'getTask', route: 'tasks/{id}', methods: ['GET'], handler: getTask },
   { kind: 'http', name: 'cancelTask', route: 'tasks/{id}', methods: ['DELETE'], handler: cancelTask },

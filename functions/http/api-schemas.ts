@@ -65,6 +65,47 @@ export const SubmitTaskSchema = z
   .strict()
   .meta({ id: 'SubmitTask' });
 
+/** What the upload endpoint accepts: the files a task can read (CSV and plain text). */
+export const UPLOAD_CONTENT_TYPES = [
+  'text/csv',
+  'application/csv',
+  'text/plain',
+  'text/tab-separated-values',
+  // What Windows browsers report for a .csv file.
+  'application/vnd.ms-excel',
+] as const;
+
+export const CreateUploadSchema = z
+  .object({
+    filename: z
+      .string()
+      .min(1)
+      .max(255)
+      .refine(
+        (name) =>
+          ![...name].some((c) => c === '/' || c === '\\' || c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127),
+        'a file name without slashes or control characters',
+      )
+      .describe('The file name, kept at the end of the blob name.'),
+    contentType: z.enum(UPLOAD_CONTENT_TYPES).describe('The media type the file is PUT with.'),
+    size: z.number().int().positive().describe('The file size in bytes, at most MAX_UPLOAD_BYTES.'),
+  })
+  .strict()
+  .meta({ id: 'CreateUpload' });
+
+export const UploadSchema = z
+  .object({
+    blob: z
+      .string()
+      .describe('The blob reference (uploads/...) to pass as a task input, e.g. the dataset task.'),
+    uploadUrl: z.string().describe('Write-only SAS URL: PUT the file here, with the headers below.'),
+    method: z.literal('PUT'),
+    headers: z.record(z.string(), z.string()),
+    expiresAt: z.iso.datetime(),
+    maxBytes: z.number().int(),
+  })
+  .meta({ id: 'Upload' });
+
 export const EventSchema = z
   .object({
     seq: z.number().int().positive(),

@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { createDocument } from 'zod-openapi';
 import type { TaskCatalog } from '../tasks/catalog';
 import {
+  CreateUploadSchema,
   EventListSchema,
+  SubmitTaskSchema,
+  UploadSchema,
   HealthSchema,
   ListEventsQuerySchema,
   ListTasksQuerySchema,
@@ -34,7 +37,7 @@ export function openApiDocument(catalog: TaskCatalog) {
   const definitions = catalog.all();
   const submitBodies = definitions.map((d) =>
     z
-      .object({ type: z.literal(d.type), input: d.input })
+      .object({ type: z.literal(d.type), input: d.input, callbackUrl: SubmitTaskSchema.shape.callbackUrl })
       .meta({ id: `Submit_${d.type.replace(/-/g, '_')}`, description: d.title }),
   );
   const submitBody =
@@ -133,6 +136,22 @@ export function openApiDocument(catalog: TaskCatalog) {
               content: { 'text/event-stream': { schema: z.string() } },
             },
             ...problems(406),
+          },
+        },
+      },
+      '/api/uploads': {
+        post: {
+          summary: 'Get a write-only URL to upload a file straight to Blob storage',
+          description:
+            'PUT the file to `uploadUrl` with `headers` before `expiresAt`, then pass `blob` in a task input (e.g. ' +
+            "the dataset task's `blob`). The file never passes through the API.",
+          requestBody: { required: true, content: { 'application/json': { schema: CreateUploadSchema } } },
+          responses: {
+            '201': {
+              description: 'Where to PUT the file',
+              content: { 'application/json': { schema: UploadSchema } },
+            },
+            ...problems(400, 413, 415, 422),
           },
         },
       },

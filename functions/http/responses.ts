@@ -45,6 +45,17 @@ export function problem(
   };
 }
 
+/** 422 for a body that parsed but failed validation: every failing path listed, the first named in `field`. */
+export function invalidFields(
+  kind: string,
+  errors: Array<{ path: string; message: string }>,
+): HttpResponseInit {
+  return problem(422, kind, errors.map((e) => `${e.path || '(body)'}: ${e.message}`).join('; '), {
+    field: errors[0]?.path,
+    errors,
+  });
+}
+
 /** A JSON response. */
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
   return {

@@ -55,6 +55,7 @@ const settingsSchema = z.object({
   LEASE_SECONDS: positiveInt(60),
   SSE_MAX_SECONDS: z.coerce.number().int().positive().max(225).default(180),
   MAX_PAYLOAD_BYTES: positiveInt(10 * 1024 * 1024),
+  MAX_UPLOAD_BYTES: positiveInt(4 * 1024 ** 3),
   RETRY_MAX_ATTEMPTS: positiveInt(5),
   RETRY_BASE_SECONDS: positiveInt(5),
 });
@@ -111,6 +112,8 @@ export interface Settings {
   leaseSeconds: number;
   sseMaxSeconds: number;
   maxPayloadBytes: number;
+  /** Largest file a client may upload to Blob storage through POST /api/uploads. */
+  maxUploadBytes: number;
   retryMaxAttempts: number;
   retryBaseSeconds: number;
 }
@@ -165,6 +168,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     leaseSeconds: s.LEASE_SECONDS,
     sseMaxSeconds: s.SSE_MAX_SECONDS,
     maxPayloadBytes: s.MAX_PAYLOAD_BYTES,
+    maxUploadBytes: s.MAX_UPLOAD_BYTES,
     retryMaxAttempts: s.RETRY_MAX_ATTEMPTS,
     retryBaseSeconds: s.RETRY_BASE_SECONDS,
   };

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { SubmitTaskSchema } from '../api-schemas';
 import { handler } from '../handle';
 import { readJsonBody } from '../json-body';
-import { json, problem } from '../responses';
+import { invalidFields, json, problem } from '../responses';
 import { taskJson } from '../../tasks/task-json';
 import { IdempotencyConflictError, TaskInputError } from '../../tasks/task-errors';
 import { fieldErrors } from '../../tasks/task-service';
@@ -50,12 +50,7 @@ export const submitTask = handler(async ({ request, services, caller }) => {
   }
 });
 
-function invalid(errors: Array<{ path: string; message: string }>) {
-  return problem(422, 'invalid-task', errors.map((e) => `${e.path || '(body)'}: ${e.message}`).join('; '), {
-    field: errors[0]?.path,
-    errors,
-  });
-}
+const invalid = (errors: Array<{ path: string; message: string }>) => invalidFields('invalid-task', errors);
 
 /** Hash of the body's canonical JSON, so key order and spacing do not make a retry look different. */
 function requestHash(body: unknown): string {

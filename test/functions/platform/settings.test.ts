@@ -137,6 +137,7 @@ describe('settings', () => {
       'LEASE_SECONDS',
       'SSE_MAX_SECONDS',
       'MAX_PAYLOAD_BYTES',
+      'MAX_UPLOAD_BYTES',
       'RETRY_MAX_ATTEMPTS',
       'RETRY_BASE_SECONDS',
       'WEBHOOK_SIGNING_SECRET',
