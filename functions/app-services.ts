@@ -15,6 +15,7 @@ import { PostgresStepLedger } from './storage/step-ledger-postgres';
 import { TaskQueue } from './storage/task-queue';
 import { TaskRepository } from './storage/task-repository';
 import { TaskCatalog } from './tasks/catalog';
+import { scrapeTask } from './tasks/scrape/scrape';
 import { simulateTask } from './tasks/simulate';
 import { TaskService } from './tasks/task-service';
 import { UploadUrls } from './storage/upload-urls';
@@ -71,10 +72,10 @@ export function createAppServices(settings: Settings): AppServices {
   const queue = new TaskQueue(serviceBus, settings.tasksQueue);
   const repository = new TaskRepository(pool);
   const ledger = new PostgresStepLedger(pool);
-  const catalog = new TaskCatalog([simulateTask(ledger)]);
   const log = (level: 'info' | 'warn' | 'error', message: string) => console[level](message);
   const outboundPolicy = new OutboundPolicy({ allowPrivateHosts: settings.outboundAllowPrivateHosts });
   const outbound = new OutboundClient({ policy: outboundPolicy, userAgent: OUTBOUND_USER_AGENT });
+  const catalog = new TaskCatalog([simulateTask(ledger), scrapeTask(outbound)]);
   const webhooks = new WebhookDelivery({
     repository,
     queue,

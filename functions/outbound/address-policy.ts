@@ -35,15 +35,19 @@ export class OutboundPolicy {
     });
   }
 
-  /** Why the URL may not be requested before any lookup, or undefined. */
-  refusal(url: URL): string | undefined {
+  /**
+   * Why the URL may not be requested before any lookup, or undefined. `allowHosts` narrows the policy's own allowlist
+   * for one request (a task's): the host must be in both.
+   */
+  refusal(url: URL, allowHosts?: readonly string[]): string | undefined {
     if (url.protocol !== 'http:' && url.protocol !== 'https:')
       return `only http and https are allowed, not ${url.protocol}`;
     if (url.username || url.password) return 'credentials in the URL are not allowed';
     const host = hostOf(url);
-    const allowHosts = this.options.allowHosts;
-    if (allowHosts?.length && !allowHosts.some((pattern) => hostMatches(host, pattern))) {
-      return `${host} is not in the allowed hosts`;
+    for (const allowed of [this.options.allowHosts, allowHosts]) {
+      if (allowed?.length && !allowed.some((pattern) => hostMatches(host, pattern))) {
+        return `${host} is not in the allowed hosts`;
+      }
     }
     if (this.allowsPrivate(url)) return undefined;
     if (host === 'localhost' || host.endsWith('.localhost')) return `${host} is loopback`;
@@ -55,9 +59,12 @@ export class OutboundPolicy {
   }
 }
 
-/** The URL's host name, lower case, without IPv6 brackets. */
+/** The URL's host name, lower case, without IPv6 brackets or the root's trailing dot (`localhost.` is `localhost`). */
 export function hostOf(url: URL): string {
-  return url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  return url.hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
 }
 
 function splitHostPort(entry: string): { host: string; port?: string } {

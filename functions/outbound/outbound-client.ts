@@ -32,6 +32,8 @@ export interface OutboundRequest {
   maxRedirects?: number;
   /** Media types accepted for 2xx responses (e.g. `text/html`); others are refused unread. Default: any. */
   contentTypes?: readonly string[];
+  /** Host names (exact, or `*.example.com`) this request may reach on every hop, besides the policy's checks. */
+  allowHosts?: readonly string[];
   signal?: AbortSignal;
 }
 
@@ -110,7 +112,7 @@ export class OutboundClient {
     body: string | Buffer | undefined,
     request: OutboundRequest,
   ): Promise<Pick<OutboundResponse, 'status' | 'headers' | 'body'>> {
-    const refusal = this.options.policy.refusal(url);
+    const refusal = this.options.policy.refusal(url, request.allowHosts);
     if (refusal) throw new OutboundError(`refused ${url.href}: ${refusal}`, 'refused', url.href);
     const timeoutMs = request.timeoutMs ?? 10_000;
     const timeout = AbortSignal.timeout(timeoutMs);

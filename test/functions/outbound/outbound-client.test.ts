@@ -73,6 +73,7 @@ describe('outbound client', () => {
       '/to-private': (res) => res.writeHead(301, { location: 'http://10.0.0.1/admin' }).end(),
       '/to-other-port': (res) => res.writeHead(307, { location: `${other.origin}/` }).end(),
       '/to-metadata-name': (res) => res.writeHead(302, { location: 'http://metadata.test/latest' }).end(),
+      '/to-dev-name': (res) => res.writeHead(302, { location: `http://dev.test:${site.port}/page` }).end(),
       '/post': (res, body, method) => res.writeHead(303, { location: `/echo?${method}:${body}` }).end(),
       '/echo?POST:ping': (res, body, method) => res.end(`${method}:${body}`),
     });
@@ -106,6 +107,8 @@ describe('outbound client', () => {
     const targets = [
       `http://127.0.0.1:${port}/page`,
       `http://localhost:${port}/page`,
+      `http://localhost.:${port}/page`,
+      `http://LOCALHOST:${port}/page`,
       `http://[::1]:${port}/page`,
       'http://169.254.169.254/latest/meta-data',
       'http://10.0.0.1/',
@@ -157,6 +160,23 @@ describe('outbound client', () => {
       );
     }
     assert.equal(other.connections(), before);
+  });
+
+  test('a per-request host allowlist applies to every hop and only narrows the policy', async () => {
+    const only127 = { allowHosts: ['127.0.0.1'] };
+    assert.equal((await client.request(`${site.origin}/page`, only127)).status, 200);
+    await assert.rejects(client.request(`http://dev.test:${site.port}/page`, only127), {
+      code: 'refused',
+      message: `refused http://dev.test:${site.port}/page: dev.test is not in the allowed hosts`,
+    });
+    await assert.rejects(client.request(`${site.origin}/to-dev-name`, only127), {
+      code: 'refused',
+      message: /dev\.test is not in the allowed hosts/,
+    });
+    await assert.rejects(locked.request(`${site.origin}/page`, only127), {
+      code: 'refused',
+      message: /127\.0\.0\.1 is loopback/,
+    });
   });
 
   test('redirects are followed and listed; a 303 after POST becomes a GET; loops stop at the limit', async () => {
