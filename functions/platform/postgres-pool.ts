@@ -1,8 +1,15 @@
 import { Pool, type PoolConfig } from 'pg';
 import { azureCredential } from './azure-credential';
+import { ENTRA_POSTGRES_SCOPE, entraTokenSource, type TokenSource } from './entra-token';
 import type { PostgresSettings } from './settings';
 
-const ENTRA_POSTGRES_SCOPE = 'https://ossrdbms-aad.database.windows.net/.default';
+/**
+ * The password callback pg calls for every new connection. Azure Database for PostgreSQL checks the token only at
+ * login, so open connections outlive it; each new one gets a current token.
+ */
+export function entraPassword(tokens: TokenSource): () => Promise<string> {
+  return async () => (await tokens()).token;
+}
 
 /** A pool from DATABASE_URL, or from PG* settings with an Entra token as the password when none is set. */
 export function createPostgresPool(
@@ -12,7 +19,6 @@ export function createPostgresPool(
 ): Pool {
   const base: PoolConfig = { max: 10, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 5_000, ...options };
   if (settings.kind === 'url') return new Pool({ ...base, connectionString: settings.url });
-  const credential = azureCredential(clientId);
   return new Pool({
     ...base,
     host: settings.host,
@@ -21,11 +27,6 @@ export function createPostgresPool(
     database: settings.database,
     ssl: settings.ssl ? { rejectUnauthorized: true } : false,
     password:
-      settings.password ??
-      (async () => {
-        const token = await credential.getToken(ENTRA_POSTGRES_SCOPE);
-        if (!token) throw new Error('no Entra token for PostgreSQL');
-        return token.token;
-      }),
+      settings.password ?? entraPassword(entraTokenSource(azureCredential(clientId), ENTRA_POSTGRES_SCOPE)),
   });
 }

@@ -1,0 +1,257 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ServiceBusClient, type ServiceBusReceiver, type ServiceBusSender } from '@azure/service-bus';
+import { Redis } from 'ioredis';
+import { Client } from 'pg';
+import { appServices, closeAppServices } from '../functions/app-services';
+import { triggers } from '../functions/triggers';
+import { startLocalHost, type LocalHost } from '../local-dev/host';
+import { findRepoRoot } from '../local-dev/services/repo-root';
+import { startBenchStack } from './bench-stack';
+
+/** Billable (or sizing-relevant) operations, counted where the app and the host make them. */
+export interface OperationCounts {
+  serviceBus: Record<string, number>;
+  blob: Record<string, number>;
+  table: Record<string, number>;
+  postgresWrites: number;
+  redisPublishes: number;
+}
+
+export interface CostModelResult {
+  /** Operations of one run, divided by its number of tasks. */
+  perTask: {
+    fixed: OperationCounts;
+    perStep: OperationCounts;
+    perHeartbeat: OperationCounts;
+    perSlice: OperationCounts;
+  };
+  runs: {
+    name: string;
+    tasks: number;
+    steps: number;
+    slices: number;
+    heartbeats: number;
+    counts: OperationCounts;
+  }[];
+}
+
+const SB_METHODS = {
+  sender: ['sendMessages', 'scheduleMessages', 'cancelScheduledMessages'],
+  receiver: ['completeMessage', 'abandonMessage', 'deadLetterMessage', 'renewMessageLock', 'receiveMessages'],
+} as const;
+
+const emptyCounts = (): OperationCounts => ({
+  serviceBus: {},
+  blob: {},
+  table: {},
+  postgresWrites: 0,
+  redisPublishes: 0,
+});
+const bump = (counts: Record<string, number>, key: string, by = 1) => (counts[key] = (counts[key] ?? 0) + by);
+
+/**
+ * Counts Service Bus calls by wrapping the SDK clients this process creates (the app's and the local host's), and
+ * Blob / Table requests by the HTTP requests this process sends to Azurite's ports.
+ */
+function instrument(storageConnectionString: string): {
+  counts: () => OperationCounts;
+  reset(): void;
+  stop(): void;
+} {
+  let counts = emptyCounts();
+  const port = (service: string) =>
+    new URL(new RegExp(`${service}Endpoint=([^;]+)`).exec(storageConnectionString)![1]).port;
+  const blobPort = port('Blob');
+  const tablePort = port('Table');
+  const onRequest = (message: unknown) => {
+    const request = (message as { request: ClientRequest }).request;
+    const hostPort = String(request.getHeader('host') ?? '').split(':')[1];
+    // Table batches (entity group transactions) are one request and one billed transaction.
+    const kind = request.path.includes('$batch') ? 'BATCH' : request.method;
+    if (hostPort === blobPort) bump(counts.blob, kind);
+    if (hostPort === tablePort) bump(counts.table, kind);
+  };
+  subscribe('http.client.request.start', onRequest);
+
+  // The shared Redis serves other processes too, so publishes are counted here rather than from its INFO.
+  const publish = Redis.prototype.publish;
+  Redis.prototype.publish = function (this: Redis, ...args: unknown[]) {
+    counts.redisPublishes++;
+    return (publish as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof publish;
+
+  // Writes are INSERT / UPDATE / DELETE statements, wherever the app sends them (pool queries go through Client).
+  const query = Client.prototype.query;
+  Client.prototype.query = function (this: Client, ...args: unknown[]) {
+    const config = args[0] as string | { text?: string };
+    const text = typeof config === 'string' ? config : (config?.text ?? '');
+    if (/^\s*(INSERT|UPDATE|DELETE)\b/i.test(text)) counts.postgresWrites++;
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+
+  const wrap = <T extends object>(target: T, methods: readonly string[]): T => {
+    for (const method of methods) {
+      const original = (target as Record<string, unknown>)[method];
+      if (typeof original !== 'function') continue;
+      (target as Record<string, unknown>)[method] = (...args: unknown[]) => {
+        // A batch send or schedule is one operation per message on the bill.
+        bump(counts.serviceBus, method, Array.isArray(args[0]) ? args[0].length : 1);
+        return (original as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    }
+    return target;
+  };
+  const proto = ServiceBusClient.prototype;
+  const createSender = proto.createSender;
+  const createReceiver = proto.createReceiver;
+  proto.createSender = function (
+    this: ServiceBusClient,
+    ...args: Parameters<typeof createSender>
+  ): ServiceBusSender {
+    return wrap(createSender.apply(this, args), SB_METHODS.sender);
+  };
+  proto.createReceiver = function (this: ServiceBusClient, ...args: unknown[]): ServiceBusReceiver {
+    const receiver = wrap(
+      (createReceiver as (...a: unknown[]) => ServiceBusReceiver).apply(this, args),
+      SB_METHODS.receiver,
+    );
+    const subscribeTo = receiver.subscribe.bind(receiver);
+    receiver.subscribe = (handlers, options) =>
+      subscribeTo(
+        {
+          ...handlers,
+          processMessage: (message) => {
+            bump(counts.serviceBus, 'receive');
+            return handlers.processMessage(message);
+          },
+        },
+        options,
+      );
+    return receiver;
+  };
+  return {
+    counts: () => counts,
+    reset: () => (counts = emptyCounts()),
+    stop: () => {
+      unsubscribe('http.client.request.start', onRequest);
+      proto.createSender = createSender;
+      proto.createReceiver = createReceiver;
+      Client.prototype.query = query;
+      Redis.prototype.publish = publish;
+    },
+  };
+}
+
+/** Divides (a - b) by n, key by key: the marginal operations of one unit. */
+function marginal(a: OperationCounts, b: OperationCounts, n: number): OperationCounts {
+  const diff = (x: Record<string, number>, y: Record<string, number>) =>
+    Object.fromEntries(
+      [...new Set([...Object.keys(x), ...Object.keys(y)])].map((k) => [k, ((x[k] ?? 0) - (y[k] ?? 0)) / n]),
+    );
+  return {
+    serviceBus: diff(a.serviceBus, b.serviceBus),
+    blob: diff(a.blob, b.blob),
+    table: diff(a.table, b.table),
+    postgresWrites: (a.postgresWrites - b.postgresWrites) / n,
+    redisPublishes: (a.redisPublishes - b.redisPublishes) / n,
+  };
+}
+
+const perTask = (counts: OperationCounts, tasks: number) => marginal(counts, emptyCounts(), tasks);
+
+/**
+ * Runs simulate tasks through the real local stack (Azurite, the Service Bus emulator, Postgres, Redis, the local
+ * Functions host running the worker in this process) and counts each operation. Four shapes separate the cost of a
+ * task from that of a step, a heartbeat and a slice, which docs/sizing.md combines into a task-hour.
+ */
+export async function benchCostModel(): Promise<CostModelResult> {
+  const stack = await startBenchStack();
+  const probe = instrument(stack.settings.TASKS_STORAGE);
+  const hostJson = JSON.parse(readFileSync(join(findRepoRoot(), 'host.json'), 'utf8')) as object;
+
+  const run = async (
+    name: string,
+    tasks: number,
+    input: { steps: number; stepMs: number },
+    overrides: Record<string, string>,
+  ) => {
+    const settings = { ...stack.settings, ...overrides };
+    Object.assign(process.env, settings);
+    await closeAppServices();
+    const host: LocalHost = await startLocalHost({
+      triggers: triggers.filter((t) => t.kind === 'serviceBus'),
+      port: 0,
+      settings,
+      hostJson,
+      log: () => undefined,
+    });
+    try {
+      probe.reset();
+      const ids: string[] = [];
+      for (let i = 0; i < tasks; i++) {
+        const { task } = await appServices().tasks.submit({
+          owner: 'cost-model',
+          type: 'simulate',
+          input,
+          requestHash: `${name}-${i}`,
+          traceparent: '00-00000000000000000000000000000001-0000000000000001-01',
+        });
+        ids.push(task.id);
+      }
+      for (const id of ids) {
+        for (;;) {
+          const row = await appServices().repository.find(id);
+          if (row?.status === 'succeeded') break;
+          if (row?.status === 'failed' || row?.status === 'cancelled')
+            throw new Error(`${name}: task ${row.status}`);
+          await sleep(50);
+        }
+      }
+      await sleep(500); // the last settlement (complete) follows the task's final status write
+      const counts = probe.counts();
+      const slices = (counts.serviceBus.receive ?? 0) / tasks;
+      const heartbeatSeconds = Number(settings.HEARTBEAT_SECONDS);
+      const heartbeats = Math.floor((input.steps * input.stepMs) / 1000 / heartbeatSeconds);
+      return { name, tasks, steps: input.steps, slices, heartbeats, counts: structuredClone(counts) };
+    } finally {
+      await host.close();
+      await closeAppServices();
+    }
+  };
+
+  try {
+    const quiet = { HEARTBEAT_SECONDS: '60', LEASE_SECONDS: '180', SLICE_BUDGET_SECONDS: '480' };
+    const tasks = 4;
+    const one = await run('one step', tasks, { steps: 1, stepMs: 0 }, quiet);
+    const many = await run('21 steps', tasks, { steps: 21, stepMs: 0 }, quiet);
+    const beats = await run(
+      'heartbeats',
+      tasks,
+      { steps: 1, stepMs: 5_000 },
+      { ...quiet, HEARTBEAT_SECONDS: '1', LEASE_SECONDS: '5' },
+    );
+    const sliced = await run(
+      'slices',
+      tasks,
+      { steps: 6, stepMs: 1_000 },
+      { ...quiet, SLICE_BUDGET_SECONDS: '1' },
+    );
+    const fixed = perTask(one.counts, tasks);
+    const perStep = marginal(perTask(many.counts, tasks), fixed, many.steps - one.steps);
+    const perHeartbeat = marginal(perTask(beats.counts, tasks), fixed, beats.heartbeats);
+    const extraSlices = sliced.slices - one.slices;
+    const perSlice = marginal(
+      marginal(perTask(sliced.counts, tasks), fixed, 1),
+      marginal(perStep, emptyCounts(), 1 / (sliced.steps - one.steps)),
+      extraSlices,
+    );
+    return { perTask: { fixed, perStep, perHeartbeat, perSlice }, runs: [one, many, beats, sliced] };
+  } finally {
+    probe.stop();
+    await stack.stop();
+  }
+}

@@ -1,0 +1,300 @@
+// Longhaul on Azure: `azd up` provisions everything below and deploys functions/ to a Flex Consumption app.
+// Structure follows Microsoft's Functions quickstart templates: this file at subscription scope, one module per concern
+// under app/, Azure Verified Modules (br/public:avm/...) with pinned versions for every resource.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the azd environment; it seeds every resource name.')
+param environmentName string
+
+@minLength(1)
+@description('Region for every resource. Flex Consumption regions only.')
+@allowed([
+  'australiaeast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'westcentralus'
+  'westeurope'
+  'westus2'
+  'westus3'
+])
+@metadata({ azd: { type: 'location' } })
+param location string
+
+@description('Object id of the person (or CI principal) running azd: the Postgres Entra admin, and given data roles when grantDeployerAccess is true.')
+param principalId string = deployer().objectId
+
+@description('Sign-in name of that principal: the Postgres role the migrations run as.')
+param principalName string = empty(deployer().userPrincipalName) ? 'longhaul-deployer' : deployer().userPrincipalName
+
+@description('User for a person, ServicePrincipal for a CI identity.')
+@allowed(['User', 'ServicePrincipal'])
+param principalType string = empty(deployer().userPrincipalName) ? 'ServicePrincipal' : 'User'
+
+@description('Give the deploying principal data access (Service Bus, Blob, Table, Key Vault, Redis) for local runs against the cloud resources.')
+param grantDeployerAccess bool = true
+
+@description('Public IPv4 address allowed through the Postgres firewall, so the postprovision hook can migrate from this machine. Empty: none.')
+param deployerIpAddress string = ''
+
+@description('Private endpoints for Storage, Service Bus (Premium), Key Vault, Postgres and Redis, and VNet integration for the app.')
+param vnetEnabled bool = false
+
+@description('How callers authenticate (design §5); `none` is for local development only and is not offered here.')
+@allowed(['apikey', 'entra'])
+param authMode string = 'apikey'
+
+@description('Memory of each Flex Consumption instance (MB): 512, 2048 or 4096. See docs/sizing.md.')
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int = 2048
+
+@description('Most instances the app may scale out to (API and worker together). Bounded so that instances x Postgres pool stays within PgBouncer.')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+@description('Always-ready instances for the Service Bus worker (0 = scale from zero; the first message may then wait for a cold start).')
+@minValue(0)
+@maxValue(10)
+param workerAlwaysReadyInstances int = 0
+
+@description('Concurrent HTTP requests per instance. Open SSE streams count, so this is set above the Flex default. See docs/sizing.md.')
+@minValue(1)
+@maxValue(1000)
+param httpPerInstanceConcurrency int = 64
+
+@description('PostgreSQL compute. The built-in PgBouncer needs GeneralPurpose or MemoryOptimized; on Burstable the app connects directly.')
+param postgresSkuName string = 'Standard_D2ds_v5'
+
+@allowed(['Burstable', 'GeneralPurpose', 'MemoryOptimized'])
+param postgresTier string = 'GeneralPurpose'
+
+@description('Azure Managed Redis SKU.')
+param redisSkuName string = 'Balanced_B0'
+
+@description('Days after which task payloads and uploads are deleted by the storage lifecycle rule.')
+@minValue(1)
+param payloadRetentionDays int = 30
+
+@description('Origins (besides the app itself) allowed to PUT uploads straight to Blob storage from a browser.')
+param uploadCorsOrigins array = []
+
+@secure()
+@description('HMAC key for completion webhooks; kept in Key Vault only (azd reuses the stored one on later runs).')
+param webhookSigningSecret string
+
+@secure()
+@description('Key for signing SSE stream tokens; kept in Key Vault only (azd reuses the stored one on later runs).')
+param streamTokenSecret string
+
+var abbrs = loadJsonContent('abbreviations.json')
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = { 'azd-env-name': environmentName }
+var functionAppName = '${abbrs.webSitesFunctions}api-${resourceToken}'
+var identityName = '${abbrs.managedIdentityUserAssignedIdentities}api-${resourceToken}'
+var tasksQueueName = 'tasks'
+var databaseName = 'longhaul'
+// functions/platform/postgres-pool.ts opens at most this many connections per instance (its `max`).
+var postgresPoolSizePerInstance = 10
+var pgbouncerEnabled = postgresTier != 'Burstable'
+var deployerAccess = {
+  enabled: grantDeployerAccess && !empty(principalId)
+  principalId: principalId
+  principalType: principalType
+}
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: '${abbrs.resourcesResourceGroups}${environmentName}'
+  location: location
+  tags: tags
+}
+
+// The one identity of the app: every data-plane call (Storage, Service Bus, Key Vault, Postgres, Redis, App Insights).
+module identity 'br/public:avm/res/managed-identity/user-assigned-identity:0.4.1' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: identityName
+    location: location
+    tags: tags
+  }
+}
+
+module network 'app/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: '${abbrs.networkVirtualNetworks}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'app/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    workspaceName: '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
+    applicationInsightsName: '${abbrs.insightsComponents}${resourceToken}'
+    location: location
+    tags: tags
+    identityPrincipalId: identity.outputs.principalId
+    deployer: deployerAccess
+  }
+}
+
+module storage 'app/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: '${abbrs.storageStorageAccounts}${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
+    corsOrigins: union(['https://${functionAppName}.azurewebsites.net'], uploadCorsOrigins)
+    payloadRetentionDays: payloadRetentionDays
+    identityPrincipalId: identity.outputs.principalId
+    deployer: deployerAccess
+    privateEndpointSubnetId: vnetEnabled ? network!.outputs.privateEndpointSubnetId : ''
+    privateDnsZoneIds: vnetEnabled ? network!.outputs.privateDnsZoneIds : {}
+  }
+}
+
+module serviceBus 'app/servicebus.bicep' = {
+  name: 'servicebus'
+  scope: rg
+  params: {
+    name: '${abbrs.serviceBusNamespaces}${resourceToken}'
+    location: location
+    tags: tags
+    // Private endpoints need Premium; without a VNet, Standard is enough (claim check keeps messages small).
+    skuName: vnetEnabled ? 'Premium' : 'Standard'
+    queueName: tasksQueueName
+    identityPrincipalId: identity.outputs.principalId
+    deployer: deployerAccess
+    privateEndpointSubnetId: vnetEnabled ? network!.outputs.privateEndpointSubnetId : ''
+    privateDnsZoneIds: vnetEnabled ? network!.outputs.privateDnsZoneIds : {}
+  }
+}
+
+module keyVault 'app/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    name: '${abbrs.keyVaultVaults}${resourceToken}'
+    location: location
+    tags: tags
+    webhookSigningSecret: webhookSigningSecret
+    streamTokenSecret: streamTokenSecret
+    identityPrincipalId: identity.outputs.principalId
+    deployer: deployerAccess
+    privateEndpointSubnetId: vnetEnabled ? network!.outputs.privateEndpointSubnetId : ''
+    privateDnsZoneIds: vnetEnabled ? network!.outputs.privateDnsZoneIds : {}
+  }
+}
+
+module postgres 'app/postgres.bicep' = {
+  name: 'postgres'
+  scope: rg
+  params: {
+    name: '${abbrs.dBforPostgreSQLServers}${resourceToken}'
+    location: location
+    tags: tags
+    skuName: postgresSkuName
+    tier: postgresTier
+    databaseName: databaseName
+    pgbouncerEnabled: pgbouncerEnabled
+    // Every instance may open a full pool; PgBouncer must accept them all.
+    pgbouncerMaxClientConnections: maximumInstanceCount * postgresPoolSizePerInstance
+    adminPrincipalId: principalId
+    adminPrincipalName: principalName
+    adminPrincipalType: principalType
+    deployerIpAddress: deployerIpAddress
+    privateEndpointSubnetId: vnetEnabled ? network!.outputs.privateEndpointSubnetId : ''
+    privateDnsZoneIds: vnetEnabled ? network!.outputs.privateDnsZoneIds : {}
+  }
+}
+
+module redis 'app/redis.bicep' = {
+  name: 'redis'
+  scope: rg
+  params: {
+    name: '${abbrs.cacheRedis}${resourceToken}'
+    location: location
+    tags: tags
+    skuName: redisSkuName
+    identityPrincipalId: identity.outputs.principalId
+    deployer: deployerAccess
+    privateEndpointSubnetId: vnetEnabled ? network!.outputs.privateEndpointSubnetId : ''
+    privateDnsZoneIds: vnetEnabled ? network!.outputs.privateDnsZoneIds : {}
+  }
+}
+
+module api 'app/api.bicep' = {
+  name: 'api'
+  scope: rg
+  params: {
+    name: functionAppName
+    planName: '${abbrs.webServerFarms}${resourceToken}'
+    location: location
+    tags: tags
+    identityResourceId: identity.outputs.resourceId
+    identityClientId: identity.outputs.clientId
+    identityPrincipalId: identity.outputs.principalId
+    identityName: identityName
+    deploymentContainerUrl: '${storage.outputs.blobEndpoint}${storage.outputs.deploymentContainerName}'
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    workerAlwaysReadyInstances: workerAlwaysReadyInstances
+    httpPerInstanceConcurrency: httpPerInstanceConcurrency
+    virtualNetworkSubnetId: vnetEnabled ? network!.outputs.appSubnetId : ''
+    applicationInsightsConnectionString: monitoring.outputs.connectionString
+    blobEndpoint: storage.outputs.blobEndpoint
+    tableEndpoint: storage.outputs.tableEndpoint
+    serviceBusHostName: serviceBus.outputs.hostName
+    tasksQueueName: tasksQueueName
+    postgresHost: postgres.outputs.host
+    postgresPort: pgbouncerEnabled ? 6432 : 5432
+    databaseName: databaseName
+    redisHost: redis.outputs.host
+    redisPort: redis.outputs.port
+    keyVaultUrl: keyVault.outputs.uri
+    authMode: authMode
+  }
+}
+
+// Outputs become the azd environment: the hooks and docs/deploy.md use them. Names and endpoints only, no secrets.
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_NAME string = api.outputs.name
+output SERVICE_API_NAME string = api.outputs.name
+output SERVICE_API_URI string = 'https://${api.outputs.defaultHostname}'
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output AZURE_IDENTITY_NAME string = identityName
+output AZURE_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output POSTGRES_HOST string = postgres.outputs.host
+output POSTGRES_DATABASE string = databaseName
+output POSTGRES_ADMIN_NAME string = principalName
+output AUTH_MODE string = authMode
