@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -19,6 +20,13 @@ export default tseslint.config(
   },
   {
     files: ['**/*.js', '**/*.mjs'],
+    ignores: ['functions/ui/**'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', require: 'readonly' } },
+  },
+  {
+    // The web UI: ES modules that run in the browser as they are written (no build step).
+    files: ['functions/ui/**/*.js'],
+    languageOptions: { sourceType: 'module', globals: globals.browser },
+    rules: { eqeqeq: ['error', 'always'] },
   },
 );

@@ -5,7 +5,10 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 
 export interface HttpTrigger {
   kind: 'http';
   name: string;
-  /** Functions route template without the `api/` prefix, e.g. `tasks/{id}` or `{*path}` (catch-all, matched last). */
+  /**
+   * Functions route template, e.g. `api/tasks/{id}` or `{*path}` (catch-all, matched last). host.json's route prefix
+   * is empty, so API routes carry `api/` themselves.
+   */
   route: string;
   methods: HttpMethod[];
   handler: (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;

@@ -8,48 +8,51 @@ import { submitTask } from './http/handlers/submit-task';
 import { listTaskEvents } from './http/handlers/task-events';
 import { getTaskResult } from './http/handlers/task-result';
 import { listTaskTypes } from './http/handlers/task-types';
+import { getUiAsset, getUiPage } from './http/handlers/ui';
 import type { HttpTrigger, TriggerDefinition } from './trigger-types';
 import { createUpload } from './http/handlers/create-upload';
 import { processTaskMessage } from './worker/task-message';
 import { sweepTasks } from './worker/sweeper';
 
 const httpTriggers: HttpTrigger[] = [
-  { kind: 'http', name: 'submitTask', route: 'tasks', methods: ['POST'], handler: submitTask },
-  { kind: 'http', name: 'createUpload', route: 'uploads', methods: ['POST'], handler: createUpload },
-  { kind: 'http', name: 'listTasks', route: 'tasks', methods: ['GET'], handler: listTasks },
-  { kind: 'http', name: 'getTask', route: 'tasks/{id}', methods: ['GET'], handler: getTask },
-  { kind: 'http', name: 'cancelTask', route: 'tasks/{id}', methods: ['DELETE'], handler: cancelTask },
+  { kind: 'http', name: 'submitTask', route: 'api/tasks', methods: ['POST'], handler: submitTask },
+  { kind: 'http', name: 'createUpload', route: 'api/uploads', methods: ['POST'], handler: createUpload },
+  { kind: 'http', name: 'listTasks', route: 'api/tasks', methods: ['GET'], handler: listTasks },
+  { kind: 'http', name: 'getTask', route: 'api/tasks/{id}', methods: ['GET'], handler: getTask },
+  { kind: 'http', name: 'cancelTask', route: 'api/tasks/{id}', methods: ['DELETE'], handler: cancelTask },
   {
     kind: 'http',
     name: 'getTaskResult',
-    route: 'tasks/{id}/result',
+    route: 'api/tasks/{id}/result',
     methods: ['GET'],
     handler: getTaskResult,
   },
   {
     kind: 'http',
     name: 'listTaskEvents',
-    route: 'tasks/{id}/events',
+    route: 'api/tasks/{id}/events',
     methods: ['GET'],
     handler: listTaskEvents,
   },
   {
     kind: 'http',
     name: 'streamCallerEvents',
-    route: 'events',
+    route: 'api/events',
     methods: ['GET'],
     handler: streamCallerEvents,
   },
-  { kind: 'http', name: 'listTaskTypes', route: 'task-types', methods: ['GET'], handler: listTaskTypes },
-  { kind: 'http', name: 'getOpenApi', route: 'openapi.json', methods: ['GET'], handler: getOpenApi },
-  { kind: 'http', name: 'getApiDocs', route: 'docs/{file?}', methods: ['GET'], handler: getApiDocs },
-  { kind: 'http', name: 'getHealth', route: 'health', methods: ['GET'], handler: getHealth },
-  { kind: 'http', name: 'getReadiness', route: 'health/ready', methods: ['GET'], handler: getReadiness },
+  { kind: 'http', name: 'listTaskTypes', route: 'api/task-types', methods: ['GET'], handler: listTaskTypes },
+  { kind: 'http', name: 'getOpenApi', route: 'api/openapi.json', methods: ['GET'], handler: getOpenApi },
+  { kind: 'http', name: 'getApiDocs', route: 'api/docs/{file?}', methods: ['GET'], handler: getApiDocs },
+  { kind: 'http', name: 'getHealth', route: 'api/health', methods: ['GET'], handler: getHealth },
+  { kind: 'http', name: 'getReadiness', route: 'api/health/ready', methods: ['GET'], handler: getReadiness },
+  { kind: 'http', name: 'getUiAsset', route: 'ui/{*path}', methods: ['GET', 'HEAD'], handler: getUiAsset },
 ];
 
 /**
  * Every trigger of the app, in one table: `functions/index.ts` registers it with the Functions host and
- * `local-dev/host` serves it locally, so both run the same handlers on the same routes.
+ * `local-dev/host` serves it locally, so both run the same handlers on the same routes. host.json sets an empty route
+ * prefix, so that the web UI can have `/`: the API's routes carry `api/` themselves.
  */
 export const triggers: TriggerDefinition[] = [
   ...httpTriggers,
@@ -58,7 +61,8 @@ export const triggers: TriggerDefinition[] = [
     name: 'fallback',
     route: '{*path}',
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'],
-    handler: createFallback(httpTriggers),
+    // Functions cannot register an empty route, so the catch-all serves the site root.
+    handler: createFallback(httpTriggers, [{ route: '', methods: ['GET', 'HEAD'], handler: getUiPage }]),
   },
   {
     kind: 'serviceBus',

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { readEmulatorConfigFile, startServiceBusEmulator } from './servicebus-emulator';
 import { startAzurite } from './services/azurite';
 import { ensureDatabase, isPostgresReachable, startPostgres } from './services/postgres';
@@ -62,7 +63,31 @@ async function provideStorage(options: LocalStackOptions): Promise<Provided> {
     tablePort: options.inMemory ? 0 : DEFAULT_PORTS.table,
     log: options.log,
   });
+  try {
+    await allowBrowserUploads(azurite.connectionString);
+  } catch (err) {
+    await azurite.stop();
+    throw err;
+  }
   return { value: azurite.connectionString, stop: azurite.stop };
+}
+
+/**
+ * The web UI PUTs files straight to Blob storage through the SAS URLs of POST /api/uploads: a cross-origin request
+ * that needs CORS on the Blob service. Any origin, since the app's port varies locally; the SAS is the permission.
+ */
+async function allowBrowserUploads(connectionString: string): Promise<void> {
+  await BlobServiceClient.fromConnectionString(connectionString).setProperties({
+    cors: [
+      {
+        allowedOrigins: '*',
+        allowedMethods: 'PUT,OPTIONS',
+        allowedHeaders: '*',
+        exposedHeaders: '*',
+        maxAgeInSeconds: 3600,
+      },
+    ],
+  });
 }
 
 async function provideServiceBus(options: LocalStackOptions): Promise<Provided> {

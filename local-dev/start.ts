@@ -50,6 +50,7 @@ async function main(): Promise<void> {
     const url = host.url.replace('127.0.0.1', 'localhost');
     console.log(`
 Longhaul is running.
+  Web UI      ${url}/
   API docs    ${url}/api/docs
   OpenAPI     ${url}/api/openapi.json
   Health      ${url}/api/health/ready

@@ -227,7 +227,7 @@ describe('infra: app settings hold the settings schema', () => {
   it('names only settings the code reads (or the Functions platform does)', async () => {
     const schema = read('functions/platform/settings.ts');
     const platform =
-      /^(AzureWebJobsStorage__\w+|APPLICATIONINSIGHTS_AUTHENTICATION_STRING|ServiceBusConnection__credential)$/;
+      /^(AzureWebJobsStorage__\w+|AzureWebJobsDisableHomepage|APPLICATIONINSIGHTS_AUTHENTICATION_STRING|ServiceBusConnection__credential)$/;
     // The SSE stream-token key arrives with the security work; its Key Vault secret and setting are ready for it.
     const upcoming = ['STREAM_TOKEN_SECRET'];
     for (const key of Object.keys(await appSettings())) {

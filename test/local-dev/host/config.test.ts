@@ -34,7 +34,7 @@ describe('local host configuration', () => {
   it("takes the repository's host.json values", () => {
     const hostJson: unknown = JSON.parse(readFileSync(join(process.cwd(), 'host.json'), 'utf8'));
     const config = readHostConfig(hostJson);
-    assert.equal(config.routePrefix, 'api');
+    assert.equal(config.routePrefix, '');
     assert.equal(config.serviceBus.maxConcurrentCalls, 16);
     assert.equal(config.serviceBus.maxAutoLockRenewalDurationInMs, 15 * 60_000);
   });

@@ -314,7 +314,8 @@ describe('local host: HTTP shutdown', () => {
       triggers: [http('ping', 'ping', ['GET'], async () => ({ body: 'pong' }))],
     });
     try {
-      assert.equal(await (await fetch(`${host.url}/api/ping`)).text(), 'pong');
+      // The repository's host.json has an empty prefix (the web UI has `/`).
+      assert.equal(await (await fetch(`${host.url}/ping`)).text(), 'pong');
     } finally {
       await host.close();
     }

@@ -1,0 +1,86 @@
+import { api } from './api.js';
+import { card } from './components.js';
+import { focusHeading, h } from './dom.js';
+import { LiveStream, onConnectionState } from './live.js';
+import { newTaskForm } from './new-task.js';
+import { taskList } from './task-list.js';
+import { taskView } from './task-view.js';
+
+const CONNECTION = {
+  connecting: ['Connecting…', 'Opening the live event stream.'],
+  live: ['Live', 'Changes arrive as they happen.'],
+  reconnecting: ['Reconnecting…', 'The event stream dropped; the browser is reconnecting.'],
+  polling: ['Polling', 'The event stream is unavailable: the page asks the server every 2 s and retries it.'],
+};
+const TASK_ROUTE = /^#\/tasks\/([0-9a-fA-F-]{36})$/;
+
+const main = document.getElementById('main');
+const connection = document.getElementById('connection');
+const connectionLabel = document.getElementById('connection-label');
+let view;
+
+onConnectionState((state) => {
+  const [label, title] = CONNECTION[state];
+  connection.className = `connection connection-${state}`;
+  connection.title = title;
+  connectionLabel.textContent = label;
+});
+
+function homeView(types) {
+  const list = taskList(types);
+  const form = newTaskForm(types, () => list.refresh());
+  document.title = 'Longhaul';
+  return {
+    element: h(
+      'div',
+      { class: 'home' },
+      h('h1', { class: 'visually-hidden', tabindex: -1 }, 'Longhaul tasks'),
+      card('new-task-heading', 'New task', {}, form),
+      list.element,
+    ),
+    tick: list.tick,
+    onCallerEvent: list.onEvent,
+    poll: list.load,
+    destroy: list.destroy,
+  };
+}
+
+function route(types, moveFocus) {
+  // In-page anchors (the skip link) are not routes.
+  if (location.hash && !location.hash.startsWith('#/')) return;
+  view?.destroy();
+  const match = TASK_ROUTE.exec(location.hash);
+  view = match ? taskView(match[1]) : homeView(types);
+  main.replaceChildren(view.element);
+  if (moveFocus) focusHeading(main);
+}
+
+async function start() {
+  let types;
+  try {
+    types = await api.taskTypes();
+  } catch (err) {
+    main.replaceChildren(
+      h('p', { class: 'form-error', role: 'alert' }, `The API does not answer: ${err.message}`),
+      h('button', { type: 'button', class: 'primary', onclick: () => location.reload() }, 'Try again'),
+    );
+    return;
+  }
+  window.addEventListener('hashchange', () => route(types, true));
+  route(types, false);
+  // One stream for every task of the caller, whatever the view: the list needs it, and the header shows it.
+  const events = (type) => (data) => view?.onCallerEvent?.(type, data);
+  new LiveStream({
+    url: () => '/api/events',
+    on: {
+      snapshot: events('snapshot'),
+      status: events('status'),
+      progress: events('progress'),
+      log: events('log'),
+    },
+    poll: async () => view?.poll?.(),
+  }).start();
+  setInterval(() => view?.tick(Date.now()), 1_000);
+}
+
+start();

@@ -1,0 +1,332 @@
+import { api, resultUrl, taskEventsUrl } from './api.js';
+import { card, setBadge, statusBadge, taskProgress, timeOf } from './components.js';
+import { h } from './dom.js';
+import { LiveStream } from './live.js';
+import { applyEvent, describeEvent, FINISHED, shortId } from './task-model.js';
+
+/** Longer results are cut in the page (the download has it all). */
+const MAX_SHOWN_CHARS = 200_000;
+const MAX_TABLE_ROWS = 500;
+/** Columns a crawl's page table shows first, when its pages have them. */
+const PAGE_COLUMNS = ['url', 'status', 'title', 'words', 'links', 'error'];
+
+const isScalar = (v) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+
+/** A page's scalar fields, and those of its nested objects one level down (`summary.title`). */
+function flatten(page) {
+  const out = {};
+  for (const [key, value] of Object.entries(page)) {
+    if (isScalar(value)) out[key] = value;
+    else if (value && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [inner, v] of Object.entries(value)) if (isScalar(v)) out[`${key}.${inner}`] = v;
+    }
+  }
+  return out;
+}
+
+/** A table of a crawl's pages (a result with a `pages` array, as `scrape` returns), else nothing. */
+function pagesTable(result) {
+  const pages = Array.isArray(result?.pages) ? result.pages.filter((p) => p && typeof p === 'object') : [];
+  if (pages.length === 0) return undefined;
+  const rows = pages.slice(0, MAX_TABLE_ROWS).map(flatten);
+  const keys = [...new Set(rows.slice(0, 50).flatMap(Object.keys))];
+  const rank = (key) => {
+    const i = PAGE_COLUMNS.indexOf(key.split('.').pop());
+    return i === -1 ? PAGE_COLUMNS.length : i;
+  };
+  const columns = keys.sort((a, b) => rank(a) - rank(b)).slice(0, 6);
+  const cell = (key, value) => {
+    if (key === 'url' && typeof value === 'string' && /^https?:\/\//.test(value)) {
+      return h('a', { href: value, rel: 'noopener noreferrer' }, value);
+    }
+    return value === undefined || value === null ? '' : String(value);
+  };
+  return h(
+    'div',
+    { class: 'table-scroll', tabindex: 0, role: 'region', 'aria-label': 'Crawled pages' },
+    h(
+      'table',
+      { class: 'pages' },
+      h(
+        'caption',
+        {},
+        `Pages (${pages.length}${pages.length > MAX_TABLE_ROWS ? `, first ${MAX_TABLE_ROWS} shown` : ''})`,
+      ),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          columns.map((c) => h('th', { scope: 'col' }, c)),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        rows.map((row) =>
+          h(
+            'tr',
+            {},
+            columns.map((c) => h('td', {}, cell(c, row[c]))),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function detail(term, ...value) {
+  return [h('dt', {}, term), h('dd', {}, ...value)];
+}
+
+/**
+ * One task: status, progress with elapsed time and ETA, details, error, result, and the timeline of its events —
+ * the persisted history first (JSON), then the task's stream from there on (`?lastEventId=`), so nothing is missed
+ * or shown twice. A reload starts over the same way and picks up live.
+ */
+export function taskView(id) {
+  let task;
+  let lastSeq = 0;
+  let stream;
+  let destroyed = false;
+  let lastProgressEntry;
+  let finishing;
+
+  const heading = h('h1', { tabindex: -1 }, 'Task ', h('code', {}, shortId(id)));
+  const badge = statusBadge('queued');
+  badge.hidden = true;
+  const cancelButton = h('button', { type: 'button', class: 'danger', hidden: true }, 'Cancel task…');
+  const notice = h('p', { class: 'form-notice', role: 'status' });
+  const progress = taskProgress('Task progress');
+  const details = h('dl', { class: 'details' });
+  const errorText = h('p', {});
+  const errorCard = card('error-heading', 'Error', { className: 'error-card', hidden: true }, errorText);
+  const resultBody = h('div', {});
+  const download = h(
+    'a',
+    { href: resultUrl(id), download: `result-${id}.json`, class: 'button' },
+    'Download JSON',
+  );
+  const resultCard = card('result-heading', 'Result', { aside: download, hidden: true }, resultBody);
+  const timeline = h('ol', { class: 'timeline', 'aria-labelledby': 'timeline-heading' });
+  const logs = h('ol', { class: 'logs', 'aria-labelledby': 'logs-heading' });
+  const noLogs = h('p', { class: 'empty' }, 'No log entries.');
+
+  const dialog = h(
+    'dialog',
+    { class: 'confirm', 'aria-labelledby': 'confirm-heading' },
+    h(
+      'form',
+      { method: 'dialog' },
+      h('h2', { id: 'confirm-heading' }, 'Cancel this task?'),
+      h('p', {}, 'The worker stops it at its next step. A cancelled task cannot be resumed.'),
+      h(
+        'div',
+        { class: 'actions' },
+        // First, so it has the focus when the dialog opens: the safe choice.
+        h('button', { value: 'keep', class: 'secondary' }, 'Keep it running'),
+        h('button', { value: 'cancel', class: 'danger' }, 'Cancel task'),
+      ),
+    ),
+  );
+
+  const element = h(
+    'article',
+    { class: 'task-view' },
+    h('p', { class: 'back' }, h('a', { href: '#/' }, '← All tasks')),
+    h('div', { class: 'task-head' }, heading, badge, cancelButton),
+    notice,
+    h('section', { class: 'card', 'aria-label': 'Progress' }, progress.element),
+    errorCard,
+    resultCard,
+    h(
+      'div',
+      { class: 'columns' },
+      card('timeline-heading', 'Timeline', {}, timeline),
+      card('logs-heading', 'Logs', {}, logs, noLogs),
+    ),
+    card('details-heading', 'Details', {}, details),
+    dialog,
+  );
+
+  const render = () => {
+    heading.replaceChildren(h('span', { class: 'task-type' }, task.type), ' ', h('code', {}, shortId(id)));
+    document.title = `${task.type} ${shortId(id)} (${task.status}) · Longhaul`;
+    badge.hidden = false;
+    setBadge(badge, task.status);
+    const finished = FINISHED.has(task.status);
+    cancelButton.hidden = finished;
+    cancelButton.disabled = task.cancelRequested;
+    cancelButton.textContent = task.cancelRequested ? 'Cancellation requested' : 'Cancel task…';
+    progress.update(task);
+    const when = (iso) => (iso ? timeOf(iso) : '—');
+    details.replaceChildren(
+      ...detail('Id', h('code', {}, task.id)),
+      ...detail('Type', task.type),
+      ...detail('Created', when(task.createdAt)),
+      ...detail('Started', when(task.startedAt)),
+      ...detail('Finished', when(task.finishedAt)),
+      // Each retry after a transient failure is a new attempt; the timeline has the reasons.
+      ...detail('Attempts', String(task.attempts)),
+      ...detail('Cancel requested', task.cancelRequested ? 'yes' : 'no'),
+      ...(task.callback
+        ? detail(
+            'Callback',
+            h('code', {}, task.callback.url),
+            ` · ${task.callback.status}, ${task.callback.attempts} attempt(s)`,
+            task.callback.lastError ? ` · ${task.callback.lastError}` : '',
+          )
+        : []),
+    );
+    errorCard.hidden = !task.error;
+    if (task.error) errorText.replaceChildren(h('code', {}, task.error.code), ' ', task.error.message);
+  };
+
+  const addEvent = (event) => {
+    if (event.seq <= lastSeq) return;
+    lastSeq = event.seq;
+    // Progress arrives many times a second: consecutive progress events share one timeline entry.
+    if (event.type === 'progress' && lastProgressEntry) {
+      lastProgressEntry.replaceChildren(...timelineContent(event));
+      return;
+    }
+    const entry = h('li', { class: `event event-${event.type}` }, ...timelineContent(event));
+    lastProgressEntry = event.type === 'progress' ? entry : undefined;
+    timeline.append(entry);
+    if (event.type === 'log') {
+      noLogs.hidden = true;
+      logs.append(
+        h(
+          'li',
+          { class: `log log-${event.level}` },
+          timeOf(event.at, false),
+          h('span', { class: `level level-${event.level}` }, event.level),
+          h('span', { class: 'log-message' }, event.message),
+          event.data === undefined
+            ? undefined
+            : h('details', {}, h('summary', {}, 'Data'), h('pre', {}, JSON.stringify(event.data, null, 2))),
+        ),
+      );
+    }
+  };
+
+  const timelineContent = (event) => [
+    timeOf(event.at, false),
+    ' ',
+    event.type === 'status' ? statusBadge(event.status) : h('span', { class: 'event-type' }, event.type),
+    ' ',
+    h('span', { class: 'event-text' }, describeEvent(event)),
+  ];
+
+  const onEvent = (event) => {
+    if (event.seq <= lastSeq) return;
+    applyEvent(task, event);
+    addEvent(event);
+    render();
+  };
+
+  const loadResult = async () => {
+    resultCard.hidden = false;
+    resultBody.replaceChildren(h('p', {}, 'Loading the result…'));
+    try {
+      const result = await api.result(id);
+      const json = JSON.stringify(result, null, 2);
+      const cut = json.length > MAX_SHOWN_CHARS;
+      resultBody.replaceChildren(
+        ...[
+          pagesTable(result),
+          h(
+            'pre',
+            { class: 'result-json', tabindex: 0, 'aria-label': 'Result as JSON' },
+            cut ? `${json.slice(0, MAX_SHOWN_CHARS)}\n…` : json,
+          ),
+          cut ? h('p', { class: 'hint' }, 'The result is cut here; the download has all of it.') : undefined,
+        ].filter(Boolean),
+      );
+    } catch (err) {
+      resultBody.replaceChildren(
+        h('p', { class: 'form-error' }, `The result could not be read: ${err.message}`),
+      );
+    }
+  };
+
+  /** The task ended: its final state from the API, then its result; once, whether the stream or polling saw it. */
+  const finish = () =>
+    (finishing ??= (async () => {
+      stream?.close();
+      stream = undefined;
+      task = await api.task(id);
+      if (destroyed) return;
+      render();
+      if (task.status === 'succeeded') await loadResult();
+    })());
+
+  /** While the stream is down: the task and any events since the last one seen. */
+  const poll = async () => {
+    const [current, page] = await Promise.all([api.task(id), api.events(id, lastSeq)]);
+    if (destroyed) return;
+    task = current;
+    page.items.forEach(addEvent);
+    render();
+    if (FINISHED.has(task.status)) await finish();
+  };
+
+  const start = async () => {
+    try {
+      task = await api.task(id);
+    } catch (err) {
+      notice.textContent =
+        err.status === 404 ? `There is no task ${id}.` : `The task could not be loaded: ${err.message}`;
+      return;
+    }
+    render();
+    for (let page = await api.events(id, 0); !destroyed; page = await api.events(id, lastSeq)) {
+      page.items.forEach(addEvent);
+      if (!page.nextCursor) break;
+    }
+    if (destroyed) return;
+    if (FINISHED.has(task.status)) return finish();
+    stream = new LiveStream({
+      // EventSource sends Last-Event-ID itself on reconnect, which the server prefers to the query.
+      url: () => `${taskEventsUrl(id)}?lastEventId=${lastSeq}`,
+      on: {
+        snapshot: (snapshot) => {
+          task = snapshot;
+          render();
+        },
+        status: onEvent,
+        progress: onEvent,
+        log: onEvent,
+        end: () => finish(),
+      },
+      poll,
+    });
+    stream.start();
+  };
+
+  cancelButton.addEventListener('click', () => {
+    dialog.returnValue = '';
+    dialog.showModal();
+  });
+  dialog.addEventListener('close', async () => {
+    if (dialog.returnValue !== 'cancel') return;
+    try {
+      task = await api.cancel(id);
+      render();
+      notice.textContent = task.status === 'cancelled' ? 'Cancelled.' : 'Cancellation requested.';
+    } catch (err) {
+      notice.textContent = err.status === 409 ? 'The task had already finished.' : err.message;
+    }
+  });
+
+  start().catch((err) => (notice.textContent = `The task could not be loaded: ${err.message}`));
+  return {
+    element,
+    tick: (now) => task && progress.tick(now),
+    destroy() {
+      destroyed = true;
+      stream?.close();
+    },
+  };
+}
