@@ -8,6 +8,7 @@ import { createPostgresPool } from './platform/postgres-pool';
 import { createRedisClient } from './platform/redis-client';
 import { keyVaultSecretReader, secretSetting } from './platform/secret-reference';
 import { loadSettings, type Settings } from './platform/settings';
+import { RedisEventPublisher } from './progress/redis-event-publisher';
 import { SubscriptionHub } from './progress/subscription-hub';
 import { BlobStore } from './storage/blob-store';
 import { CheckpointStore } from './storage/checkpoint-store';
@@ -89,7 +90,15 @@ export function createAppServices(settings: Settings): AppServices {
     retryBaseSeconds: settings.webhooks.retryBaseSeconds,
     log,
   });
-  let redis: Promise<Redis> | undefined;
+  let redisClient: Promise<Redis> | undefined;
+  const redis = () =>
+    (redisClient ??= createRedisClient(settings.redis, clientId, {
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2_000,
+    }).then((client) => {
+      client.on('error', () => undefined);
+      return client;
+    }));
   const subscriptions = new SubscriptionHub(() =>
     createRedisClient(settings.redis, clientId, { maxRetriesPerRequest: null, connectTimeout: 2_000 }),
   );
@@ -99,14 +108,7 @@ export function createAppServices(settings: Settings): AppServices {
     settings,
     pool,
     serviceBus,
-    redis: () =>
-      (redis ??= createRedisClient(settings.redis, clientId, {
-        maxRetriesPerRequest: 1,
-        connectTimeout: 2_000,
-      }).then((client) => {
-        client.on('error', () => undefined);
-        return client;
-      })),
+    redis,
     subscriptions,
     blobs,
     checkpoints,
@@ -121,6 +123,7 @@ export function createAppServices(settings: Settings): AppServices {
       catalog,
       log,
       webhooks,
+      live: (owner) => new RedisEventPublisher(redis, owner, (m) => log('warn', m)),
       callbackPolicy: settings.webhooks.signingSecret ? outboundPolicy : undefined,
     }),
     outbound,
@@ -136,7 +139,7 @@ export function createAppServices(settings: Settings): AppServices {
       await queue.close().catch(() => undefined);
       await serviceBus.close().catch(() => undefined);
       await pool.end().catch(() => undefined);
-      if (redis) (await redis.catch(() => undefined))?.disconnect();
+      if (redisClient) (await redisClient.catch(() => undefined))?.disconnect();
       await subscriptions.close();
     },
   };

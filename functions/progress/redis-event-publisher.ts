@@ -1,7 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { TaskEventRow } from '../storage/task-repository';
-import type { LiveEventPublisher } from '../worker/event-recorder';
 import { eventJson, ownerChannel, taskChannel } from './event-json';
+
+/** Where events go besides Postgres (live fan-out); best effort, it must never fail or slow the task. */
+export interface LiveEventPublisher {
+  publish(event: TaskEventRow): void;
+}
 
 /**
  * Publishes a task's events on its Redis channel and its owner's (for the multiplexed stream). Best effort: nothing is

@@ -87,14 +87,22 @@ const CALLBACK_DUE = `callback_state = CASE WHEN callback_url IS NULL THEN NULL 
 export class TaskRepository {
   constructor(private readonly pool: Pool) {}
 
-  /** Inserts a task; returns undefined when the caller's Idempotency-Key is already taken. */
+  /**
+   * Inserts a task and its first event, `status: queued` (seq 1), in one statement: before any worker can append.
+   * Returns undefined when the caller's Idempotency-Key is already taken.
+   */
   async insert(task: NewTask): Promise<TaskRow | undefined> {
     const { rows } = await this.pool.query<TaskRow>(
-      `INSERT INTO tasks (id, type, status, owner, idempotency_key, request_hash, input_ref, input_bytes, trace_id,
-         callback_url)
-       VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9)
-       ON CONFLICT (owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-       RETURNING ${COLUMNS}`,
+      `WITH t AS (
+         INSERT INTO tasks (id, type, status, owner, idempotency_key, request_hash, input_ref, input_bytes, trace_id,
+           callback_url)
+         VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+         RETURNING *),
+       e AS (
+         INSERT INTO task_events (task_id, seq, type, data, at)
+         SELECT id, 1, 'status', '{"status": "queued"}', created_at FROM t)
+       SELECT ${COLUMNS} FROM t`,
       [
         task.id,
         task.type,
@@ -144,23 +152,50 @@ export class TaskRepository {
     await this.pool.query(`UPDATE tasks SET enqueued_at = now() WHERE id = $1`, [id]);
   }
 
-  /** A queued task is cancelled at once; a running one gets the request. Returns the row after the change. */
-  async requestCancel(id: string, owner: string): Promise<TaskRow | undefined> {
-    const { rows } = await this.pool.query<TaskRow>(
-      `UPDATE tasks SET
-         cancel_requested = true,
-         status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
-         finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END,
-         callback_state = CASE WHEN status = 'queued' AND callback_url IS NOT NULL THEN 'pending'
-           ELSE callback_state END,
-         callback_due_at = CASE WHEN status = 'queued' AND callback_url IS NOT NULL THEN now()
-           ELSE callback_due_at END,
-         updated_at = now()
-       WHERE id = $1 AND owner = $2 AND status IN ('queued', 'running')
-       RETURNING ${COLUMNS}`,
+  /**
+   * A queued task is cancelled at once (with its `status: cancelled` event, in the same statement); a running one gets
+   * the request. Returns the row after the change, and the event when one was written.
+   */
+  async requestCancel(
+    id: string,
+    owner: string,
+  ): Promise<{ task: TaskRow; event?: TaskEventRow } | undefined> {
+    const { rows } = await this.pool.query<TaskRow & { eventSeq: number | null; eventAt: Date | null }>(
+      `WITH u AS (
+         UPDATE tasks SET
+           cancel_requested = true,
+           status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
+           finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END,
+           callback_state = CASE WHEN status = 'queued' AND callback_url IS NOT NULL THEN 'pending'
+             ELSE callback_state END,
+           callback_due_at = CASE WHEN status = 'queued' AND callback_url IS NOT NULL THEN now()
+             ELSE callback_due_at END,
+           updated_at = now()
+         WHERE id = $1 AND owner = $2 AND status IN ('queued', 'running')
+         RETURNING *),
+       e AS (
+         INSERT INTO task_events (task_id, seq, type, data)
+         SELECT id, (SELECT COALESCE(MAX(seq), 0) + 1 FROM task_events WHERE task_id = u.id), 'status',
+           '{"status": "cancelled"}'
+         FROM u WHERE u.status = 'cancelled'
+         RETURNING seq, at)
+       SELECT ${COLUMNS}, e.seq::int AS "eventSeq", e.at AS "eventAt" FROM u LEFT JOIN e ON true`,
       [id, owner],
     );
-    return rows[0];
+    const row = rows[0];
+    if (!row) return undefined;
+    const { eventSeq, eventAt, ...task } = row;
+    if (eventSeq === null || eventAt === null) return { task };
+    const event: TaskEventRow = {
+      taskId: id,
+      seq: eventSeq,
+      at: eventAt,
+      type: 'status',
+      level: null,
+      message: null,
+      data: { status: 'cancelled' },
+    };
+    return { task, event };
   }
 
   /** Moves a queued (or continuing) task to running for `attempt`; undefined when it is finished already. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { OutboundPolicy } from '../outbound/address-policy';
+import type { LiveEventPublisher } from '../progress/redis-event-publisher';
 import { CONTAINERS, type BlobStore } from '../storage/blob-store';
 import type { TaskQueue } from '../storage/task-queue';
 import {
@@ -43,6 +44,8 @@ export interface TaskServiceDeps {
   catalog: TaskCatalog;
   log: (level: 'info' | 'warn' | 'error', message: string) => void;
   webhooks: WebhookDelivery;
+  /** Live fan-out of the events the API itself records (queued, and cancelled while queued), per owner. */
+  live: (owner: string) => LiveEventPublisher;
   /** Which callback URLs are acceptable; undefined when webhooks are off (no signing secret). */
   callbackPolicy?: OutboundPolicy;
 }
@@ -81,6 +84,15 @@ export class TaskService {
       if (!winner) throw new Error('idempotency key conflict without a task');
       return this.replay(winner, request.requestHash);
     }
+    this.deps.live(task.owner).publish({
+      taskId: id,
+      seq: 1,
+      at: task.createdAt,
+      type: 'status',
+      level: null,
+      message: null,
+      data: { status: 'queued' },
+    });
     try {
       await queue.send({ taskId: id, slice: 0 }, { traceparent: request.traceparent });
       await repository.markEnqueued(id);
@@ -102,11 +114,14 @@ export class TaskService {
   }
 
   async cancel(owner: string, id: string): Promise<CancelOutcome> {
-    const task = await this.deps.repository.requestCancel(id, owner);
-    if (task) {
-      // A queued task ends here and now, so its webhook starts here too.
-      if (task.status === 'cancelled') await this.deps.webhooks.announce(task);
-      return { kind: 'requested', task };
+    const requested = await this.deps.repository.requestCancel(id, owner);
+    if (requested) {
+      // A queued task ends here and now: its status event and its webhook start here too.
+      if (requested.event) {
+        this.deps.live(owner).publish(requested.event);
+        await this.deps.webhooks.announce(requested.task);
+      }
+      return { kind: 'requested', task: requested.task };
     }
     const current = await this.deps.repository.find(id, owner);
     return current ? { kind: 'finished', task: current } : { kind: 'notFound' };

@@ -1,10 +1,6 @@
+import type { LiveEventPublisher } from '../progress/redis-event-publisher';
 import type { TaskEventRow, TaskRepository } from '../storage/task-repository';
 import type { LogLevel, TaskProgress } from '../tasks/define-task';
-
-/** Where events go besides Postgres (live fan-out); best effort, it must never fail or slow the task. */
-export interface LiveEventPublisher {
-  publish(event: TaskEventRow): void;
-}
 
 const PROGRESS_PERSIST_MS = 1_000;
 /** Live progress is throttled to about ten events a second per task. */

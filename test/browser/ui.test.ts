@@ -177,7 +177,11 @@ describe('the web UI in a browser', () => {
         executions: { 'step-0': 1, 'step-1': 1, 'step-2': 1 },
         totalExecutions: 3,
       });
-      assert.deepEqual(await page.locator('.timeline .badge').allTextContents(), ['running', 'succeeded']);
+      assert.deepEqual(await page.locator('.timeline .badge').allTextContents(), [
+        'queued',
+        'running',
+        'succeeded',
+      ]);
       assert.match((await page.locator('.details').textContent()) ?? '', /Attempts1/);
       await screenshot(page, 'task-result');
 
@@ -203,7 +207,11 @@ describe('the web UI in a browser', () => {
       await page.locator('.task-head .badge', { hasText: 'running' }).waitFor();
       await barAbove('.task-progress progress', before);
       await page.locator('.task-head .badge', { hasText: 'succeeded' }).waitFor();
-      assert.deepEqual(await page.locator('.timeline .badge').allTextContents(), ['running', 'succeeded']);
+      assert.deepEqual(await page.locator('.timeline .badge').allTextContents(), [
+        'queued',
+        'running',
+        'succeeded',
+      ]);
       assert.equal(await barValue('.task-progress progress'), 100);
     },
   );

@@ -135,7 +135,7 @@ describe('reading, listing, cancelling tasks and fetching results', () => {
     );
     assert.deepEqual(
       items.filter((e) => e.type === 'status').map((e) => e.status),
-      ['running', 'succeeded'],
+      ['queued', 'running', 'succeeded'],
     );
     assert.ok(items.some((e) => e.type === 'progress'));
     const after1 = await call(listTaskEvents, {
