@@ -16,6 +16,7 @@ import { PostgresStepLedger } from './storage/step-ledger-postgres';
 import { TaskQueue } from './storage/task-queue';
 import { TaskRepository } from './storage/task-repository';
 import { TaskCatalog } from './tasks/catalog';
+import { datasetTask } from './tasks/dataset/dataset';
 import { scrapeTask } from './tasks/scrape/scrape';
 import { simulateTask } from './tasks/simulate';
 import { TaskService } from './tasks/task-service';
@@ -76,7 +77,11 @@ export function createAppServices(settings: Settings): AppServices {
   const log = (level: 'info' | 'warn' | 'error', message: string) => console[level](message);
   const outboundPolicy = new OutboundPolicy({ allowPrivateHosts: settings.outboundAllowPrivateHosts });
   const outbound = new OutboundClient({ policy: outboundPolicy, userAgent: OUTBOUND_USER_AGENT });
-  const catalog = new TaskCatalog([simulateTask(ledger), scrapeTask(outbound)]);
+  const catalog = new TaskCatalog([
+    simulateTask(ledger),
+    scrapeTask(outbound),
+    datasetTask(blobs, { maxBytes: settings.maxUploadBytes }),
+  ]);
   const webhooks = new WebhookDelivery({
     repository,
     queue,

@@ -52,6 +52,31 @@ export class BlobStore {
     return { stream: response.readableStreamBody, length: response.contentLength };
   }
 
+  /** Size and ETag, for reading a blob in ranges and noticing when it changed between two reads. */
+  async properties(ref: string): Promise<{ size: number; etag: string }> {
+    const properties = await this.blob(ref).getProperties();
+    return { size: properties.contentLength ?? 0, etag: properties.etag ?? '' };
+  }
+
+  /**
+   * The blob from `offset` to its end (or `count` bytes) as a stream of Buffers. With `ifMatch`, fails with status
+   * 412 once the blob is no longer that version.
+   */
+  async openRange(
+    ref: string,
+    offset: number,
+    options: { count?: number; ifMatch?: string; signal?: AbortSignal } = {},
+  ): Promise<NodeJS.ReadableStream> {
+    const response = await this.blob(ref).download(offset, options.count, {
+      conditions: options.ifMatch ? { ifMatch: options.ifMatch } : undefined,
+      abortSignal: options.signal,
+      // A response broken off mid-way is resumed by the SDK where it stopped, this many times.
+      maxRetryRequests: 5,
+    });
+    if (!response.readableStreamBody) throw new Error(`blob ${ref} has no body`);
+    return response.readableStreamBody;
+  }
+
   async delete(ref: string): Promise<void> {
     await this.blob(ref).deleteIfExists();
   }
