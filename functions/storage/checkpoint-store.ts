@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { CONTAINERS, type BlobStore } from './blob-store';
 
@@ -18,6 +18,8 @@ export interface Lease {
   /** The last slice that ran under any lease. */
   slice: number;
   state: unknown;
+  /** The blob holding `state` when it is too large for the row. */
+  stateRef?: string;
 }
 
 const LEASE_ROW = 'lease';
@@ -101,6 +103,7 @@ export class CheckpointStore {
         expiresAt: now + leaseMs,
         slice: current.slice,
         state: await this.readJson(current.state, current.stateRef),
+        stateRef: current.stateRef || undefined,
       };
     } catch (err) {
       if (statusOf(err) === 412) return undefined; // someone else took it between our read and write
@@ -131,15 +134,25 @@ export class CheckpointStore {
     lease.slice = slice;
   }
 
-  /** Stores the loop state of `ctx.checkpoint`, under the lease. */
+  /**
+   * Stores the loop state of `ctx.checkpoint`, under the lease. A large state goes to a blob of its own first, so a
+   * worker that lost the lease cannot overwrite the state the row points at; the row's ETag decides which blob counts.
+   */
   async saveState(lease: Lease, state: unknown): Promise<void> {
     const json = JSON.stringify(state ?? null);
-    const fields =
-      json.length <= INLINE_JSON_CHARS
-        ? { state: json, stateRef: '' }
-        : { state: '', stateRef: await this.overflow(lease.taskId, 'state', json) };
-    await this.writeLease(lease, fields);
+    const stateRef =
+      json.length <= INLINE_JSON_CHARS ? undefined : await this.overflow(lease.taskId, 'state', json);
+    try {
+      await this.writeLease(lease, stateRef ? { state: '', stateRef } : { state: json, stateRef: '' });
+    } catch (err) {
+      if (stateRef) await this.blobs.delete(stateRef).catch(() => undefined);
+      throw err;
+    }
+    const previous = lease.stateRef;
     lease.state = state;
+    lease.stateRef = stateRef;
+    // Only after the row points elsewhere; a blob left behind by a crash here is harmless.
+    if (previous) await this.blobs.delete(previous).catch(() => undefined);
   }
 
   /** Results of the steps completed so far, by step name. */
@@ -210,8 +223,13 @@ export class CheckpointStore {
     }
   }
 
+  /** A new blob per write: a name that is never reused cannot be overwritten by a worker that lost the lease. */
   private async overflow(taskId: string, key: string, json: string): Promise<string> {
-    return this.blobs.putJson(CONTAINERS.checkpoints, `${taskId}/${key}.json`, Buffer.from(json), true);
+    return this.blobs.putJson(
+      CONTAINERS.checkpoints,
+      `${taskId}/${key}-${randomUUID()}.json`,
+      Buffer.from(json),
+    );
   }
 
   private async readJson(inline: string | undefined, ref: string | undefined): Promise<unknown> {

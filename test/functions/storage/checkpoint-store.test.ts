@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { appServices } from '../../../functions/app-services';
 import { LeaseLostError, type CheckpointStore } from '../../../functions/storage/checkpoint-store';
 import { startAppStack, type AppStack } from '../../support/app-stack';
@@ -53,5 +54,40 @@ describe('checkpoint store (Table storage on Azurite)', () => {
     assert.deepEqual(second.state, state);
     assert.equal(second.slice, 4);
     assert.deepEqual(await store.leaseState(task), { live: true, nextSlice: 4 });
+  });
+});
+
+describe('checkpoint store: large state under a lost lease', () => {
+  let stack: AppStack;
+  let store: CheckpointStore;
+  before(async () => {
+    stack = await startAppStack();
+    store = appServices().checkpoints;
+  });
+  after(() => stack.stop());
+
+  const stateBlobs = async (task: string) => {
+    const container = BlobServiceClient.fromConnectionString(stack.settings.TASKS_STORAGE).getContainerClient(
+      'checkpoints',
+    );
+    const names: string[] = [];
+    for await (const b of container.listBlobsFlat({ prefix: `${task}/state` })) names.push(b.name);
+    return names;
+  };
+
+  it('a worker that lost the lease cannot overwrite the large state of the one that took it over', async () => {
+    const task = randomUUID();
+    const old = await store.acquire(task, 'old', 300);
+    assert.ok(old);
+    await store.saveState(old, { by: 'old', pad: 'o'.repeat(50_000) });
+    await new Promise((r) => setTimeout(r, 350));
+    const current = await store.acquire(task, 'new', 10_000);
+    assert.ok(current);
+    await store.saveState(current, { by: 'new', pad: 'n'.repeat(50_000) });
+    await assert.rejects(store.saveState(old, { by: 'old again', pad: 'x'.repeat(50_000) }), LeaseLostError);
+    await store.release(current, 1);
+    const next = await store.acquire(task, 'next', 10_000);
+    assert.equal((next?.state as { by: string }).by, 'new');
+    assert.equal((await stateBlobs(task)).length, 1, 'replaced and refused state blobs are deleted');
   });
 });
