@@ -1,8 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { benchDataset } from './dataset';
+import { benchCostModel } from './cost-model';
 import { benchEngine } from './engine';
+import { benchFanout } from './fanout';
 import { benchProgress } from './progress';
+import { benchScrape } from './scrape';
 import { benchServiceBusEmulator } from './servicebus-emulator';
 import { benchSubmit } from './submit';
 
@@ -43,6 +47,16 @@ async function main(): Promise<void> {
         `${engine.crash.reExecutedSteps} step(s) re-executed, finished ${(engine.crash.recoveryMs / 1000).toFixed(1)} s after the kill`,
     );
   }
+  if (wanted('dataset')) {
+    const d = await benchDataset();
+    save('dataset', d);
+    const runs = (seconds: number[]) => seconds.map((s) => s.toFixed(1)).join(' s, ');
+    console.log(
+      `dataset: ${d.megabytes} MB CSV (${d.rows} rows): engine ${d.engineMBps.toFixed(1)} MB/s (${runs(d.engineSeconds)} s; ` +
+        `${d.engineSlices} slice(s), a checkpoint every ${d.checkpointMiB} MiB) vs bare single pass ` +
+        `${d.bareMBps.toFixed(1)} MB/s (${runs(d.bareSeconds)} s): ratio ${d.ratio.toFixed(2)}`,
+    );
+  }
   if (wanted('progress')) {
     const progress = await benchProgress();
     save('progress', { results: progress });
@@ -51,6 +65,36 @@ async function main(): Promise<void> {
         `progress: ${r.streams} stream(s): ctx.progress -> SSE client p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms (${r.events} events)`,
       );
     }
+  }
+  if (wanted('fanout')) {
+    const fanout = await benchFanout();
+    save('fanout', fanout);
+    for (const l of fanout.levels) {
+      for (const [name, r] of [
+        ['longhaul', l.longhaul],
+        ['bare', l.bare],
+      ] as const) {
+        const latency = r.latency
+          .map((x) => `at ${x.rate}/s p50 ${x.p50Ms.toFixed(1)} ms p99 ${x.p99Ms.toFixed(1)} ms`)
+          .join(', ');
+        console.log(
+          `fanout: ${name}: ${r.streams} streams: ${r.framesPerSecond.toFixed(0)} events/s delivered ` +
+            `(${r.serverCpuUsPerFrame.toFixed(1)} µs server CPU each); latency ${latency}; ` +
+            `RSS ${r.serverRssOpenMb.toFixed(0)} MB (${r.serverRssPerStreamKb.toFixed(1)} KB/stream); ` +
+            `load average ${r.loadAverage[0].toFixed(1)} -> ${r.loadAverage[1].toFixed(1)}`,
+        );
+      }
+      console.log(`fanout: ${l.streams} streams: Longhaul / bare events/s = ${l.ratio.toFixed(2)}`);
+    }
+  }
+  if (wanted('scrape')) {
+    const scrape = await benchScrape();
+    save('scrape', scrape);
+    console.log(
+      `scrape: ${scrape.pages} pages through the engine in ${(scrape.engine.ms / 1000).toFixed(1)} s: ` +
+        `${scrape.engine.pagesPerSecond.toFixed(0)} pages/s; the same fetch+parse in a bare loop ` +
+        `${scrape.bare.pagesPerSecond.toFixed(0)} pages/s (${scrape.overheadPerPageMs.toFixed(1)} ms engine overhead per page)`,
+    );
   }
   if (wanted('submit')) {
     const submit = await benchSubmit();
@@ -64,6 +108,21 @@ async function main(): Promise<void> {
           `${name}: ${r.connections} connections: ${r.requestsPerSecond.toFixed(0)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, errors ${r.errors}, non-2xx ${r.non2xx}`,
         );
       }
+    }
+  }
+  if (wanted('cost-model')) {
+    const cost = await benchCostModel();
+    save('cost-model', cost);
+    for (const [unit, counts] of Object.entries(cost.perTask)) {
+      const ops = (o: Record<string, number>) =>
+        Object.entries(o)
+          .map(([k, v]) => `${k} ${Number(v.toFixed(2))}`)
+          .join(', ');
+      console.log(
+        `cost-model: ${unit}: Service Bus {${ops(counts.serviceBus)}}; Blob {${ops(counts.blob)}}; ` +
+          `Table {${ops(counts.table)}}; Postgres writes ${counts.postgresWrites.toFixed(1)}; ` +
+          `Redis publishes ${counts.redisPublishes.toFixed(1)}`,
+      );
     }
   }
 }

@@ -30,20 +30,60 @@ export interface SseSource {
 
 const encoder = new TextEncoder();
 
-/** An SSE response whose body is fed by the source that `create` builds over the SSE sink. */
+/**
+ * Encoded frames by event object. The subscription hub hands the same event object to every stream of a channel, so
+ * N streams serialize and encode a live event once, not N times (with thousands of streams that was a quarter of the
+ * process's CPU). Delivered events are never changed, so the object identifies its frame.
+ */
+const frames = new WeakMap<object, { type: string; id: number | undefined; bytes: Uint8Array }>();
+
+function eventBytes(type: string, data: unknown, id: number | undefined): Uint8Array {
+  if (typeof data !== 'object' || data === null) return encoder.encode(sseEvent(type, data, id));
+  const cached = frames.get(data);
+  if (cached && cached.type === type && cached.id === id) return cached.bytes;
+  const bytes = encoder.encode(sseEvent(type, data, id));
+  frames.set(data, { type, id, bytes });
+  return bytes;
+}
+
+/**
+ * An SSE response whose body is fed by the source that `create` builds over the SSE sink. Frames written in one turn
+ * of the event loop (a burst of events from one Redis read) go out as one chunk: each chunk costs the host a read and
+ * a socket write per stream, which is what bounds fan-out to thousands of streams.
+ */
 export function sseResponse(
   create: (sink: StreamSink) => SseSource,
   onError: (err: unknown) => void,
 ): { status: number; headers: Record<string, string>; body: ReadableStream<Uint8Array> } {
   let source: SseSource | undefined;
+  let pending: Uint8Array[] = [];
+  let gone = false;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      const send = (text: string) => controller.enqueue(encoder.encode(text));
+      const flush = () => {
+        if (pending.length === 0) return;
+        const chunk = pending.length === 1 ? pending[0] : Buffer.concat(pending);
+        pending = [];
+        try {
+          controller.enqueue(chunk);
+        } catch {
+          // The client went away (the host cancelled or closed the body).
+          gone = true;
+          source?.stop();
+        }
+      };
+      const send = (bytes: Uint8Array) => {
+        // Throwing tells the stream the client is gone, so it stops (the Functions host gives no other signal).
+        if (gone) throw new Error('the client went away');
+        if (pending.push(bytes) === 1) setImmediate(flush);
+      };
       source = create({
-        retry: (ms) => send(`retry: ${ms}\n\n`),
-        event: (type, data, id) => send(sseEvent(type, data, id)),
-        comment: (text) => send(sseComment(text)),
+        retry: (ms) => send(encoder.encode(`retry: ${ms}\n\n`)),
+        event: (type, data, id) => send(eventBytes(type, data, id)),
+        comment: (text) => send(encoder.encode(sseComment(text))),
         close: () => {
+          flush();
+          gone = true;
           try {
             controller.close();
           } catch {
@@ -57,6 +97,8 @@ export function sseResponse(
       });
     },
     cancel() {
+      gone = true;
+      pending = [];
       source?.stop();
     },
   });

@@ -31,15 +31,7 @@ export class CallerEventStream extends EventStreamBase {
 
   async start(): Promise<void> {
     this.sink.retry(2_000);
-    this.onStop(
-      await this.hub.subscribe(ownerChannel(this.owner), (message) => {
-        try {
-          this.deliver(JSON.parse(message) as EventJson);
-        } catch {
-          // not an event
-        }
-      }),
-    );
+    this.onStop(await this.hub.subscribe(ownerChannel(this.owner), (event) => this.deliver(event)));
     this.polledUntil = new Date();
     const tasks = await this.repository.unfinished(this.owner, SNAPSHOT_LIMIT);
     this.write('snapshot', { tasks: tasks.map(this.taskView) });

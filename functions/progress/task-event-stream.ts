@@ -46,7 +46,7 @@ export class TaskEventStream extends EventStreamBase {
 
   async start(): Promise<void> {
     this.sink.retry(2_000);
-    this.onStop(await this.hub.subscribe(taskChannel(this.task.id), (message) => this.onLive(message)));
+    this.onStop(await this.hub.subscribe(taskChannel(this.task.id), (event) => this.onLive(event)));
     const snapshotSeq = await this.repository.lastSeq(this.task.id);
     const current = (await this.repository.find(this.task.id)) ?? this.task;
     this.write('snapshot', this.taskView(current), snapshotSeq);
@@ -61,13 +61,7 @@ export class TaskEventStream extends EventStreamBase {
     this.schedule(() => this.tick());
   }
 
-  private onLive(message: string): void {
-    let event: EventJson;
-    try {
-      event = JSON.parse(message) as EventJson;
-    } catch {
-      return;
-    }
+  private onLive(event: EventJson): void {
     if (this.replaying) this.buffered.push(event);
     else this.deliver(event);
   }
