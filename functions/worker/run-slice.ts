@@ -182,6 +182,11 @@ class Slice {
       if (err instanceof LeaseLostError || caught instanceof LeaseLostError) {
         this.context.warn(`task ${taskId}: lease lost; the worker that took it carries on`);
       } else if (err instanceof SliceBudgetSpent) {
+        // In the task's history, so a timeline shows where each slice ended.
+        await this.events.log('info', `slice ${slice} used its budget; continuing in slice ${slice + 1}`, {
+          slice,
+          nextSlice: slice + 1,
+        });
         await this.continueIn(slice + 1, attempt);
       } else if (err instanceof TaskCancelled) {
         await this.end('cancelled');

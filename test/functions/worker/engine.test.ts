@@ -97,6 +97,15 @@ describe('durable engine (invariants of design §4)', () => {
       );
       const lease = await appServices().checkpoints.leaseState(id);
       assert.ok(lease.nextSlice >= 3, `ran in ${lease.nextSlice} slices`);
+      const { rows } = await stack.pool.query<{ data: { slice: number; nextSlice: number } }>(
+        `SELECT data FROM task_events WHERE task_id = $1 AND type = 'log' AND message LIKE 'slice %' ORDER BY seq`,
+        [id],
+      );
+      assert.deepEqual(
+        rows.map((r) => r.data.nextSlice),
+        Array.from({ length: lease.nextSlice - 1 }, (_, i) => i + 1),
+        'each slice boundary is in the history',
+      );
       const result = (await appServices().blobs.getJson(`results/${id}.json`)) as { totalExecutions: number };
       assert.equal(result.totalExecutions, 60);
     });
