@@ -1,4 +1,8 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { InvocationContext } from '@azure/functions';
 import { ServiceBusClient } from '@azure/service-bus';
@@ -82,7 +86,11 @@ export const timer = {
 };
 
 export const invocation = (id = `test-${Math.random().toString(36).slice(2)}`) =>
-  new InvocationContext({ invocationId: id, functionName: 'processTaskMessage', logHandler: () => undefined });
+  new InvocationContext({
+    invocationId: id,
+    functionName: 'processTaskMessage',
+    logHandler: () => undefined,
+  });
 
 /** Dead-lettered messages of the tasks queue. */
 export async function deadLetters(stack: AppStack): Promise<Array<{ body: unknown; reason?: string }>> {
@@ -110,4 +118,16 @@ export async function startAppOnLocalHost(
     log: () => undefined,
   });
   return { stack, host };
+}
+
+/** A worker in a process of its own (the local host running the Service Bus trigger), for tests that kill it. */
+export async function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    [join(__dirname, '..', '..', 'local-dev', 'host-process.js'), '--role', 'worker'],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+  assert.match(line, /^http:\/\/127.0.0.1:\d+$/);
+  return child;
 }

@@ -55,16 +55,6 @@ describe('checkpoint store (Table storage on Azurite)', () => {
     assert.equal(second.slice, 4);
     assert.deepEqual(await store.leaseState(task), { live: true, nextSlice: 4 });
   });
-});
-
-describe('checkpoint store: large state under a lost lease', () => {
-  let stack: AppStack;
-  let store: CheckpointStore;
-  before(async () => {
-    stack = await startAppStack();
-    store = appServices().checkpoints;
-  });
-  after(() => stack.stop());
 
   const stateBlobs = async (task: string) => {
     const container = BlobServiceClient.fromConnectionString(stack.settings.TASKS_STORAGE).getContainerClient(

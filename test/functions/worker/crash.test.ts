@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { sweepTasks } from '../../../functions/worker/sweeper';
 import { startAppStack, type AppStack } from '../../support/app-stack';
@@ -12,22 +10,9 @@ import {
   isFinished,
   stepRuns,
   submitSimulate,
+  startWorkerProcess,
   waitForTask,
 } from '../../support/engine-harness';
-
-async function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [join(__dirname, '../../../local-dev/host-process.js'), '--role', 'worker'],
-    {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-  assert.match(line, /^http:\/\/127.0.0.1:\d+$/);
-  return child;
-}
 
 describe('a worker process killed with SIGKILL mid-step', () => {
   let stack: AppStack;

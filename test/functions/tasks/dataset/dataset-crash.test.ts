@@ -1,13 +1,18 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { sweepTasks } from '../../../../functions/worker/sweeper';
 import { startAppStack, type AppStack } from '../../../support/app-stack';
-import { invocation, isFinished, taskState, timer, waitForTask } from '../../../support/engine-harness';
+import {
+  invocation,
+  isFinished,
+  startWorkerProcess,
+  taskState,
+  timer,
+  waitForTask,
+} from '../../../support/engine-harness';
 import {
   checkpointedOffset,
   resultOf,
@@ -18,21 +23,6 @@ import {
 } from './support/dataset-harness';
 
 const MiB = 1 << 20;
-
-/** A worker process (the local host running the Service Bus trigger) whose catalog has `dataset`. */
-async function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [join(__dirname, '..', '..', '..', '..', 'local-dev', 'host-process.js'), '--role', 'worker'],
-    {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-  assert.match(line, /^http:\/\/127.0.0.1:\d+$/);
-  return child;
-}
 
 describe('dataset task in a worker process killed with SIGKILL mid-file', () => {
   let stack: AppStack;
