@@ -1,6 +1,9 @@
 import type { ServiceBusClient } from '@azure/service-bus';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
+import { ApiKeyStore } from './auth/api-keys';
+import { StreamTokens } from './auth/stream-tokens';
+import type { Authenticators } from './http/caller';
 import { OutboundPolicy } from './outbound/address-policy';
 import { OutboundClient } from './outbound/outbound-client';
 import { createBlobServiceClient, createServiceBusClient, createTableClient } from './platform/azure-clients';
@@ -46,6 +49,8 @@ export interface AppServices {
   outbound: OutboundClient;
   webhooks: WebhookDelivery;
   uploads: UploadService;
+  /** API keys and stream tokens (AUTH_MODE=apikey). */
+  auth: Authenticators;
   log: (level: 'info' | 'warn' | 'error', message: string) => void;
   close(): Promise<void>;
 }
@@ -82,15 +87,14 @@ export function createAppServices(settings: Settings): AppServices {
     scrapeTask(outbound),
     datasetTask(blobs, { maxBytes: settings.maxUploadBytes }),
   ]);
+  const secretReader = settings.keyVaultUrl
+    ? keyVaultSecretReader(settings.keyVaultUrl, clientId)
+    : undefined;
   const webhooks = new WebhookDelivery({
     repository,
     queue,
     outbound,
-    secret: secretSetting(
-      'WEBHOOK_SIGNING_SECRET',
-      settings.webhooks.signingSecret,
-      settings.keyVaultUrl ? keyVaultSecretReader(settings.keyVaultUrl, clientId) : undefined,
-    ),
+    secret: secretSetting('WEBHOOK_SIGNING_SECRET', settings.webhooks.signingSecret, secretReader),
     maxAttempts: settings.webhooks.maxAttempts,
     retryBaseSeconds: settings.webhooks.retryBaseSeconds,
     log,
@@ -138,6 +142,12 @@ export function createAppServices(settings: Settings): AppServices {
       urls: new UploadUrls(blobService, settings.storage.kind === 'identity'),
       maxBytes: settings.maxUploadBytes,
     }),
+    auth: {
+      apiKeys: new ApiKeyStore(pool, secretSetting('API_KEY_PEPPER', settings.apiKeyPepper, secretReader)),
+      streamTokens: new StreamTokens(
+        secretSetting('STREAM_TOKEN_SECRET', settings.streamTokenSecret, secretReader),
+      ),
+    },
     log,
     close: async () => {
       outbound.close();

@@ -6,6 +6,7 @@ import { getHealth, getReadiness } from './http/handlers/health';
 import { getTask, listTasks } from './http/handlers/read-tasks';
 import { submitTask } from './http/handlers/submit-task';
 import { listTaskEvents } from './http/handlers/task-events';
+import { createStreamToken } from './http/handlers/stream-tokens';
 import { getTaskResult } from './http/handlers/task-result';
 import { listTaskTypes } from './http/handlers/task-types';
 import { getUiAsset, getUiPage } from './http/handlers/ui';
@@ -40,6 +41,13 @@ const httpTriggers: HttpTrigger[] = [
     route: 'api/events',
     methods: ['GET'],
     handler: streamCallerEvents,
+  },
+  {
+    kind: 'http',
+    name: 'createStreamToken',
+    route: 'api/stream-tokens',
+    methods: ['POST'],
+    handler: createStreamToken,
   },
   { kind: 'http', name: 'listTaskTypes', route: 'api/task-types', methods: ['GET'], handler: listTaskTypes },
   { kind: 'http', name: 'getOpenApi', route: 'api/openapi.json', methods: ['GET'], handler: getOpenApi },

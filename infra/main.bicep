@@ -108,6 +108,10 @@ param webhookSigningSecret string
 @description('Key for signing SSE stream tokens; kept in Key Vault only (azd reuses the stored one on later runs).')
 param streamTokenSecret string
 
+@secure()
+@description('Pepper for API key hashes; kept in Key Vault only. Changing it invalidates every API key.')
+param apiKeyPepper string
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -207,6 +211,7 @@ module keyVault 'app/keyvault.bicep' = {
     tags: tags
     webhookSigningSecret: webhookSigningSecret
     streamTokenSecret: streamTokenSecret
+    apiKeyPepper: apiKeyPepper
     identityPrincipalId: identity.outputs.principalId
     deployer: deployerAccess
     privateEndpointSubnetId: vnetEnabled ? network!.outputs.privateEndpointSubnetId : ''

@@ -93,6 +93,23 @@ export const CreateUploadSchema = z
   .strict()
   .meta({ id: 'CreateUpload' });
 
+export const CreateStreamTokenSchema = z
+  .object({
+    taskId: z
+      .uuid({ message: 'must be a UUID' })
+      .optional()
+      .describe("The task whose stream the token opens; without it, the caller's stream (GET /api/events)."),
+  })
+  .strict()
+  .meta({ id: 'CreateStreamToken' });
+
+export const StreamTokenSchema = z
+  .object({
+    token: z.string().describe('Pass as `?token=` on the SSE URL it was made for; nowhere else.'),
+    expiresAt: z.iso.datetime(),
+  })
+  .meta({ id: 'StreamToken' });
+
 export const UploadSchema = z
   .object({
     blob: z

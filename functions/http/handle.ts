@@ -1,31 +1,59 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { appServices, type AppServices } from '../app-services';
-import { callerOf, type Caller } from './caller';
+import { authenticate, type Caller, type StreamScopeOf } from './caller';
 import { problem } from './responses';
 
 export type HttpHandler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
 
-export interface RequestScope {
+export interface PublicScope {
   request: HttpRequest;
   context: InvocationContext;
   services: AppServices;
+}
+
+export interface RequestScope extends PublicScope {
   caller: Caller;
 }
 
-/** Wraps a handler: resolves the caller, and turns any unexpected error into a 500 problem without internals. */
-export function handler(fn: (scope: RequestScope) => Promise<HttpResponseInit>): HttpHandler {
+export interface HandlerOptions {
+  /** On the SSE URLs: the stream the request opens, which a `?token=` stream token must match. */
+  streamScope?: StreamScopeOf;
+}
+
+/** Wraps a handler that needs a caller: authenticates the request, and answers 401 when that fails. */
+export function handler(
+  fn: (scope: RequestScope) => Promise<HttpResponseInit>,
+  options: HandlerOptions = {},
+): HttpHandler {
+  return publicHandler(async (scope) => {
+    const { request, services } = scope;
+    const caller = await authenticate(request, services.settings, services.auth, options.streamScope);
+    // One generic answer whatever was wrong (missing, malformed, unknown, revoked): no hint for guessing.
+    if (!caller) {
+      return problem(
+        401,
+        'unauthenticated',
+        'A valid API key is required: Authorization: Bearer <key>, or X-Api-Key: <key>.',
+        {},
+        { 'www-authenticate': 'Bearer' },
+      );
+    }
+    return fn({ ...scope, caller });
+  });
+}
+
+/**
+ * Wraps a handler that anyone may call (health, API docs): marks responses of an unauthenticated server, and turns any
+ * unexpected error into a 500 problem without internals.
+ */
+export function publicHandler(fn: (scope: PublicScope) => Promise<HttpResponseInit>): HttpHandler {
   return async (request, context) => {
     try {
       const services = appServices();
-      const caller = callerOf(request, services.settings);
-      if (!caller) {
-        return problem(
-          401,
-          'unauthenticated',
-          `AUTH_MODE=${services.settings.authMode} admits no caller yet.`,
-        );
-      }
-      return await fn({ request, context, services, caller });
+      const response = await fn({ request, context, services });
+      return services.settings.authMode === 'none'
+        ? withHeader(response, 'longhaul-auth-mode', 'none')
+        : response;
     } catch (err) {
       context.error(
         `${request.method} ${new URL(request.url).pathname} failed: ${(err as Error).stack ?? String(err)}`,
@@ -33,6 +61,12 @@ export function handler(fn: (scope: RequestScope) => Promise<HttpResponseInit>):
       return problem(500, 'internal', 'The server could not complete the request. It has been logged.');
     }
   };
+}
+
+function withHeader(response: HttpResponseInit, name: string, value: string): HttpResponseInit {
+  const headers = new Headers(response.headers as ConstructorParameters<typeof Headers>[0]);
+  headers.set(name, value);
+  return { ...response, headers };
 }
 
 /** The first failing field of a zod-checked value, as a 400 problem naming it. */

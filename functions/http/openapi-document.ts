@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { createDocument } from 'zod-openapi';
 import type { TaskCatalog } from '../tasks/catalog';
 import {
+  CreateStreamTokenSchema,
   CreateUploadSchema,
+  StreamTokenSchema,
   EventListSchema,
   SubmitTaskSchema,
   UploadSchema,
@@ -136,6 +138,25 @@ export function openApiDocument(catalog: TaskCatalog) {
               content: { 'text/event-stream': { schema: z.string() } },
             },
             ...problems(406),
+          },
+        },
+      },
+      '/api/stream-tokens': {
+        post: {
+          summary: 'Get a five-minute token for one SSE URL (for EventSource, which cannot send headers)',
+          description:
+            'With `taskId`, the token opens `GET /api/tasks/{taskId}/events?token=…` (as an event stream only); ' +
+            'without it, `GET /api/events?token=…`. No other endpoint accepts it. 404 with AUTH_MODE=none.',
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: CreateStreamTokenSchema } },
+          },
+          responses: {
+            '201': {
+              description: 'The token and when it expires',
+              content: { 'application/json': { schema: StreamTokenSchema } },
+            },
+            ...problems(400, 401, 404, 415, 422),
           },
         },
       },

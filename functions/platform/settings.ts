@@ -35,6 +35,12 @@ const settingsSchema = z.object({
   APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText,
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
   AUTH_MODE: z.enum(['none', 'apikey', 'entra']).default('none'),
+  ALLOW_UNAUTHENTICATED: z
+    .enum(['true', 'false', ''])
+    .default('')
+    .transform((v) => v === 'true'),
+  API_KEY_PEPPER: optionalText,
+  STREAM_TOKEN_SECRET: optionalText,
   OUTBOUND_ALLOW_PRIVATE_HOSTS: z
     .string()
     .default('')
@@ -98,6 +104,10 @@ export interface Settings {
   keyVaultUrl?: string;
   telemetry: { applicationInsightsConnectionString?: string; otlpEndpoint?: string };
   authMode: 'none' | 'apikey' | 'entra';
+  /** HMAC key for API key hashes, or an `@kv:<name>` reference; required with AUTH_MODE=apikey. */
+  apiKeyPepper?: string;
+  /** HMAC key for SSE stream tokens, or an `@kv:<name>` reference; required with AUTH_MODE=apikey. */
+  streamTokenSecret?: string;
   outboundAllowPrivateHosts: string[];
   /** Whether the app runs in Azure (as opposed to locally). */
   deployed: boolean;
@@ -140,8 +150,21 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       'Setting OUTBOUND_ALLOW_PRIVATE_HOSTS: refused when deployed (it is for local development and tests only)',
     );
   }
-  if (s.WEBHOOK_SIGNING_SECRET?.startsWith('@kv:') && !s.KEY_VAULT_URL) {
-    throw new SettingsError('Setting WEBHOOK_SIGNING_SECRET: an @kv: reference needs KEY_VAULT_URL');
+  if (deployed && s.AUTH_MODE === 'none' && !s.ALLOW_UNAUTHENTICATED) {
+    throw new SettingsError(
+      'Setting AUTH_MODE: none is refused when deployed (set ALLOW_UNAUTHENTICATED=true to mean it)',
+    );
+  }
+  if (s.AUTH_MODE === 'apikey') {
+    // Browsers need stream tokens to open the SSE URLs, so both keys come together.
+    for (const name of ['API_KEY_PEPPER', 'STREAM_TOKEN_SECRET'] as const) {
+      if (!s[name]) throw new SettingsError(`Setting ${name}: required with AUTH_MODE=apikey`);
+    }
+  }
+  for (const name of ['WEBHOOK_SIGNING_SECRET', 'API_KEY_PEPPER', 'STREAM_TOKEN_SECRET'] as const) {
+    if (s[name]?.startsWith('@kv:') && !s.KEY_VAULT_URL) {
+      throw new SettingsError(`Setting ${name}: an @kv: reference needs KEY_VAULT_URL`);
+    }
   }
   return {
     serviceBus: serviceBusOf(s),
@@ -156,6 +179,8 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       otlpEndpoint: s.OTEL_EXPORTER_OTLP_ENDPOINT,
     },
     authMode: s.AUTH_MODE,
+    apiKeyPepper: s.API_KEY_PEPPER,
+    streamTokenSecret: s.STREAM_TOKEN_SECRET,
     outboundAllowPrivateHosts: s.OUTBOUND_ALLOW_PRIVATE_HOSTS,
     deployed,
     webhooks: {

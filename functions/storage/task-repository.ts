@@ -54,7 +54,8 @@ export interface NewTask {
 }
 
 export interface ListQuery {
-  owner: string;
+  /** Undefined lists every owner's tasks (admins). */
+  owner: string | undefined;
   status?: TaskStatus;
   type?: string;
   limit: number;
@@ -137,13 +138,20 @@ export class TaskRepository {
   async list(q: ListQuery): Promise<TaskRow[]> {
     const { rows } = await this.pool.query<TaskRow>(
       `SELECT ${COLUMNS} FROM tasks
-       WHERE owner = $1
+       WHERE ($1::text IS NULL OR owner = $1)
          AND ($2::text IS NULL OR status = $2)
          AND ($3::text IS NULL OR type = $3)
          AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5::uuid))
        ORDER BY created_at DESC, id DESC
        LIMIT $6`,
-      [q.owner, q.status ?? null, q.type ?? null, q.after?.createdAt ?? null, q.after?.id ?? null, q.limit],
+      [
+        q.owner ?? null,
+        q.status ?? null,
+        q.type ?? null,
+        q.after?.createdAt ?? null,
+        q.after?.id ?? null,
+        q.limit,
+      ],
     );
     return rows;
   }
@@ -158,7 +166,7 @@ export class TaskRepository {
    */
   async requestCancel(
     id: string,
-    owner: string,
+    owner: string | undefined,
   ): Promise<{ task: TaskRow; event?: TaskEventRow } | undefined> {
     const { rows } = await this.pool.query<TaskRow & { eventSeq: number | null; eventAt: Date | null }>(
       `WITH u AS (
@@ -171,7 +179,7 @@ export class TaskRepository {
            callback_due_at = CASE WHEN status = 'queued' AND callback_url IS NOT NULL THEN now()
              ELSE callback_due_at END,
            updated_at = now()
-         WHERE id = $1 AND owner = $2 AND status IN ('queued', 'running')
+         WHERE id = $1 AND ($2::text IS NULL OR owner = $2) AND status IN ('queued', 'running')
          RETURNING *),
        e AS (
          INSERT INTO task_events (task_id, seq, type, data)
@@ -180,7 +188,7 @@ export class TaskRepository {
          FROM u WHERE u.status = 'cancelled'
          RETURNING seq, at)
        SELECT ${COLUMNS}, e.seq::int AS "eventSeq", e.at AS "eventAt" FROM u LEFT JOIN e ON true`,
-      [id, owner],
+      [id, owner ?? null],
     );
     const row = rows[0];
     if (!row) return undefined;

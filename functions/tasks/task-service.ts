@@ -105,7 +105,8 @@ export class TaskService {
     return { replayed: false, task };
   }
 
-  get(owner: string, id: string): Promise<TaskRow | undefined> {
+  /** `owner` undefined: any owner's task (admins); likewise below. */
+  get(owner: string | undefined, id: string): Promise<TaskRow | undefined> {
     return this.deps.repository.find(id, owner);
   }
 
@@ -113,12 +114,12 @@ export class TaskService {
     return this.deps.repository.list(query);
   }
 
-  async cancel(owner: string, id: string): Promise<CancelOutcome> {
+  async cancel(owner: string | undefined, id: string): Promise<CancelOutcome> {
     const requested = await this.deps.repository.requestCancel(id, owner);
     if (requested) {
       // A queued task ends here and now: its status event and its webhook start here too.
       if (requested.event) {
-        this.deps.live(owner).publish(requested.event);
+        this.deps.live(requested.task.owner).publish(requested.event);
         await this.deps.webhooks.announce(requested.task);
       }
       return { kind: 'requested', task: requested.task };
@@ -127,7 +128,7 @@ export class TaskService {
     return current ? { kind: 'finished', task: current } : { kind: 'notFound' };
   }
 
-  async openResult(owner: string, id: string): Promise<ResultOutcome> {
+  async openResult(owner: string | undefined, id: string): Promise<ResultOutcome> {
     const task = await this.deps.repository.find(id, owner);
     if (!task) return { kind: 'notFound' };
     if (task.status !== 'succeeded' || !task.resultRef) return { kind: 'notSucceeded', task };
@@ -135,7 +136,7 @@ export class TaskService {
   }
 
   async events(
-    owner: string,
+    owner: string | undefined,
     id: string,
     afterSeq: number,
     limit: number,

@@ -15,13 +15,28 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path, body) {
-  const init = { method, headers: { accept: 'application/json' } };
+const KEY_ITEM = 'longhaul.apiKey';
+
+/** The API key the page sends (AUTH_MODE=apikey), kept for this tab only: sessionStorage, gone when it closes. */
+export const apiKey = {
+  get: () => sessionStorage.getItem(KEY_ITEM),
+  set: (key) => sessionStorage.setItem(KEY_ITEM, key),
+  clear: () => sessionStorage.removeItem(KEY_ITEM),
+};
+
+async function send(method, path, body, accept) {
+  const init = { method, headers: { accept } };
+  const key = apiKey.get();
+  if (key) init.headers.authorization = `Bearer ${key}`;
   if (body !== undefined) {
     init.headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
-  const response = await fetch(path, init);
+  return fetch(path, init);
+}
+
+async function request(method, path, body) {
+  const response = await send(method, path, body, 'application/json');
   const text = await response.text();
   let data;
   try {
@@ -38,6 +53,16 @@ const taskPath = (id) => `/api/tasks/${encodeURIComponent(id)}`;
 export const resultUrl = (id) => `${taskPath(id)}/result`;
 export const taskEventsUrl = (id) => `${taskPath(id)}/events`;
 
+/**
+ * An SSE URL that EventSource can open. EventSource cannot send an Authorization header, so with a key the URL carries
+ * a five-minute stream token made for it (`taskId`: the task's stream; without it, the caller's).
+ */
+export async function streamUrl(path, taskId) {
+  if (!apiKey.get()) return path;
+  const { token } = await request('POST', '/api/stream-tokens', taskId ? { taskId } : {});
+  return `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;
+}
+
 export const api = {
   taskTypes: () => request('GET', '/api/task-types'),
   submit: (body) => request('POST', '/api/tasks', body),
@@ -49,5 +74,11 @@ export const api = {
   /** One page of the persisted history, oldest first, after `seq`. */
   events: (id, after) => request('GET', `${taskEventsUrl(id)}?after=${after}&limit=1000`),
   result: (id) => request('GET', resultUrl(id)),
+  /** The result as a file, for downloading it with the key (a plain link cannot send one). */
+  resultFile: async (id) => {
+    const response = await send('GET', resultUrl(id), undefined, 'application/json');
+    if (!response.ok) throw new ApiError(response.status);
+    return response.blob();
+  },
   createUpload: (body) => request('POST', '/api/uploads', body),
 };

@@ -1,4 +1,4 @@
-import { api } from './api.js';
+import { api, apiKey, streamUrl } from './api.js';
 import { card } from './components.js';
 import { focusHeading, h } from './dom.js';
 import { LiveStream, onConnectionState } from './live.js';
@@ -55,11 +55,44 @@ function route(types, moveFocus) {
   if (moveFocus) focusHeading(main);
 }
 
+/** AUTH_MODE=apikey: the page asks for a key once per tab, then starts with it. */
+function askForKey(message) {
+  apiKey.clear();
+  const input = h('input', {
+    id: 'api-key',
+    type: 'password',
+    autocomplete: 'off',
+    required: true,
+    'aria-describedby': 'api-key-hint api-key-error',
+  });
+  const form = h(
+    'form',
+    {
+      class: 'api-key-form',
+      onsubmit: (event) => {
+        event.preventDefault();
+        apiKey.set(input.value.trim());
+        main.replaceChildren(h('p', { class: 'loading' }, 'Loading…'));
+        start();
+      },
+    },
+    h('h1', { tabindex: -1 }, 'Sign in'),
+    h('label', { for: 'api-key' }, 'API key'),
+    input,
+    h('p', { class: 'hint', id: 'api-key-hint' }, 'Kept in this tab only, until it closes.'),
+    h('p', { class: 'form-error', id: 'api-key-error', role: 'alert' }, message),
+    h('button', { type: 'submit', class: 'primary' }, 'Continue'),
+  );
+  main.replaceChildren(form);
+  input.focus();
+}
+
 async function start() {
   let types;
   try {
     types = await api.taskTypes();
   } catch (err) {
+    if (err.status === 401) return askForKey(apiKey.get() ? 'That key was not accepted.' : '');
     main.replaceChildren(
       h('p', { class: 'form-error', role: 'alert' }, `The API does not answer: ${err.message}`),
       h('button', { type: 'button', class: 'primary', onclick: () => location.reload() }, 'Try again'),
@@ -71,7 +104,7 @@ async function start() {
   // One stream for every task of the caller, whatever the view: the list needs it, and the header shows it.
   const events = (type) => (data) => view?.onCallerEvent?.(type, data);
   new LiveStream({
-    url: () => '/api/events',
+    url: () => streamUrl('/api/events'),
     on: {
       snapshot: events('snapshot'),
       status: events('status'),

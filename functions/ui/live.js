@@ -30,7 +30,7 @@ export function onConnectionState(listener) {
 
 export class LiveStream {
   /**
-   * `url()`: the stream's URL at each (re)open; `on`: a handler per event type, given the parsed data;
+   * `url()`: the stream's URL (or a promise of it) at each (re)open, so a fresh stream token each time; `on`: a handler per event type, given the parsed data;
    * `poll()`: reads the JSON API while the stream is down.
    */
   constructor({ url, on, poll }) {
@@ -65,8 +65,17 @@ export class LiveStream {
     notify();
   }
 
-  connect() {
-    const source = new EventSource(this.url());
+  async connect() {
+    let url;
+    try {
+      url = await this.url();
+    } catch {
+      // No stream token (the API is down, or the key was revoked): poll, and try again later.
+      if (open.has(this)) this.fallBack();
+      return;
+    }
+    if (!open.has(this)) return; // closed while the URL was being made
+    const source = new EventSource(url);
     this.source = source;
     for (const [type, handle] of Object.entries(this.on)) {
       source.addEventListener(type, (event) => handle(JSON.parse(event.data)));

@@ -1,4 +1,4 @@
-import { api, resultUrl, taskEventsUrl } from './api.js';
+import { api, apiKey, resultUrl, streamUrl, taskEventsUrl } from './api.js';
 import { card, setBadge, statusBadge, taskProgress, timeOf } from './components.js';
 import { h } from './dom.js';
 import { LiveStream } from './live.js';
@@ -108,6 +108,18 @@ export function taskView(id) {
     { href: resultUrl(id), download: `result-${id}.json`, class: 'button' },
     'Download JSON',
   );
+  download.addEventListener('click', async (event) => {
+    if (!apiKey.get()) return; // without a key, the plain link downloads
+    event.preventDefault();
+    try {
+      const url = URL.createObjectURL(await api.resultFile(id));
+      h('a', { href: url, download: `result-${id}.json` }).click();
+      // The download has started with the click; the URL is only needed until then.
+      setTimeout(() => URL.revokeObjectURL(url), 1_000);
+    } catch (err) {
+      notice.textContent = `The result could not be downloaded: ${err.message}`;
+    }
+  });
   const resultCard = card('result-heading', 'Result', { aside: download, hidden: true }, resultBody);
   const timeline = h('ol', { class: 'timeline', 'aria-labelledby': 'timeline-heading' });
   const logs = h('ol', { class: 'logs', 'aria-labelledby': 'logs-heading' });
@@ -289,7 +301,7 @@ export function taskView(id) {
     if (FINISHED.has(task.status)) return finish();
     stream = new LiveStream({
       // EventSource sends Last-Event-ID itself on reconnect, which the server prefers to the query.
-      url: () => `${taskEventsUrl(id)}?lastEventId=${lastSeq}`,
+      url: () => streamUrl(`${taskEventsUrl(id)}?lastEventId=${lastSeq}`, id),
       on: {
         snapshot: (snapshot) => {
           task = snapshot;

@@ -75,6 +75,7 @@ var connectionSettings = {
   AUTH_MODE: authMode
   WEBHOOK_SIGNING_SECRET: '@kv:webhook-signing-secret'
   STREAM_TOKEN_SECRET: '@kv:stream-token-secret'
+  API_KEY_PEPPER: '@kv:api-key-pepper'
 }
 
 module plan 'br/public:avm/res/web/serverfarm:0.7.0' = {

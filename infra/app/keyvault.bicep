@@ -9,6 +9,8 @@ param tags object
 param webhookSigningSecret string
 @secure()
 param streamTokenSecret string
+@secure()
+param apiKeyPepper string
 param identityPrincipalId string
 param deployer deployerAccess
 param privateEndpointSubnetId string
@@ -40,6 +42,10 @@ module vault 'br/public:avm/res/key-vault/vault:0.13.3' = {
       {
         name: 'stream-token-secret'
         value: streamTokenSecret
+      }
+      {
+        name: 'api-key-pepper'
+        value: apiKeyPepper
       }
     ]
     // The deployer's read access also lets azd reuse the stored secrets on the next provision.

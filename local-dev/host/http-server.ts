@@ -74,7 +74,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       context,
       startedAt,
       failure,
-      ` ${req.method} ${url.pathname}${url.search} ${response.status}`,
+      ` ${req.method} ${url.pathname}${loggableSearch(url)} ${response.status}`,
     );
     writeHead(res, response);
     if (!streaming) return writeBufferedBody(res, response);
@@ -143,4 +143,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       await closed;
     },
   };
+}
+
+/** The query string for the log, with stream tokens (`?token=`, bearer credentials) masked. */
+function loggableSearch(url: URL): string {
+  if (!url.searchParams.has('token')) return url.search;
+  const params = new URLSearchParams(url.searchParams);
+  params.set('token', 'REDACTED');
+  return `?${params.toString()}`;
 }

@@ -228,10 +228,8 @@ describe('infra: app settings hold the settings schema', () => {
     const schema = read('functions/platform/settings.ts');
     const platform =
       /^(AzureWebJobsStorage__\w+|AzureWebJobsDisableHomepage|APPLICATIONINSIGHTS_AUTHENTICATION_STRING|ServiceBusConnection__credential)$/;
-    // The SSE stream-token key arrives with the security work; its Key Vault secret and setting are ready for it.
-    const upcoming = ['STREAM_TOKEN_SECRET'];
     for (const key of Object.keys(await appSettings())) {
-      if (platform.test(key) || upcoming.includes(key)) continue;
+      if (platform.test(key)) continue;
       assert.match(schema, new RegExp(`\\b${key}: `), `${key} is not in the settings schema`);
     }
   });
@@ -249,6 +247,8 @@ describe('infra: app settings hold the settings schema', () => {
       OUTBOUND_ALLOW_PRIVATE_HOSTS: null,
       // Deployed telemetry goes to Application Insights.
       OTEL_EXPORTER_OTLP_ENDPOINT: null,
+      // Deployed apps authenticate every request.
+      ALLOW_UNAUTHENTICATED: null,
     };
     const settings = await appSettings();
     for (const key of Object.keys(json<{ Values: object }>('local.settings.example.json').Values)) {
@@ -460,7 +460,11 @@ describe('infra: no secret or connection string in app settings or outputs', () 
     }
     const main = await infraFile('infra/main.bicep');
     const secure = main.declarations.filter((d) => d.kind === 'param' && d.decorators.includes('secure()'));
-    assert.deepEqual(secure.map((d) => d.name).sort(), ['streamTokenSecret', 'webhookSigningSecret']);
+    assert.deepEqual(secure.map((d) => d.name).sort(), [
+      'apiKeyPepper',
+      'streamTokenSecret',
+      'webhookSigningSecret',
+    ]);
     for (const param of secure) {
       const uses = main.declarations.filter(
         (d) => d !== param && new RegExp(`\\b${param.name}\\b`).test(d.node.text),
@@ -482,6 +486,10 @@ describe('infra: no secret or connection string in app settings or outputs', () 
     assert.equal(
       parameters.streamTokenSecret.value,
       '$(secretOrRandomPassword ${AZURE_KEY_VAULT_NAME} stream-token-secret)',
+    );
+    assert.equal(
+      parameters.apiKeyPepper.value,
+      '$(secretOrRandomPassword ${AZURE_KEY_VAULT_NAME} api-key-pepper)',
     );
   });
 });

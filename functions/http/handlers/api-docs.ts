@@ -1,13 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { handler } from '../handle';
+import { publicHandler } from '../handle';
 import { openApiDocument } from '../openapi-document';
 import { json, problem, text } from '../responses';
 
 let document: ReturnType<typeof openApiDocument> | undefined;
 
 /** GET /api/openapi.json */
-export const getOpenApi = handler(async ({ services }) => {
+export const getOpenApi = publicHandler(async ({ services }) => {
   document ??= openApiDocument(services.catalog);
   return json(200, document, { 'cache-control': 'public, max-age=300' });
 });
@@ -32,7 +32,7 @@ const INIT = `window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#
   presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: 'StandaloneLayout' });`;
 
 /** GET /api/docs and its assets: Swagger UI from the swagger-ui-dist package. */
-export const getApiDocs = handler(async ({ request }) => {
+export const getApiDocs = publicHandler(async ({ request }) => {
   const file = request.params.file;
   if (!file) return text(200, 'text/html; charset=utf-8', PAGE);
   if (file === 'init.js') return text(200, 'text/javascript; charset=utf-8', INIT);

@@ -6,16 +6,26 @@ import { sseResponse, wantsEventStream } from '../sse';
 import { taskJson } from '../../tasks/task-json';
 
 /** GET /api/events: one SSE connection carrying every event of the caller's tasks (design §3). */
-export const streamCallerEvents = handler(async ({ request, services, caller, context }) => {
-  if (!wantsEventStream(request.headers.get('accept'))) {
-    return problem(406, 'not-acceptable', 'This endpoint serves text/event-stream only.', {
-      field: 'accept',
-    });
-  }
-  const timings = { ...DEFAULT_TIMINGS, maxDurationMs: services.settings.sseMaxSeconds * 1000 };
-  return sseResponse(
-    (sink) =>
-      new CallerEventStream(caller.id, services.repository, services.subscriptions, taskJson, sink, timings),
-    (err) => context.error(`event stream of caller ${caller.id} failed: ${String(err)}`),
-  );
-});
+export const streamCallerEvents = handler(
+  async ({ request, services, caller, context }) => {
+    if (!wantsEventStream(request.headers.get('accept'))) {
+      return problem(406, 'not-acceptable', 'This endpoint serves text/event-stream only.', {
+        field: 'accept',
+      });
+    }
+    const timings = { ...DEFAULT_TIMINGS, maxDurationMs: services.settings.sseMaxSeconds * 1000 };
+    return sseResponse(
+      (sink) =>
+        new CallerEventStream(
+          caller.id,
+          services.repository,
+          services.subscriptions,
+          taskJson,
+          sink,
+          timings,
+        ),
+      (err) => context.error(`event stream of caller ${caller.id} failed: ${String(err)}`),
+    );
+  },
+  { streamScope: () => ({}) },
+);

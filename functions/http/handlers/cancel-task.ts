@@ -1,3 +1,4 @@
+import { visibleOwner } from '../caller';
 import { TaskIdSchema } from '../api-schemas';
 import { badRequest, handler } from '../handle';
 import { json, problem } from '../responses';
@@ -8,7 +9,7 @@ import { notFound } from './read-tasks';
 export const cancelTask = handler(async ({ request, services, caller }) => {
   const id = TaskIdSchema.safeParse(request.params.id);
   if (!id.success) return badRequest('id', 'must be a UUID');
-  const outcome = await services.tasks.cancel(caller.id, id.data);
+  const outcome = await services.tasks.cancel(visibleOwner(caller), id.data);
   switch (outcome.kind) {
     case 'notFound':
       return notFound(id.data);

@@ -1,6 +1,6 @@
 import type { HttpRequest } from '@azure/functions';
 import type { HttpMethod } from '../../trigger-types';
-import { handler, type HttpHandler } from '../handle';
+import { publicHandler, type HttpHandler } from '../handle';
 import { problem } from '../responses';
 import { Router, splitPath, type RouteMatch } from '../routes';
 
@@ -28,7 +28,7 @@ export function createFallback(routes: KnownRoute[], own: CatchAllRoute[] = []):
     const segments = splitPath(new URL(request.url).pathname, '');
     return segments ? router.match(request.method, segments) : { kind: 'notFound' };
   };
-  const refuse = handler(async ({ request }) => {
+  const refuse = publicHandler(async ({ request }) => {
     const path = new URL(request.url).pathname;
     const match = matchOf(request);
     if (match.kind === 'methodNotAllowed') {

@@ -1,13 +1,13 @@
-import { handler } from '../handle';
+import { publicHandler } from '../handle';
 import { json } from '../responses';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
 /** GET /api/health: the process answers. */
-export const getHealth = handler(async () => json(200, { status: 'ok' }));
+export const getHealth = publicHandler(async () => json(200, { status: 'ok' }));
 
 /** GET /api/health/ready: each dependency's state and latency; 503 when any is down. */
-export const getReadiness = handler(async ({ services }) => {
+export const getReadiness = publicHandler(async ({ services }) => {
   const checks = {
     postgres: () => services.pool.query('SELECT 1').then(() => undefined),
     redis: async () => {

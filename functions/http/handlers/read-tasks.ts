@@ -1,3 +1,4 @@
+import { visibleOwner } from '../caller';
 import { ListTasksQuerySchema, TaskIdSchema } from '../api-schemas';
 import { badRequest, handler } from '../handle';
 import { decodeCursor, encodeCursor } from '../list-cursor';
@@ -10,7 +11,7 @@ import type { TaskStatus } from '../../storage/task-repository';
 export const getTask = handler(async ({ request, services, caller }) => {
   const id = TaskIdSchema.safeParse(request.params.id);
   if (!id.success) return badRequest('id', 'must be a UUID');
-  const task = await services.tasks.get(caller.id, id.data);
+  const task = await services.tasks.get(visibleOwner(caller), id.data);
   return task ? json(200, taskJson(task)) : notFound(id.data);
 });
 
@@ -28,7 +29,7 @@ export const listTasks = handler(async ({ request, services, caller }) => {
   const after = cursor === undefined ? undefined : decodeCursor(cursor);
   if (cursor !== undefined && !after) return badRequest('cursor', 'not a cursor from a previous page');
   const rows = await services.tasks.list({
-    owner: caller.id,
+    owner: visibleOwner(caller),
     status: status as TaskStatus | undefined,
     type,
     limit,

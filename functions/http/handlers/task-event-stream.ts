@@ -1,3 +1,4 @@
+import { visibleOwner } from '../caller';
 import type { HttpResponseInit } from '@azure/functions';
 import { DEFAULT_TIMINGS, TaskEventStream } from '../../progress/task-event-stream';
 import { badRequest, type RequestScope } from '../handle';
@@ -15,7 +16,7 @@ export async function streamTaskEvents(
   if (lastEventId !== undefined && (!Number.isInteger(lastEventId) || lastEventId < 0)) {
     return badRequest('Last-Event-ID', 'must be a sequence number (a non-negative integer)');
   }
-  const task = await services.tasks.get(caller.id, id);
+  const task = await services.tasks.get(visibleOwner(caller), id);
   if (!task) return notFound(id);
   const timings = { ...DEFAULT_TIMINGS, maxDurationMs: services.settings.sseMaxSeconds * 1000 };
   return sseResponse(

@@ -1,11 +1,18 @@
+import { visibleOwner } from '../caller';
 import { ListEventsQuerySchema, TaskIdSchema } from '../api-schemas';
-import { badRequest, handler } from '../handle';
+import { badRequest, handler, type HandlerOptions } from '../handle';
 import { json } from '../responses';
 import { wantsEventStream } from '../sse';
 import { streamTaskEvents } from './task-event-stream';
 import { queryObject } from '../query';
 import { eventJson } from '../../progress/event-json';
 import { notFound } from './read-tasks';
+
+/** A stream token opens the task's SSE stream, never its JSON history. */
+const taskStreamOnly: HandlerOptions = {
+  streamScope: (request) =>
+    wantsEventStream(request.headers.get('accept')) ? { taskId: request.params.id } : undefined,
+};
 
 /** GET /api/tasks/{id}/events (JSON): the persisted history, oldest first, paged with `?after=<seq>`. */
 export const listTaskEvents = handler(async (scope) => {
@@ -19,11 +26,11 @@ export const listTaskEvents = handler(async (scope) => {
     return badRequest(issue.path.join('.') || 'query', issue.message);
   }
   const { after, limit } = query.data;
-  const rows = await services.tasks.events(caller.id, id.data, after, limit);
+  const rows = await services.tasks.events(visibleOwner(caller), id.data, after, limit);
   if (!rows) return notFound(id.data);
   const last = rows[rows.length - 1];
   return json(200, {
     items: rows.map(eventJson),
     nextCursor: rows.length === limit && last ? String(last.seq) : null,
   });
-});
+}, taskStreamOnly);

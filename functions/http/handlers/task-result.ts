@@ -1,3 +1,4 @@
+import { visibleOwner } from '../caller';
 import { Readable } from 'node:stream';
 import { TaskIdSchema } from '../api-schemas';
 import { badRequest, handler } from '../handle';
@@ -8,7 +9,7 @@ import { notFound } from './read-tasks';
 export const getTaskResult = handler(async ({ request, services, caller }) => {
   const id = TaskIdSchema.safeParse(request.params.id);
   if (!id.success) return badRequest('id', 'must be a UUID');
-  const outcome = await services.tasks.openResult(caller.id, id.data);
+  const outcome = await services.tasks.openResult(visibleOwner(caller), id.data);
   if (outcome.kind === 'notFound') return notFound(id.data);
   if (outcome.kind === 'notSucceeded') {
     return problem(

@@ -20,6 +20,7 @@ describe('task types, OpenAPI, docs, health and unknown routes', () => {
   it('lists task types with a JSON Schema and an example that the schema accepts', async () => {
     const res = await call(listTaskTypes, { path: '/api/task-types' });
     assert.equal(res.status, 200);
+    assert.equal(res.headers.get('longhaul-auth-mode'), 'none');
     const types = res.body as Array<{
       type: string;
       title: string;
@@ -53,6 +54,7 @@ describe('task types, OpenAPI, docs, health and unknown routes', () => {
       '/api/tasks/{id}/result': ['get'],
       '/api/tasks/{id}/events': ['get'],
       '/api/task-types': ['get'],
+      '/api/stream-tokens': ['post'],
       '/api/health/ready': ['get'],
     })) {
       for (const m of methods) assert.ok(doc.paths[path]?.[m], `${m} ${path}`);
@@ -97,6 +99,7 @@ describe('task types, OpenAPI, docs, health and unknown routes', () => {
     };
     assert.equal(body.status, 'ok');
     assert.equal(body.authMode, 'none');
+    assert.equal(res.headers.get('longhaul-auth-mode'), 'none', 'an unauthenticated server says so');
     assert.deepEqual(Object.keys(body.checks).sort(), ['blobStorage', 'postgres', 'redis', 'serviceBus']);
     for (const check of Object.values(body.checks)) {
       assert.equal(check.ok, true);

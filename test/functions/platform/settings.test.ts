@@ -107,11 +107,41 @@ describe('settings', () => {
   });
 
   it('OUTBOUND_ALLOW_PRIVATE_HOSTS is refused when the app runs in Azure', () => {
-    const inAzure = { ...minimal, WEBSITE_INSTANCE_ID: 'abc123' };
+    const inAzure = {
+      ...minimal,
+      WEBSITE_INSTANCE_ID: 'abc123',
+      AUTH_MODE: 'apikey',
+      API_KEY_PEPPER: 'p',
+      STREAM_TOKEN_SECRET: 's',
+    };
     assert.equal(loadSettings(inAzure).deployed, true);
     assert.match(
       failure({ ...inAzure, OUTBOUND_ALLOW_PRIVATE_HOSTS: '127.0.0.1:8080' }),
       /^Setting OUTBOUND_ALLOW_PRIVATE_HOSTS: refused when deployed/,
+    );
+  });
+
+  it('AUTH_MODE=none is refused when deployed unless ALLOW_UNAUTHENTICATED=true; apikey needs a pepper', () => {
+    assert.equal(loadSettings(minimal).authMode, 'none');
+    const inAzure = { ...minimal, WEBSITE_INSTANCE_ID: 'abc123', AUTH_MODE: 'none' };
+    assert.match(failure(inAzure), /^Setting AUTH_MODE: none is refused when deployed/);
+    assert.equal(loadSettings({ ...inAzure, ALLOW_UNAUTHENTICATED: 'true' }).authMode, 'none');
+    assert.match(failure({ ...minimal, AUTH_MODE: 'apikey' }), /^Setting API_KEY_PEPPER: required/);
+    assert.match(
+      failure({ ...minimal, AUTH_MODE: 'apikey', API_KEY_PEPPER: 'pepper' }),
+      /^Setting STREAM_TOKEN_SECRET: required/,
+    );
+    const s = loadSettings({
+      ...minimal,
+      AUTH_MODE: 'apikey',
+      API_KEY_PEPPER: 'pepper',
+      STREAM_TOKEN_SECRET: 'k',
+    });
+    assert.equal(s.apiKeyPepper, 'pepper');
+    assert.equal(s.streamTokenSecret, 'k');
+    assert.match(
+      failure({ ...minimal, STREAM_TOKEN_SECRET: '@kv:stream-token-secret' }),
+      /^Setting STREAM_TOKEN_SECRET: an @kv: reference needs KEY_VAULT_URL/,
     );
   });
 
@@ -143,6 +173,9 @@ describe('settings', () => {
       'WEBHOOK_SIGNING_SECRET',
       'WEBHOOK_MAX_ATTEMPTS',
       'WEBHOOK_RETRY_BASE_SECONDS',
+      'API_KEY_PEPPER',
+      'STREAM_TOKEN_SECRET',
+      'ALLOW_UNAUTHENTICATED',
     ]) {
       assert.ok(name in example.Values, name);
     }

@@ -1,0 +1,79 @@
+import { parseArgs } from 'node:util';
+import { ApiKeyStore, type Role } from '../functions/auth/api-keys';
+import { createPostgresPool } from '../functions/platform/postgres-pool';
+import { keyVaultSecretReader, secretSetting } from '../functions/platform/secret-reference';
+import { loadSettings } from '../functions/platform/settings';
+import { readLocalSettings } from './local-settings';
+import { findRepoRoot } from './services/repo-root';
+
+const USAGE = `usage: npm run keys -- create --owner <owner> [--role user|admin] [--name <name>]
+       npm run keys -- list
+       npm run keys -- revoke <id>`;
+
+/**
+ * `npm run keys`: creates, lists and revokes API keys in the database the settings name (the environment, over
+ * local.settings.json). A new key is printed once; only its hash is stored.
+ */
+export async function keysCommand(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  print: (line: string) => void,
+): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      owner: { type: 'string' },
+      role: { type: 'string', default: 'user' },
+      name: { type: 'string' },
+    },
+  });
+  const [command, id] = positionals;
+  const role = values.role as Role;
+  const valid =
+    (command === 'create' && values.owner && ['user', 'admin'].includes(role)) ||
+    command === 'list' ||
+    (command === 'revoke' && id);
+  if (!valid) {
+    print(USAGE);
+    return 2;
+  }
+  const settings = loadSettings(env);
+  const pool = createPostgresPool(settings.postgres, settings.azureClientId, { max: 1 });
+  const reader = settings.keyVaultUrl
+    ? keyVaultSecretReader(settings.keyVaultUrl, settings.azureClientId)
+    : undefined;
+  const keys = new ApiKeyStore(pool, secretSetting('API_KEY_PEPPER', settings.apiKeyPepper, reader));
+  try {
+    if (command === 'create') {
+      const { key, info } = await keys.create({ owner: values.owner as string, role, name: values.name });
+      print(`created key ${info.id} for ${info.owner} (${info.role}); it is shown only now:`);
+      print(key);
+    } else if (command === 'list') {
+      for (const k of await keys.list()) {
+        const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active';
+        const used = k.lastUsedAt ? k.lastUsedAt.toISOString() : 'never';
+        print(`${k.id}  ${k.prefix}…  ${k.owner}  ${k.role}  ${k.name ?? '-'}  last used ${used}  ${state}`);
+      }
+    } else if (!(await keys.revoke(id))) {
+      print(`no active key ${id}`);
+      return 1;
+    } else {
+      print(`revoked ${id}`);
+    }
+    return 0;
+  } finally {
+    await pool.end();
+  }
+}
+
+if (require.main === module) {
+  keysCommand(process.argv.slice(2), { ...readLocalSettings(findRepoRoot()), ...process.env }, (line) =>
+    console.log(line),
+  )
+    .then((code) => process.exit(code))
+    .catch((err: unknown) => {
+      console.error(err instanceof Error ? err.message : String(err));
+      process.exit(1);
+    });
+}
