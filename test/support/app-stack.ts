@@ -16,6 +16,18 @@ export interface AppStack {
   stop(): Promise<void>;
 }
 
+/** Puts the app's settings in process.env (where appServices() reads them); returns the undo. */
+export function useSettings(settings: Record<string, string>): () => void {
+  const previous = { ...process.env };
+  Object.assign(process.env, settings);
+  return () => {
+    for (const key of Object.keys(settings)) {
+      if (previous[key] === undefined) delete process.env[key];
+      else process.env[key] = previous[key];
+    }
+  };
+}
+
 /**
  * Real Postgres (a fresh database), Redis, Azurite and the Service Bus emulator, with the app's settings in
  * process.env so handlers called directly use them.
@@ -29,8 +41,7 @@ export async function startAppStack(overrides: Record<string, string> = {}): Pro
   });
   const settings = stack.settings;
   const databaseUrl = stack.databaseUrl;
-  const previous = { ...process.env };
-  Object.assign(process.env, settings);
+  const restoreEnv = useSettings(settings);
   await closeAppServices();
   const pool = new Pool({ connectionString: databaseUrl, max: 2 });
   const blobs = BlobServiceClient.fromConnectionString(stack.settings.TASKS_STORAGE);
@@ -52,10 +63,7 @@ export async function startAppStack(overrides: Record<string, string> = {}): Pro
       await closeAppServices();
       await pool.end();
       await stack.stop();
-      for (const key of Object.keys(settings)) {
-        if (previous[key] === undefined) delete process.env[key];
-        else process.env[key] = previous[key];
-      }
+      restoreEnv();
     },
   };
 }

@@ -120,14 +120,22 @@ export async function startAppOnLocalHost(
   return { stack, host };
 }
 
-/** A worker in a process of its own (the local host running the Service Bus trigger), for tests that kill it. */
-export async function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
+/** A local host in a process of its own (`--role worker` or `http`), for tests that kill it; resolves once it serves. */
+export async function startHostProcess(
+  env: Record<string, string>,
+  role: 'worker' | 'http' = 'worker',
+): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
-    [join(__dirname, '..', '..', 'local-dev', 'host-process.js'), '--role', 'worker'],
+    [join(__dirname, '..', '..', 'local-dev', 'host-process.js'), '--role', role],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
   assert.match(line, /^http:\/\/127.0.0.1:\d+$/);
-  return child;
+  return { child, url: line };
+}
+
+/** A worker in a process of its own (the local host running the Service Bus trigger), for tests that kill it. */
+export async function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
+  return (await startHostProcess(env)).child;
 }

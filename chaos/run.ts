@@ -1,0 +1,59 @@
+import { cpus } from 'node:os';
+import { FAULTS, runScenario, type ScenarioResult } from './scenario';
+
+/** The results table's headings (docs/reliability.md), one per field of ScenarioResult, in the order it sets them. */
+const HEADINGS =
+  'scenario|accepted|refused|terminal|lost|checkpointed step re-run|in-flight step re-runs|wrong status|' +
+  'SSE watched|SSE missed|SSE twice|recovery (ms)|duration (s)';
+
+export function resultsTable(results: ScenarioResult[]): string {
+  const row = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
+  return [
+    row(HEADINGS.split('|')),
+    row(HEADINGS.split('|').map(() => '---')),
+    ...results.map((r) => row(Object.values({ ...r, durationMs: Math.round(r.durationMs / 1000) }))),
+  ].join('\n');
+}
+
+/** The breaches of the guarantees in a result (empty when it holds). */
+export function breaches(r: ScenarioResult): string[] {
+  return [
+    r.lost ? `${r.lost} lost` : '',
+    r.checkpointedReruns ? `${r.checkpointedReruns} checkpointed steps re-run` : '',
+    r.wrongStatus ? `${r.wrongStatus} in the wrong status` : '',
+    r.sseMissed ? `${r.sseMissed} events missed by SSE watchers` : '',
+    r.sseDuplicates ? `${r.sseDuplicates} events seen twice by SSE watchers` : '',
+  ].filter(Boolean);
+}
+
+/** `npm run chaos`: every scenario at full size, one after the other; exits 1 when a guarantee broke. */
+async function main(): Promise<void> {
+  const results: ScenarioResult[] = [];
+  for (const fault of FAULTS) {
+    const result = await runScenario({
+      fault,
+      tasks: 300,
+      workers: 4,
+      submitMs: 60_000,
+      faultMs: fault === 'kill-workers' || fault === 'short-leases-duplicates' ? 30_000 : 8_000,
+      drainMs: 120_000,
+      log: (line) => console.log(line),
+    });
+    console.log(JSON.stringify(result));
+    results.push(result);
+  }
+  console.log(`\n${new Date().toISOString()}, ${cpus().length} cores\n`);
+  console.log(resultsTable(results));
+  const broken = results.flatMap((r) => breaches(r).map((b) => `${r.fault}: ${b}`));
+  if (broken.length) {
+    console.error(`\nguarantees broken: ${broken.join('; ')}`);
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
