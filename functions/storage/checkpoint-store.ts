@@ -20,6 +20,8 @@ export interface Lease {
   state: unknown;
   /** The blob holding `state` when it is too large for the row. */
   stateRef?: string;
+  /** Taken over from a worker whose lease expired without a release (it died or lost touch mid-slice). */
+  takenOver?: boolean;
 }
 
 const LEASE_ROW = 'lease';
@@ -104,6 +106,7 @@ export class CheckpointStore {
         slice: current.slice,
         state: await this.readJson(current.state, current.stateRef),
         stateRef: current.stateRef || undefined,
+        takenOver: Boolean(current.owner) && current.owner !== owner,
       };
     } catch (err) {
       if (statusOf(err) === 412) return undefined; // someone else took it between our read and write

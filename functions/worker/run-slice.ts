@@ -18,6 +18,16 @@ const TaskMessageSchema = z.object({
   attempt: z.number().int().min(1).default(1),
 });
 
+/**
+ * After a takeover, this worker's seqs start this far past the last persisted one: the worker that died may have
+ * published live-only progress events with the seqs just after it, and streams that got those would drop this
+ * worker's events with the same numbers as duplicates. (Live-only events come about ten a second, persisted ones at
+ * least once a second, so a dead worker is never this far ahead.)
+ */
+const TAKEOVER_SEQ_GAP = 1_000_000;
+/** Persisted events a takeover publishes again: more than a dead worker can have left unpublished. */
+const REPUBLISH_EVENTS = 50;
+
 /** The slice budget ran out: checkpoint and continue in a new message. */
 class SliceBudgetSpent extends Error {
   constructor() {
@@ -111,11 +121,14 @@ class Slice {
       return;
     }
     const warn = (message: string) => this.context.warn(`task ${taskId}: ${message}`);
+    const publisher = new RedisEventPublisher(this.services.redis, this.task.owner, warn);
+    const lastSeq = await repository.lastSeq(taskId);
+    if (lease.takenOver) await this.republishAfterTakeover(publisher, lastSeq);
     this.events = new EventRecorder(
       taskId,
-      await repository.lastSeq(taskId),
+      lease.takenOver ? lastSeq + TAKEOVER_SEQ_GAP : lastSeq,
       repository,
-      new RedisEventPublisher(this.services.redis, this.task.owner, warn),
+      publisher,
       (err) => warn(`event not recorded: ${String(err)}`),
     );
     try {
@@ -124,6 +137,19 @@ class Slice {
       for (const t of this.timers) clearTimeout(t);
       await this.events.drain();
     }
+  }
+
+  /**
+   * A worker that died mid-slice may have persisted its last events without publishing them, so live streams would
+   * skip them: publish them again (streams drop what they already have, by seq).
+   */
+  private async republishAfterTakeover(publisher: RedisEventPublisher, lastSeq: number): Promise<void> {
+    const recent = await this.services.repository.events(
+      this.message.taskId,
+      Math.max(0, lastSeq - REPUBLISH_EVENTS),
+      REPUBLISH_EVENTS,
+    );
+    for (const event of recent) publisher.publish(event);
   }
 
   /** Another worker holds a live lease: check again when it expires, in case that worker died. */

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { ServiceBusClient } from '@azure/service-bus';
 import { appServices } from '../../../functions/app-services';
 import { cancelTask } from '../../../functions/http/handlers/cancel-task';
+import { taskChannel } from '../../../functions/progress/event-json';
 import { runSlice } from '../../../functions/worker/run-slice';
 import { sweepTasks } from '../../../functions/worker/sweeper';
 import type { LocalHost } from '../../../local-dev/host';
@@ -50,6 +51,47 @@ describe('durable engine (invariants of design §4)', () => {
       'step-3': 1,
       'step-4': 1,
     });
+  });
+
+  it('after taking over from a dead worker, publishes what it may have left unpublished and reuses none of its seqs', async () => {
+    const services = appServices();
+    const id = await submitSimulate({ steps: 3, stepMs: 20 });
+    const live: number[] = [];
+    const unsubscribe = await services.subscriptions.subscribe(taskChannel(id), (e) => live.push(e.seq));
+    // A worker that persisted event 2 and died before publishing it, having published a live-only progress event 3
+    // that streams already got.
+    assert.ok(await services.checkpoints.acquire(id, 'dead-worker', 200));
+    await services.repository.appendEvent(id, {
+      type: 'log',
+      seq: 2,
+      level: 'info',
+      message: 'never published',
+    });
+    const redis = await services.redis();
+    await redis.publish(
+      taskChannel(id),
+      JSON.stringify({ seq: 3, taskId: id, type: 'progress', at: new Date() }),
+    );
+    await new Promise((r) => setTimeout(r, 250));
+
+    await runSlice({ taskId: id, slice: 0 }, invocation());
+    assert.equal((await taskState(stack, id)).status, 'succeeded');
+    await new Promise((r) => setTimeout(r, 200));
+    unsubscribe();
+    const { rows } = await stack.pool.query<{ seq: number }>(
+      'SELECT seq::int FROM task_events WHERE task_id = $1 AND seq > 1 ORDER BY seq',
+      [id],
+    );
+    assert.ok(live.includes(2), 'the persisted event the dead worker never published is published');
+    const later = rows.map((r) => r.seq).filter((seq) => seq > 2);
+    assert.ok(
+      later.length > 0 && later.every((seq) => seq > 3),
+      `no seq of the dead worker reused: ${later.join(',')}`,
+    );
+    assert.ok(
+      later.every((seq) => live.includes(seq)),
+      'every later persisted event is published',
+    );
   });
 
   it('ignores a late duplicate of a slice that already ran', async () => {
