@@ -19,6 +19,16 @@ export default tseslint.config(
     },
   },
   {
+    // Everywhere, the browser UI included: no code built from strings, and no require() (whose module name could come
+    // from input): imports are static.
+    rules: {
+      'no-eval': 'error',
+      'no-implied-eval': 'error',
+      'no-new-func': 'error',
+      '@typescript-eslint/no-require-imports': 'error',
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ignores: ['functions/ui/**'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', require: 'readonly' } },

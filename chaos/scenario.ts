@@ -43,6 +43,11 @@ export interface ScenarioOptions {
    * lock expires, so a short run shortens it to stay short.
    */
   lockSeconds?: number;
+  /**
+   * SWEEP_UNSENT_SECONDS; default the app's (60 s). A task whose first send failed in an outage waits this long for
+   * the sweeper, so a short run shortens it to stay short.
+   */
+  unsentSeconds?: number;
   log?: (line: string) => void;
 }
 
@@ -260,6 +265,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     SLICE_BUDGET_SECONDS: '3',
     RETRY_BASE_SECONDS: '1',
     RETRY_MAX_ATTEMPTS: '20',
+    ...(options.unsentSeconds ? { SWEEP_UNSENT_SECONDS: String(options.unsentSeconds) } : {}),
   };
   const restoreEnv = useSettings(settings);
   await closeAppServices();

@@ -1,21 +1,28 @@
 import type { ServiceBusClient } from '@azure/service-bus';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
+import { AdminService } from './admin/admin-service';
+import { Retention } from './admin/retention';
 import { ApiKeyStore } from './auth/api-keys';
+import { EntraTokens } from './auth/entra-tokens';
 import { StreamTokens } from './auth/stream-tokens';
 import type { Authenticators } from './http/caller';
+import { RateLimits } from './http/rate-limits';
 import { OutboundPolicy } from './outbound/address-policy';
 import { OutboundClient } from './outbound/outbound-client';
 import { createBlobServiceClient, createServiceBusClient, createTableClient } from './platform/azure-clients';
 import { createPostgresPool } from './platform/postgres-pool';
+import { createLogger, type Log } from './platform/logger';
 import { createRedisClient } from './platform/redis-client';
 import { keyVaultSecretReader, secretSetting } from './platform/secret-reference';
 import { loadSettings, type Settings } from './platform/settings';
 import { RedisEventPublisher } from './progress/redis-event-publisher';
 import { SubscriptionHub } from './progress/subscription-hub';
+import { AdminRepository } from './storage/admin-repository';
 import { BlobStore } from './storage/blob-store';
 import { CheckpointStore } from './storage/checkpoint-store';
 import { PostgresStepLedger } from './storage/step-ledger-postgres';
+import { QueueInspector } from './storage/queue-inspector';
 import { TaskQueue } from './storage/task-queue';
 import { TaskRepository } from './storage/task-repository';
 import { TaskCatalog } from './tasks/catalog';
@@ -49,9 +56,15 @@ export interface AppServices {
   outbound: OutboundClient;
   webhooks: WebhookDelivery;
   uploads: UploadService;
-  /** API keys and stream tokens (AUTH_MODE=apikey). */
+  /** API keys (AUTH_MODE=apikey), Entra ID access tokens (AUTH_MODE=entra) and stream tokens (both). */
   auth: Authenticators;
-  log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Per-caller request budgets (Redis); the active-task limit is checked by `tasks.submit`. */
+  rateLimits: RateLimits;
+  /** Operators' view and repairs (the admin API), and retention. */
+  admin: AdminService;
+  retention: Retention;
+  /** Structured JSON lines (platform/logger.ts), redacted, at LOG_LEVEL and above. */
+  log: Log;
   close(): Promise<void>;
 }
 
@@ -79,7 +92,7 @@ export function createAppServices(settings: Settings): AppServices {
   const queue = new TaskQueue(serviceBus, settings.tasksQueue);
   const repository = new TaskRepository(pool);
   const ledger = new PostgresStepLedger(pool);
-  const log = (level: 'info' | 'warn' | 'error', message: string) => console[level](message);
+  const log = createLogger(settings.logLevel);
   const outboundPolicy = new OutboundPolicy({ allowPrivateHosts: settings.outboundAllowPrivateHosts });
   const outbound = new OutboundClient({ policy: outboundPolicy, userAgent: OUTBOUND_USER_AGENT });
   const catalog = new TaskCatalog([
@@ -111,6 +124,8 @@ export function createAppServices(settings: Settings): AppServices {
   const subscriptions = new SubscriptionHub(() =>
     createRedisClient(settings.redis, clientId, { maxRetriesPerRequest: null, connectTimeout: 2_000 }),
   );
+  const adminRepository = new AdminRepository(pool);
+  const live = (owner: string) => new RedisEventPublisher(redis, owner, (m) => log('warn', m));
   // Pool errors on idle clients (a restarted server) must not crash the process; the next query reconnects.
   pool.on('error', (err) => log('warn', `postgres pool: ${err.message}`));
   return {
@@ -132,7 +147,7 @@ export function createAppServices(settings: Settings): AppServices {
       catalog,
       log,
       webhooks,
-      live: (owner) => new RedisEventPublisher(redis, owner, (m) => log('warn', m)),
+      live,
       callbackPolicy: settings.webhooks.signingSecret ? outboundPolicy : undefined,
     }),
     outbound,
@@ -147,7 +162,21 @@ export function createAppServices(settings: Settings): AppServices {
       streamTokens: new StreamTokens(
         secretSetting('STREAM_TOKEN_SECRET', settings.streamTokenSecret, secretReader),
       ),
+      entraTokens: settings.entra && new EntraTokens(settings.entra, (message) => log('warn', message)),
     },
+    rateLimits: new RateLimits(redis, settings.rateLimits, log),
+    admin: new AdminService({
+      repository,
+      admin: adminRepository,
+      checkpoints,
+      queue,
+      inspector: new QueueInspector(() => createServiceBusClient(settings.serviceBus), settings.tasksQueue),
+      queueName: settings.tasksQueue,
+      stallSeconds: settings.leaseSeconds + settings.heartbeatSeconds,
+      live,
+      log,
+    }),
+    retention: new Retention({ admin: adminRepository, blobs, checkpoints, log }),
     log,
     close: async () => {
       outbound.close();

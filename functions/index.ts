@@ -1,4 +1,9 @@
+// First: the telemetry set-up must run before the modules it instruments (http, pg, the Azure SDKs) are loaded.
+import { startTelemetry } from './platform/telemetry';
+startTelemetry(process.env);
 import { app } from '@azure/functions';
+import { onAppTerminate } from './app-terminate';
+import { redactContextLogs } from './platform/redact';
 import { loadSettings, SettingsError } from './platform/settings';
 import { triggers } from './triggers';
 
@@ -14,6 +19,9 @@ try {
 }
 
 app.setup({ enableHttpStream: true });
+app.hook.appTerminate(() => onAppTerminate());
+// What handlers and the worker write through context.log reaches the host directly: redact it on the way.
+app.hook.preInvocation(({ invocationContext }) => redactContextLogs(invocationContext));
 
 for (const trigger of triggers) {
   switch (trigger.kind) {

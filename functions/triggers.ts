@@ -1,3 +1,7 @@
+import { purgeExpiredTasks } from './admin/purge-expired-tasks';
+import { deleteDeadLetter, listDeadLetters } from './http/handlers/admin-dead-letters';
+import { retryTask } from './http/handlers/admin-retry';
+import { getAdminStats } from './http/handlers/admin-stats';
 import { cancelTask } from './http/handlers/cancel-task';
 import { streamCallerEvents } from './http/handlers/caller-events';
 import { createFallback } from './http/handlers/fallback';
@@ -14,6 +18,7 @@ import type { HttpTrigger, TriggerDefinition } from './trigger-types';
 import { createUpload } from './http/handlers/create-upload';
 import { processTaskMessage } from './worker/task-message';
 import { sweepTasks } from './worker/sweeper';
+import { traced } from './traced-triggers';
 
 const httpTriggers: HttpTrigger[] = [
   { kind: 'http', name: 'submitTask', route: 'api/tasks', methods: ['POST'], handler: submitTask },
@@ -50,6 +55,28 @@ const httpTriggers: HttpTrigger[] = [
     handler: createStreamToken,
   },
   { kind: 'http', name: 'listTaskTypes', route: 'api/task-types', methods: ['GET'], handler: listTaskTypes },
+  { kind: 'http', name: 'getAdminStats', route: 'api/admin/stats', methods: ['GET'], handler: getAdminStats },
+  {
+    kind: 'http',
+    name: 'listDeadLetters',
+    route: 'api/admin/dead-letters',
+    methods: ['GET'],
+    handler: listDeadLetters,
+  },
+  {
+    kind: 'http',
+    name: 'deleteDeadLetter',
+    route: 'api/admin/dead-letters/{sequenceNumber}',
+    methods: ['DELETE'],
+    handler: deleteDeadLetter,
+  },
+  {
+    kind: 'http',
+    name: 'retryTask',
+    route: 'api/admin/tasks/{id}/retry',
+    methods: ['POST'],
+    handler: retryTask,
+  },
   { kind: 'http', name: 'getOpenApi', route: 'api/openapi.json', methods: ['GET'], handler: getOpenApi },
   { kind: 'http', name: 'getApiDocs', route: 'api/docs/{file?}', methods: ['GET'], handler: getApiDocs },
   { kind: 'http', name: 'getHealth', route: 'api/health', methods: ['GET'], handler: getHealth },
@@ -60,9 +87,10 @@ const httpTriggers: HttpTrigger[] = [
 /**
  * Every trigger of the app, in one table: `functions/index.ts` registers it with the Functions host and
  * `local-dev/host` serves it locally, so both run the same handlers on the same routes. host.json sets an empty route
- * prefix, so that the web UI can have `/`: the API's routes carry `api/` themselves.
+ * prefix, so that the web UI can have `/`: the API's routes carry `api/` themselves. Every trigger is traced (one span
+ * per invocation, see `traced`).
  */
-export const triggers: TriggerDefinition[] = [
+const table: TriggerDefinition[] = [
   ...httpTriggers,
   {
     kind: 'http',
@@ -82,4 +110,8 @@ export const triggers: TriggerDefinition[] = [
     handler: processTaskMessage,
   },
   { kind: 'timer', name: 'sweepTasks', schedule: '0 */1 * * * *', handler: sweepTasks },
+  // Hourly, at minute 17: off the hour, when other jobs tend to start.
+  { kind: 'timer', name: 'purgeExpiredTasks', schedule: '0 17 * * * *', handler: purgeExpiredTasks },
 ];
+
+export const triggers: TriggerDefinition[] = table.map(traced);

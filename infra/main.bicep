@@ -100,6 +100,15 @@ param payloadRetentionDays int = 30
 @description('Origins (besides the app itself) allowed to PUT uploads straight to Blob storage from a browser.')
 param uploadCorsOrigins array = []
 
+@description('Browser origins (comma-separated, exact, e.g. https://app.example.com) allowed to call the API cross-origin; empty turns CORS off.')
+param corsAllowedOrigins string = ''
+
+@description('With authMode entra: the application (client) id of the API app registration (docs/security.md#entra-id).')
+param entraClientId string = ''
+
+@description('With authMode entra: the client id of the single-page app registration the web UI signs in with; empty means entraClientId.')
+param entraUiClientId string = ''
+
 @secure()
 @description('HMAC key for completion webhooks; kept in Key Vault only (azd reuses the stored one on later runs).')
 param webhookSigningSecret string
@@ -286,6 +295,10 @@ module api 'app/api.bicep' = {
     redisPort: redis.outputs.port
     keyVaultUrl: keyVault.outputs.uri
     authMode: authMode
+    corsAllowedOrigins: corsAllowedOrigins
+    entraTenantId: tenant().tenantId
+    entraClientId: entraClientId
+    entraUiClientId: entraUiClientId
   }
 }
 

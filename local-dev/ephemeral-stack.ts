@@ -6,6 +6,17 @@ import { runMigrations } from '../functions/storage/migrate';
 import { dropDatabase, ensureDatabase } from './services/postgres';
 import { startLocalStack } from './stack';
 
+/**
+ * The per-caller rate limits are off unless a test turns them on. Every test and benchmark is the caller `local` on
+ * the machine's one Redis, so counters would carry over from one test file (or a concurrent run) to the next, and
+ * limits would trip on whatever ran before rather than on what the test does.
+ */
+const UNLIMITED: Record<string, string> = {
+  RATE_LIMIT_SUBMITS_PER_MINUTE: '0',
+  RATE_LIMIT_READS_PER_MINUTE: '0',
+  MAX_ACTIVE_TASKS_PER_CALLER: '0',
+};
+
 export interface EphemeralStack {
   /** The app settings: the stack's connections plus the overrides. */
   settings: Record<string, string>;
@@ -36,7 +47,7 @@ export async function startEphemeralStack(options: {
   });
   await runMigrations(databaseUrl);
   return {
-    settings: { ...stack.settings, ...options.overrides },
+    settings: { ...UNLIMITED, ...stack.settings, ...options.overrides },
     databaseUrl,
     stop: async () => {
       await stack.stop();

@@ -1,6 +1,10 @@
+// First: the telemetry set-up must run before the modules it instruments (http, pg, the Azure SDKs) are loaded.
+import { startTelemetry } from '../functions/platform/telemetry';
+startTelemetry(process.env);
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { onAppTerminate } from '../functions/app-terminate';
 import { triggers } from '../functions/triggers';
 import { startLocalHost } from './host';
 import { findRepoRoot } from './services/repo-root';
@@ -26,6 +30,7 @@ async function main(): Promise<void> {
     settings,
     hostJson,
     log: () => undefined,
+    onTerminate: () => onAppTerminate(),
   });
   console.log(host.url);
   const stop = () => void host.close().finally(() => process.exit(0));

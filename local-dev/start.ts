@@ -1,11 +1,15 @@
+// First: the telemetry set-up must run before the modules it instruments (http, pg, the Azure SDKs) are loaded.
+import { startTelemetry } from '../functions/platform/telemetry';
+import { localWebhookSecret, readLocalSettings } from './local-settings';
+import { findRepoRoot } from './services/repo-root';
+startTelemetry(withLocalTelemetrySettings());
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSettings, SettingsError } from '../functions/platform/settings';
 import { runMigrations } from '../functions/storage/migrate';
+import { onAppTerminate } from '../functions/app-terminate';
 import { triggers } from '../functions/triggers';
 import { startLocalHost } from './host';
-import { localWebhookSecret, readLocalSettings } from './local-settings';
-import { findRepoRoot } from './services/repo-root';
 import { startLocalStack } from './stack';
 
 const PORT = Number(process.env.PORT ?? 7071);
@@ -46,6 +50,7 @@ async function main(): Promise<void> {
       settings,
       hostJson,
       log: (line) => console.log(line),
+      onTerminate: () => onAppTerminate(),
     });
     const url = host.url.replace('127.0.0.1', 'localhost');
     console.log(`
@@ -72,6 +77,20 @@ Stop with Ctrl+C.`);
     await stopStack();
     throw err;
   }
+}
+
+/**
+ * process.env with the telemetry settings of local.settings.json it lacks, copied into it: the OpenTelemetry SDK reads
+ * its exporter settings (OTEL_EXPORTER_OTLP_*) from the environment itself. Only those: other local settings must not
+ * change which services the stack starts.
+ */
+function withLocalTelemetrySettings(): NodeJS.ProcessEnv {
+  const local = readLocalSettings(findRepoRoot());
+  for (const [name, value] of Object.entries(local)) {
+    const telemetry = name === 'APPLICATIONINSIGHTS_CONNECTION_STRING' || name.startsWith('OTEL_');
+    if (telemetry && value && process.env[name] === undefined) process.env[name] = value;
+  }
+  return process.env;
 }
 
 function definedEnv(): Record<string, string> {

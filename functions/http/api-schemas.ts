@@ -192,3 +192,84 @@ export const ListEventsQuerySchema = z
     limit: z.coerce.number().int().min(1).max(1000).default(100),
   })
   .strict();
+
+const StatusCountsSchema = z.object(
+  Object.fromEntries(TASK_STATUSES.map((s) => [s, z.number().int()])) as Record<string, z.ZodNumber>,
+);
+
+export const AdminStatsSchema = z
+  .object({
+    generatedAt: z.iso.datetime(),
+    tasks: z.object({
+      total: z.number().int(),
+      byStatus: StatusCountsSchema,
+      byType: z.array(z.object({ type: z.string(), total: z.number().int(), byStatus: StatusCountsSchema })),
+    }),
+    queue: z
+      .object({
+        name: z.string(),
+        activeCount: z.number().int(),
+        scheduledCount: z.number().int(),
+        deferredCount: z.number().int(),
+        deadLetterCount: z.number().int(),
+        countMethod: z
+          .literal('peek')
+          .describe('Counted by peeking the queue and its dead-letter sub-queue (no management API needed).'),
+        countLimit: z.number().int().describe('Messages peeked at most per queue.'),
+        truncated: z.boolean().describe('A count reached countLimit: the real number is at least that.'),
+      })
+      .describe('The tasks queue; active includes messages locked by a worker right now.'),
+    oldestQueued: z
+      .object({ id: z.uuid(), createdAt: z.iso.datetime(), ageSeconds: z.number().int() })
+      .nullable(),
+    stalled: z
+      .object({
+        count: z.number().int(),
+        limit: z.number().int(),
+        tasks: z.array(
+          z.object({
+            id: z.uuid(),
+            type: z.string(),
+            attempts: z.number().int(),
+            lastHeartbeatAt: z.iso.datetime(),
+            silentSeconds: z.number().int(),
+          }),
+        ),
+      })
+      .describe(
+        'Running tasks whose worker went silent and whose lease expired: the sweeper re-drives them.',
+      ),
+  })
+  .meta({ id: 'AdminStats' });
+
+export const DeadLetterSchema = z
+  .object({
+    sequenceNumber: z.string().describe('In the dead-letter queue; a string, as it is a 64-bit number.'),
+    messageId: z.string().nullable(),
+    kind: z.enum(['slice', 'webhook', 'other']),
+    taskId: z.uuid().nullable(),
+    taskStatus: TaskStatusSchema.nullable().describe("The task's status now (null: no such task)."),
+    slice: z.number().int().nullable(),
+    attempt: z.number().int().nullable(),
+    webhook: z.number().int().nullable(),
+    body: z.unknown(),
+    reason: z.string().nullable(),
+    description: z.string().nullable(),
+    enqueuedAt: z.iso.datetime().nullable().describe('When it was dead-lettered.'),
+    deliveryCount: z.number().int(),
+    deadLetterSource: z.string().nullable(),
+  })
+  .meta({ id: 'DeadLetter' });
+
+export const DeadLetterListSchema = z
+  .object({ items: z.array(DeadLetterSchema) })
+  .meta({ id: 'DeadLetterList' });
+
+export const DeadLetterQuerySchema = z
+  .object({ limit: z.coerce.number().int().min(1).max(100).default(20) })
+  .strict();
+
+export const SequenceNumberSchema = z
+  .string()
+  .regex(/^\d{1,19}$/, 'must be a sequence number (digits)')
+  .describe('A sequence number from GET /api/admin/dead-letters.');

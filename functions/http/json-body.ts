@@ -1,11 +1,19 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
+import { appServices } from '../app-services';
 import { problem } from './responses';
 
 export type BodyResult =
   { ok: true; value: unknown; bytes: Buffer } | { ok: false; response: HttpResponseInit };
 
-/** Reads a JSON body without buffering more than `maxBytes`; refuses other media types, oversize and bad JSON. */
-export async function readJsonBody(request: HttpRequest, maxBytes: number): Promise<BodyResult> {
+/**
+ * Reads a JSON body without buffering more than `maxBytes`; refuses other media types, oversize, nesting deeper than
+ * `maxDepth` (MAX_JSON_DEPTH by default) and bad JSON.
+ */
+export async function readJsonBody(
+  request: HttpRequest,
+  maxBytes: number,
+  maxDepth = appServices().settings.maxJsonDepth,
+): Promise<BodyResult> {
   const contentType = request.headers.get('content-type') ?? '';
   const mediaType = contentType.split(';')[0].trim().toLowerCase();
   if (mediaType !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(mediaType)) {
@@ -25,14 +33,38 @@ export async function readJsonBody(request: HttpRequest, maxBytes: number): Prom
   if (declared > maxBytes) return { ok: false, response: tooLarge(maxBytes) };
   const chunks: Buffer[] = [];
   let size = 0;
-  if (request.body) {
-    for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
-      size += chunk.byteLength;
-      if (size > maxBytes) return { ok: false, response: tooLarge(maxBytes) };
-      chunks.push(Buffer.from(chunk));
+  try {
+    if (request.body) {
+      for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+        size += chunk.byteLength;
+        if (size > maxBytes) return { ok: false, response: tooLarge(maxBytes) };
+        chunks.push(Buffer.from(chunk));
+      }
     }
+  } catch {
+    // The client closed the connection or broke the framing before the body's end: its fault, not a server error.
+    return {
+      ok: false,
+      response: problem(400, 'incomplete-body', 'The request body ended before it was complete.', {
+        field: 'body',
+      }),
+    };
   }
   const bytes = Buffer.concat(chunks);
+  if (jsonDepth(bytes, maxDepth) > maxDepth) {
+    return {
+      ok: false,
+      response: problem(
+        400,
+        'json-too-deep',
+        `The request body nests arrays and objects deeper than ${maxDepth}.`,
+        {
+          field: 'body',
+          maxDepth,
+        },
+      ),
+    };
+  }
   try {
     return { ok: true, value: JSON.parse(bytes.toString('utf8')), bytes };
   } catch (err) {
@@ -55,4 +87,38 @@ function tooLarge(maxBytes: number): HttpResponseInit {
     field: 'body',
     maxBytes,
   });
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN = new Set([0x5b, 0x7b]); // [ {
+const CLOSE = new Set([0x5d, 0x7d]); // ] }
+
+/**
+ * How deep arrays and objects nest in a JSON text, counted on the raw bytes and stopping as soon as it passes `limit`.
+ * It runs before JSON.parse, so a 10 MiB `[[[[…` is refused in one linear pass without building millions of nested
+ * arrays that every later recursive walk (validation, JSON.stringify when the input is stored) would overflow the stack
+ * on. Brackets inside strings do not count; UTF-8 continuation bytes never equal these ASCII ones. Malformed text is
+ * left to JSON.parse to reject.
+ */
+export function jsonDepth(bytes: Uint8Array, limit = Infinity): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (inString) {
+      if (byte === BACKSLASH) i++;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) {
+      inString = true;
+    } else if (OPEN.has(byte)) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+      if (deepest > limit) return deepest;
+    } else if (CLOSE.has(byte)) {
+      depth--;
+    }
+  }
+  return deepest;
 }

@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { createDocument } from 'zod-openapi';
 import type { TaskCatalog } from '../tasks/catalog';
 import {
+  AdminStatsSchema,
+  DeadLetterListSchema,
+  DeadLetterQuerySchema,
+  SequenceNumberSchema,
   CreateStreamTokenSchema,
   CreateUploadSchema,
   StreamTokenSchema,
@@ -184,6 +188,55 @@ export function openApiDocument(catalog: TaskCatalog) {
               description: 'Task types',
               content: { 'application/json': { schema: z.array(TaskTypeSchema) } },
             },
+          },
+        },
+      },
+      '/api/admin/stats': {
+        get: {
+          summary:
+            'Admin: task counts by status and type, queue and dead-letter counts, oldest queued, stalled tasks',
+          responses: {
+            '200': {
+              description: 'The numbers, as of generatedAt',
+              content: { 'application/json': { schema: AdminStatsSchema } },
+            },
+            ...problems(401, 403),
+          },
+        },
+      },
+      '/api/admin/dead-letters': {
+        get: {
+          summary: "Admin: the tasks queue's dead letters, oldest first, peeked (nothing is locked)",
+          requestParams: { query: DeadLetterQuerySchema },
+          responses: {
+            '200': {
+              description: 'Dead letters',
+              content: { 'application/json': { schema: DeadLetterListSchema } },
+            },
+            ...problems(400, 401, 403),
+          },
+        },
+      },
+      '/api/admin/dead-letters/{sequenceNumber}': {
+        delete: {
+          summary: 'Admin: remove one dead letter',
+          requestParams: { path: z.object({ sequenceNumber: SequenceNumberSchema }) },
+          responses: {
+            '204': { description: 'Removed' },
+            ...problems(400, 401, 403, 404, 409),
+          },
+        },
+      },
+      '/api/admin/tasks/{id}/retry': {
+        post: {
+          summary: 'Admin: re-drive a failed task from its last checkpoint',
+          description:
+            'The task goes back to queued with a fresh round of attempts and a new message; the worker replays its ' +
+            'checkpoints, so completed steps do not run again. 409 unless the task is failed.',
+          requestParams: idParam,
+          responses: {
+            '202': taskResponse('Queued again'),
+            ...problems(400, 401, 403, 404, 409),
           },
         },
       },

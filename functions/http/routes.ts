@@ -56,7 +56,7 @@ export function parseRouteTemplate(template: string): RouteTemplate {
 
 /**
  * Splits a request path (still percent-encoded) into decoded segments below the route prefix; `undefined` when the
- * path is outside the prefix or not decodable. One trailing slash is ignored, as ASP.NET routing does.
+ * path is outside the prefix. One trailing slash is ignored, as ASP.NET routing does.
  */
 export function splitPath(pathname: string, routePrefix: string): string[] | undefined {
   const parts = pathname.split('/').slice(1);
@@ -65,10 +65,15 @@ export function splitPath(pathname: string, routePrefix: string): string[] | und
   for (let i = 0; i < prefix.length; i++) {
     if (parts[i]?.toLowerCase() !== prefix[i].toLowerCase()) return undefined;
   }
+  return parts.slice(prefix.length).map(decodeSegment);
+}
+
+/** Kestrel leaves what it cannot decode (a broken escape, bytes that are not UTF-8) as it came, so the route still runs. */
+function decodeSegment(part: string): string {
   try {
-    return parts.slice(prefix.length).map((part) => decodeURIComponent(part));
+    return decodeURIComponent(part);
   } catch {
-    return undefined;
+    return part;
   }
 }
 

@@ -1,3 +1,4 @@
+import { appMetrics } from '../platform/metrics';
 import type { StreamSink } from '../progress/task-event-stream';
 
 /** Server-Sent Events framing (WHATWG HTML §9.2). */
@@ -58,8 +59,16 @@ export function sseResponse(
   let source: SseSource | undefined;
   let pending: Uint8Array[] = [];
   let gone = false;
+  let open = false;
+  // Counted from the first read of the body to its close or cancel, whichever comes first.
+  const countClosed = () => {
+    if (open) appMetrics().sseOpenStreams.add(-1);
+    open = false;
+  };
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
+      open = true;
+      appMetrics().sseOpenStreams.add(1);
       const flush = () => {
         if (pending.length === 0) return;
         const chunk = pending.length === 1 ? pending[0] : Buffer.concat(pending);
@@ -84,6 +93,7 @@ export function sseResponse(
         close: () => {
           flush();
           gone = true;
+          countClosed();
           try {
             controller.close();
           } catch {
@@ -97,6 +107,7 @@ export function sseResponse(
       });
     },
     cancel() {
+      countClosed();
       gone = true;
       pending = [];
       source?.stop();

@@ -4,6 +4,7 @@ import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { pipeline, type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { markSelfTraced, SpanKind, withSpan } from '../platform/tracing';
 import { blockedAddressReason, type OutboundPolicy } from './address-policy';
 
 export type OutboundErrorCode = 'refused' | 'too_large' | 'too_many_redirects' | 'content_type' | 'timeout';
@@ -69,7 +70,10 @@ export class OutboundClient {
     'https:': new https.Agent({ keepAlive: true, maxSockets: 8 }),
   };
 
-  constructor(private readonly options: OutboundClientOptions) {}
+  constructor(private readonly options: OutboundClientOptions) {
+    // One span per hop is made here; the http instrumentation must not add a second one per request.
+    for (const agent of Object.values(this.agents)) markSelfTraced(agent);
+  }
 
   async request(target: string | URL, request: OutboundRequest = {}): Promise<OutboundResponse> {
     let url = new URL(target);
@@ -106,7 +110,30 @@ export class OutboundClient {
     for (const agent of Object.values(this.agents)) agent.destroy();
   }
 
-  private async hop(
+  /** One request, in a client span of its own (each redirect hop is one); the query string is left out of it. */
+  private hop(
+    url: URL,
+    method: string,
+    body: string | Buffer | undefined,
+    request: OutboundRequest,
+  ): Promise<Pick<OutboundResponse, 'status' | 'headers' | 'body'>> {
+    return withSpan(
+      method,
+      {
+        'http.request.method': method,
+        'url.full': `${url.origin}${url.pathname}`,
+        'server.address': url.hostname,
+      },
+      async (span) => {
+        const response = await this.hopUntraced(url, method, body, request);
+        span.setAttribute('http.response.status_code', response.status);
+        return response;
+      },
+      { kind: SpanKind.CLIENT },
+    );
+  }
+
+  private async hopUntraced(
     url: URL,
     method: string,
     body: string | Buffer | undefined,

@@ -34,6 +34,7 @@ const settingsSchema = z.object({
   KEY_VAULT_URL: optionalUrl,
   APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText,
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   AUTH_MODE: z.enum(['none', 'apikey', 'entra']).default('none'),
   ALLOW_UNAUTHENTICATED: z
     .enum(['true', 'false', ''])
@@ -41,6 +42,12 @@ const settingsSchema = z.object({
     .transform((v) => v === 'true'),
   API_KEY_PEPPER: optionalText,
   STREAM_TOKEN_SECRET: optionalText,
+  ENTRA_TENANT_ID: optionalText,
+  ENTRA_CLIENT_ID: optionalText,
+  ENTRA_AUDIENCE: optionalText,
+  ENTRA_AUTHORITY_HOST: optionalUrl,
+  ENTRA_UI_CLIENT_ID: optionalText,
+  ENTRA_API_SCOPE: optionalText,
   OUTBOUND_ALLOW_PRIVATE_HOSTS: z
     .string()
     .default('')
@@ -62,8 +69,30 @@ const settingsSchema = z.object({
   SSE_MAX_SECONDS: z.coerce.number().int().positive().max(225).default(180),
   MAX_PAYLOAD_BYTES: positiveInt(10 * 1024 * 1024),
   MAX_UPLOAD_BYTES: positiveInt(4 * 1024 ** 3),
+  // Azure's front end (Kestrel) refuses more than 32 KiB of headers before the app sees them; so does the local host.
+  MAX_HEADER_BYTES: z.coerce.number().int().positive().max(32768).default(16384),
+  MAX_JSON_DEPTH: positiveInt(32),
+  CORS_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    ),
   RETRY_MAX_ATTEMPTS: positiveInt(5),
   RETRY_BASE_SECONDS: positiveInt(5),
+  SWEEP_UNSENT_SECONDS: positiveInt(60),
+  // Retention (docs/operations.md#retention): finished tasks older than RETENTION_DAYS are deleted; 0 keeps them all.
+  RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
+  RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
+  // Per-caller limits (docs/security.md#rate-limits); 0 turns one off. The two per-minute limits count in Redis over
+  // RATE_LIMIT_WINDOW_SECONDS, which only tests shorten; the active tasks are counted in Postgres at each submit.
+  RATE_LIMIT_SUBMITS_PER_MINUTE: z.coerce.number().int().min(0).default(60),
+  RATE_LIMIT_READS_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
+  MAX_ACTIVE_TASKS_PER_CALLER: z.coerce.number().int().min(0).default(20),
+  RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().positive().max(3600).default(60),
 });
 
 type RawSettings = z.output<typeof settingsSchema>;
@@ -103,11 +132,15 @@ export interface Settings {
   azureClientId?: string;
   keyVaultUrl?: string;
   telemetry: { applicationInsightsConnectionString?: string; otlpEndpoint?: string };
+  /** The least severe log lines written (LOG_LEVEL). */
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
   authMode: 'none' | 'apikey' | 'entra';
   /** HMAC key for API key hashes, or an `@kv:<name>` reference; required with AUTH_MODE=apikey. */
   apiKeyPepper?: string;
-  /** HMAC key for SSE stream tokens, or an `@kv:<name>` reference; required with AUTH_MODE=apikey. */
+  /** HMAC key for SSE stream tokens, or an `@kv:<name>` reference; required with AUTH_MODE=apikey or entra. */
   streamTokenSecret?: string;
+  /** Microsoft Entra ID access tokens (AUTH_MODE=entra only). */
+  entra?: EntraSettings;
   outboundAllowPrivateHosts: string[];
   /** Whether the app runs in Azure (as opposed to locally). */
   deployed: boolean;
@@ -124,8 +157,44 @@ export interface Settings {
   maxPayloadBytes: number;
   /** Largest file a client may upload to Blob storage through POST /api/uploads. */
   maxUploadBytes: number;
+  /** Largest header section a request may have (431 beyond). */
+  maxHeaderBytes: number;
+  /** Deepest nesting of arrays and objects a JSON body may have (400 beyond). */
+  maxJsonDepth: number;
+  /** Browser origins the API answers CORS requests from; empty (the default) turns CORS off. */
+  corsAllowedOrigins: string[];
   retryMaxAttempts: number;
   retryBaseSeconds: number;
+  /** A queued task whose message has not left after this long is sent again by the sweeper. */
+  sweepUnsentSeconds: number;
+  /** Finished tasks older than `days` (0: never) are deleted, `batchSize` per transaction. */
+  retention: { days: number; batchSize: number };
+  rateLimits: RateLimitSettings;
+}
+
+/** Per-caller limits; 0 turns one off. */
+export interface RateLimitSettings {
+  /** POST /api/tasks and POST /api/uploads per window. */
+  submits: number;
+  /** Every other authenticated request per window. */
+  reads: number;
+  windowSeconds: number;
+  /** Queued and running tasks a caller may have at once. */
+  activeTasks: number;
+}
+
+export interface EntraSettings {
+  tenantId: string;
+  /** The API's app registration. */
+  clientId: string;
+  /** The `aud` values accepted: ENTRA_AUDIENCE, else `api://<clientId>` and `<clientId>`. */
+  audiences: string[];
+  /** `https://login.microsoftonline.com`, or a national cloud's; no trailing slash. */
+  authorityHost: string;
+  /** The SPA registration the web UI signs in with. */
+  uiClientId: string;
+  /** The delegated scope the UI asks for, e.g. `api://<clientId>/access_as_user`. */
+  apiScope: string;
 }
 
 /** A setting that is missing or malformed; its message is one line naming the setting. */
@@ -155,12 +224,14 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       'Setting AUTH_MODE: none is refused when deployed (set ALLOW_UNAUTHENTICATED=true to mean it)',
     );
   }
+  checkCorsOrigins(s.CORS_ALLOWED_ORIGINS, s.AUTH_MODE);
   if (s.AUTH_MODE === 'apikey') {
     // Browsers need stream tokens to open the SSE URLs, so both keys come together.
     for (const name of ['API_KEY_PEPPER', 'STREAM_TOKEN_SECRET'] as const) {
       if (!s[name]) throw new SettingsError(`Setting ${name}: required with AUTH_MODE=apikey`);
     }
   }
+  const entra = s.AUTH_MODE === 'entra' ? entraOf(s) : undefined;
   for (const name of ['WEBHOOK_SIGNING_SECRET', 'API_KEY_PEPPER', 'STREAM_TOKEN_SECRET'] as const) {
     if (s[name]?.startsWith('@kv:') && !s.KEY_VAULT_URL) {
       throw new SettingsError(`Setting ${name}: an @kv: reference needs KEY_VAULT_URL`);
@@ -178,9 +249,11 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
       applicationInsightsConnectionString: s.APPLICATIONINSIGHTS_CONNECTION_STRING,
       otlpEndpoint: s.OTEL_EXPORTER_OTLP_ENDPOINT,
     },
+    logLevel: s.LOG_LEVEL,
     authMode: s.AUTH_MODE,
     apiKeyPepper: s.API_KEY_PEPPER,
     streamTokenSecret: s.STREAM_TOKEN_SECRET,
+    entra,
     outboundAllowPrivateHosts: s.OUTBOUND_ALLOW_PRIVATE_HOSTS,
     deployed,
     webhooks: {
@@ -194,9 +267,76 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     sseMaxSeconds: s.SSE_MAX_SECONDS,
     maxPayloadBytes: s.MAX_PAYLOAD_BYTES,
     maxUploadBytes: s.MAX_UPLOAD_BYTES,
+    maxHeaderBytes: s.MAX_HEADER_BYTES,
+    maxJsonDepth: s.MAX_JSON_DEPTH,
+    corsAllowedOrigins: s.CORS_ALLOWED_ORIGINS,
     retryMaxAttempts: s.RETRY_MAX_ATTEMPTS,
     retryBaseSeconds: s.RETRY_BASE_SECONDS,
+    sweepUnsentSeconds: s.SWEEP_UNSENT_SECONDS,
+    retention: { days: s.RETENTION_DAYS, batchSize: s.RETENTION_BATCH_SIZE },
+    rateLimits: {
+      submits: s.RATE_LIMIT_SUBMITS_PER_MINUTE,
+      reads: s.RATE_LIMIT_READS_PER_MINUTE,
+      windowSeconds: s.RATE_LIMIT_WINDOW_SECONDS,
+      activeTasks: s.MAX_ACTIVE_TASKS_PER_CALLER,
+    },
   };
+}
+
+function entraOf(s: RawSettings): EntraSettings {
+  // Browsers need stream tokens to open the SSE URLs, as with API keys.
+  for (const name of ['ENTRA_TENANT_ID', 'ENTRA_CLIENT_ID', 'STREAM_TOKEN_SECRET'] as const) {
+    if (!s[name]) throw new SettingsError(`Setting ${name}: required with AUTH_MODE=entra`);
+  }
+  const tenantId = s.ENTRA_TENANT_ID as string;
+  const clientId = s.ENTRA_CLIENT_ID as string;
+  // Tokens name their tenant by id in `iss`, whatever name signed in; and one tenant, not `common` or `organizations`.
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(tenantId)) {
+    throw new SettingsError("Setting ENTRA_TENANT_ID: must be the tenant's id (a GUID)");
+  }
+  const host = new URL(s.ENTRA_AUTHORITY_HOST ?? 'https://login.microsoftonline.com');
+  // Plain HTTP only for a local stand-in of Entra ID (tests); anything else would let the signing keys be forged.
+  if (host.protocol !== 'https:' && !(host.protocol === 'http:' && isLoopback(host.hostname))) {
+    throw new SettingsError('Setting ENTRA_AUTHORITY_HOST: must be an https:// URL');
+  }
+  return {
+    tenantId,
+    clientId,
+    audiences: s.ENTRA_AUDIENCE ? [s.ENTRA_AUDIENCE] : [`api://${clientId}`, clientId],
+    authorityHost: host.origin,
+    uiClientId: s.ENTRA_UI_CLIENT_ID ?? clientId,
+    apiScope: s.ENTRA_API_SCOPE ?? `api://${clientId}/access_as_user`,
+  };
+}
+
+const isLoopback = (hostname: string) =>
+  hostname === 'localhost' || hostname === '[::1]' || hostname.startsWith('127.');
+
+/**
+ * Exact origins only (scheme, host, port: what browsers send in Origin). `*` needs authentication: without it, any web
+ * page a visitor opens could drive the unauthenticated API through the visitor's browser; with it, credentials are
+ * explicit headers that a foreign page cannot obtain, so `*` is a reasonable choice for a public API.
+ */
+function checkCorsOrigins(origins: string[], authMode: RawSettings['AUTH_MODE']): void {
+  for (const origin of origins) {
+    if (origin === '*') {
+      if (authMode === 'none') {
+        throw new SettingsError('Setting CORS_ALLOWED_ORIGINS: * is refused with AUTH_MODE=none');
+      }
+      continue;
+    }
+    let parsed: string | undefined;
+    try {
+      parsed = new URL(origin).origin;
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed !== origin) {
+      throw new SettingsError(
+        `Setting CORS_ALLOWED_ORIGINS: ${origin} is not an origin (scheme://host[:port], no path or trailing slash)`,
+      );
+    }
+  }
 }
 
 function serviceBusOf(s: RawSettings): ServiceBusSettings {

@@ -1,5 +1,5 @@
 import type { TaskRepository, TaskRow } from '../storage/task-repository';
-import { eventJson, ownerChannel, type EventJson } from './event-json';
+import { ALL_OWNERS_PATTERN, eventJson, ownerChannel, type EventJson } from './event-json';
 import { EventStreamBase } from './event-stream-base';
 import type { SubscriptionHub } from './subscription-hub';
 import type { StreamSink, StreamTimings } from './task-event-stream';
@@ -9,8 +9,9 @@ const POLL_PAGE = 500;
 
 /**
  * Every event of one caller's tasks on one connection (design §3), so a dashboard needs a single stream: a snapshot of
- * the unfinished tasks, then live events from the caller's Redis channel. No ids: a reconnect gets a fresh snapshot.
- * While Redis is down it reads Postgres instead.
+ * the unfinished tasks, then live events from the caller's Redis channel. An admin (owner undefined) gets every
+ * owner's, through a pattern subscription. No ids: a reconnect gets a fresh snapshot. While Redis is down it reads
+ * Postgres instead.
  */
 export class CallerEventStream extends EventStreamBase {
   /** Highest seq sent per task, to drop what polling and live delivery both bring. */
@@ -19,7 +20,7 @@ export class CallerEventStream extends EventStreamBase {
   private pollingAnnounced = false;
 
   constructor(
-    private readonly owner: string,
+    private readonly owner: string | undefined,
     private readonly repository: TaskRepository,
     private readonly hub: SubscriptionHub,
     private readonly taskView: (row: TaskRow) => unknown,
@@ -31,7 +32,12 @@ export class CallerEventStream extends EventStreamBase {
 
   async start(): Promise<void> {
     this.sink.retry(2_000);
-    this.onStop(await this.hub.subscribe(ownerChannel(this.owner), (event) => this.deliver(event)));
+    const deliver = (event: EventJson) => this.deliver(event);
+    this.onStop(
+      await (this.owner === undefined
+        ? this.hub.subscribe(ALL_OWNERS_PATTERN, deliver, true)
+        : this.hub.subscribe(ownerChannel(this.owner), deliver)),
+    );
     this.polledUntil = new Date();
     const tasks = await this.repository.unfinished(this.owner, SNAPSHOT_LIMIT);
     this.write('snapshot', { tasks: tasks.map(this.taskView) });

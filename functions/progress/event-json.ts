@@ -24,5 +24,7 @@ export function eventJson(row: TaskEventRow): EventJson {
 
 export const taskChannel = (taskId: string): string => `longhaul:task:${taskId}`;
 export const ownerChannel = (owner: string): string => `longhaul:owner:${owner}`;
+/** Every owner's channel, for an admin's multiplexed stream (a Redis glob pattern). */
+export const ALL_OWNERS_PATTERN = 'longhaul:owner:*';
 
 export const TERMINAL_STATUSES = new Set(['succeeded', 'failed', 'cancelled']);

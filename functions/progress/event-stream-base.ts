@@ -23,8 +23,12 @@ export abstract class EventStreamBase {
     this.sink.close();
   }
 
-  /** Runs `tick` every poll period and closes the stream after its maximum duration. */
+  /**
+   * Runs `tick` every poll period and closes the stream after its maximum duration; nothing when the stream stopped
+   * already (the client left while it was starting), or the interval would run forever.
+   */
   protected schedule(tick: () => Promise<void>): void {
+    if (this.closed) return;
     this.timers.push(
       setInterval(
         () => {
@@ -38,8 +42,10 @@ export abstract class EventStreamBase {
     this.timers.push(setTimeout(() => this.stop(), this.timings.maxDurationMs));
   }
 
+  /** Runs `cleanup` when the stream stops, or at once when it has stopped already. */
   protected onStop(cleanup: () => void): void {
-    this.cleanups.push(cleanup);
+    if (this.closed) cleanup();
+    else this.cleanups.push(cleanup);
   }
 
   protected write(type: string, data: unknown, id?: number): void {

@@ -1,10 +1,13 @@
 import type { Redis } from 'ioredis';
+import { appMetrics } from '../platform/metrics';
 import type { EventJson } from './event-json';
 
 /** Gets the event every listener of the channel gets: the same object, so it must not change it. */
 type Listener = (event: EventJson) => void;
 
 const SUBSCRIBE_WAIT_MS = 1_000;
+/** Keeps pattern listeners apart from channel listeners in one map (no channel name starts with it). */
+const PATTERN_KEY = 'pattern:';
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 /**
@@ -25,25 +28,30 @@ export class SubscriptionHub {
 
   private current: Redis | undefined;
 
-  /** Listens on a channel; the returned function stops listening (and unsubscribes the last one out). */
-  async subscribe(channel: string, listener: Listener): Promise<() => void> {
-    let set = this.listeners.get(channel);
+  /**
+   * Listens on a channel, or with `pattern` on every channel matching a glob (an admin's view of all owners); the
+   * returned function stops listening (and unsubscribes the last one out).
+   */
+  async subscribe(channel: string, listener: Listener, pattern = false): Promise<() => void> {
+    const key = pattern ? PATTERN_KEY + channel : channel;
+    let set = this.listeners.get(key);
     if (!set) {
       set = new Set();
-      this.listeners.set(channel, set);
+      this.listeners.set(key, set);
     }
     set.add(listener);
     if (set.size === 1) {
       const redis = await this.connection();
+      const subscribed = pattern ? redis.psubscribe(channel) : redis.subscribe(channel);
       // While Redis is down the command waits in ioredis' queue and runs on reconnect; the stream polls meanwhile.
-      await Promise.race([redis.subscribe(channel).catch(() => undefined), delay(SUBSCRIBE_WAIT_MS)]);
+      await Promise.race([subscribed.catch(() => undefined), delay(SUBSCRIBE_WAIT_MS)]);
     }
     return () => {
-      const current = this.listeners.get(channel);
+      const current = this.listeners.get(key);
       if (!current?.delete(listener) || current.size > 0) return;
-      this.listeners.delete(channel);
+      this.listeners.delete(key);
       void this.connection()
-        .then((redis) => redis.unsubscribe(channel))
+        .then((redis) => (pattern ? redis.punsubscribe(channel) : redis.unsubscribe(channel)))
         .catch(() => undefined);
     };
   }
@@ -64,20 +72,28 @@ export class SubscriptionHub {
     this.subscriber ??= this.connect().then((redis) => {
       this.current = redis;
       redis.on('error', () => undefined);
-      redis.on('message', (channel: string, message: string) => {
-        const listeners = this.listeners.get(channel);
-        if (!listeners) return;
-        let event: EventJson;
-        try {
-          event = JSON.parse(message) as EventJson;
-        } catch {
-          return; // not an event
-        }
-        for (const listener of listeners) listener(event);
-      });
-      // ioredis re-subscribes the channels it had after a reconnect (autoResubscribe).
+      redis.on('message', (channel: string, message: string) => this.dispatch(channel, message));
+      redis.on('pmessage', (pattern: string, _channel: string, message: string) =>
+        this.dispatch(PATTERN_KEY + pattern, message),
+      );
+      // ioredis re-subscribes the channels and patterns it had after a reconnect (autoResubscribe).
       return redis;
     });
     return this.subscriber;
+  }
+
+  private dispatch(key: string, message: string): void {
+    const listeners = this.listeners.get(key);
+    if (!listeners) return;
+    let event: EventJson;
+    try {
+      event = JSON.parse(message) as EventJson;
+    } catch {
+      return; // not an event
+    }
+    // Once per message, not per listener: how long the event took from being recorded to reaching this process.
+    const at = Date.parse(event.at);
+    if (!Number.isNaN(at)) appMetrics().fanoutLatency.record(Math.max(0, Date.now() - at));
+    for (const listener of listeners) listener(event);
   }
 }

@@ -1,4 +1,5 @@
 import type { BlobServiceClient } from '@azure/storage-blob';
+import { SpanKind, withSpan } from '../platform/tracing';
 
 export const CONTAINERS = {
   payloads: 'payloads',
@@ -30,24 +31,24 @@ export class BlobStore {
   /** Writes a JSON blob; returns its reference (`container/name`). Unless `overwrite`, the blob must not exist yet. */
   async putJson(container: string, name: string, bytes: Uint8Array, overwrite = false): Promise<string> {
     await this.ensureContainers();
-    await this.service
-      .getContainerClient(container)
-      .getBlockBlobClient(name)
-      .uploadData(bytes, {
+    const ref = `${container}/${name}`;
+    await traced('put', ref, () =>
+      this.blob(ref).uploadData(bytes, {
         blobHTTPHeaders: { blobContentType: 'application/json' },
         conditions: overwrite ? undefined : { ifNoneMatch: '*' },
-      });
-    return `${container}/${name}`;
+      }),
+    );
+    return ref;
   }
 
   async getJson(ref: string): Promise<unknown> {
-    const bytes = await this.blob(ref).downloadToBuffer();
+    const bytes = await traced('get', ref, () => this.blob(ref).downloadToBuffer());
     return JSON.parse(bytes.toString('utf8'));
   }
 
   /** The blob's content as a stream, for responses that should not hold it in memory. */
   async openStream(ref: string): Promise<{ stream: NodeJS.ReadableStream; length?: number }> {
-    const response = await this.blob(ref).download();
+    const response = await traced('open', ref, () => this.blob(ref).download());
     if (!response.readableStreamBody) throw new Error(`blob ${ref} has no body`);
     return { stream: response.readableStreamBody, length: response.contentLength };
   }
@@ -78,7 +79,16 @@ export class BlobStore {
   }
 
   async delete(ref: string): Promise<void> {
-    await this.blob(ref).deleteIfExists();
+    await traced('delete', ref, () => this.blob(ref).deleteIfExists());
+  }
+
+  /** Deletes every blob of `container` whose name starts with `prefix`. */
+  async deletePrefix(container: string, prefix: string): Promise<void> {
+    const client = this.service.getContainerClient(container);
+    if (!(await client.exists())) return;
+    for await (const blob of client.listBlobsFlat({ prefix })) {
+      await client.getBlockBlobClient(blob.name).deleteIfExists();
+    }
   }
 
   /** A cheap round trip for readiness. */
@@ -90,4 +100,11 @@ export class BlobStore {
     const slash = ref.indexOf('/');
     return this.service.getContainerClient(ref.slice(0, slash)).getBlockBlobClient(ref.slice(slash + 1));
   }
+}
+
+/** A client span per Blob call, named by operation; the reference is ids only (container and task), never content. */
+function traced<T>(operation: string, ref: string, call: () => Promise<T>): Promise<T> {
+  return withSpan(`blob.${operation}`, { 'az.namespace': 'Microsoft.Storage', 'blob.ref': ref }, call, {
+    kind: SpanKind.CLIENT,
+  });
 }

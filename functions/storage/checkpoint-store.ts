@@ -1,5 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
+import { appMetrics } from '../platform/metrics';
+import { ATTR, withSpan } from '../platform/tracing';
 import { CONTAINERS, type BlobStore } from './blob-store';
 
 /** Another worker took the lease (ours expired), so this one must stop without writing anything more. */
@@ -28,6 +30,8 @@ const LEASE_ROW = 'lease';
 const STEP_PREFIX = 'step-';
 /** Table strings hold 64 KiB (32 K UTF-16 characters); larger JSON goes to Blob. */
 const INLINE_JSON_CHARS = 30_000;
+/** Table storage's limit on operations in one entity-group transaction. */
+const TRANSACTION_ROWS = 100;
 
 type LeaseEntity = {
   partitionKey: string;
@@ -64,7 +68,13 @@ export class CheckpointStore {
   }
 
   /** Takes the task's lease unless another owner holds a live one (then undefined). */
-  async acquire(taskId: string, owner: string, leaseMs: number): Promise<Lease | undefined> {
+  acquire(taskId: string, owner: string, leaseMs: number): Promise<Lease | undefined> {
+    return withSpan('lease.acquire', { [ATTR.taskId]: taskId }, () =>
+      this.acquireLease(taskId, owner, leaseMs),
+    );
+  }
+
+  private async acquireLease(taskId: string, owner: string, leaseMs: number): Promise<Lease | undefined> {
     await this.ensureTable();
     const now = Date.now();
     const current = await this.readLease(taskId);
@@ -127,13 +137,17 @@ export class CheckpointStore {
   /** Extends the lease; throws LeaseLostError when it was taken over. */
   async renew(lease: Lease, leaseMs: number): Promise<void> {
     const expiresAt = Date.now() + leaseMs;
-    await this.writeLease(lease, { expiresAt });
+    await withSpan('lease.renew', { [ATTR.taskId]: lease.taskId }, () =>
+      this.writeLease(lease, { expiresAt }),
+    );
     lease.expiresAt = expiresAt;
   }
 
   /** Gives the lease up at the end of a slice, recording which slice ran. */
   async release(lease: Lease, slice: number): Promise<void> {
-    await this.writeLease(lease, { owner: '', expiresAt: 0, slice });
+    await withSpan('lease.release', { [ATTR.taskId]: lease.taskId }, () =>
+      this.writeLease(lease, { owner: '', expiresAt: 0, slice }),
+    );
     lease.slice = slice;
   }
 
@@ -141,7 +155,11 @@ export class CheckpointStore {
    * Stores the loop state of `ctx.checkpoint`, under the lease. A large state goes to a blob of its own first, so a
    * worker that lost the lease cannot overwrite the state the row points at; the row's ETag decides which blob counts.
    */
-  async saveState(lease: Lease, state: unknown): Promise<void> {
+  saveState(lease: Lease, state: unknown): Promise<void> {
+    return this.timed('save', lease.taskId, () => this.saveStateNow(lease, state));
+  }
+
+  private async saveStateNow(lease: Lease, state: unknown): Promise<void> {
     const json = JSON.stringify(state ?? null);
     const stateRef =
       json.length <= INLINE_JSON_CHARS ? undefined : await this.overflow(lease.taskId, 'state', json);
@@ -159,7 +177,11 @@ export class CheckpointStore {
   }
 
   /** Results of the steps completed so far, by step name. */
-  async completedSteps(taskId: string): Promise<Map<string, unknown>> {
+  completedSteps(taskId: string): Promise<Map<string, unknown>> {
+    return this.timed('load', taskId, () => this.readCompletedSteps(taskId));
+  }
+
+  private async readCompletedSteps(taskId: string): Promise<Map<string, unknown>> {
     await this.ensureTable();
     const steps = new Map<string, unknown>();
     const rows = this.table.listEntities<{ name: string; result?: string; resultRef?: string }>({
@@ -172,7 +194,11 @@ export class CheckpointStore {
   }
 
   /** Records a completed step and touches the lease in one transaction: it fails when the lease was lost. */
-  async commitStep(lease: Lease, name: string, result: unknown): Promise<void> {
+  commitStep(lease: Lease, name: string, result: unknown): Promise<void> {
+    return this.timed('save', lease.taskId, () => this.commitStepNow(lease, name, result));
+  }
+
+  private async commitStepNow(lease: Lease, name: string, result: unknown): Promise<void> {
     const json = JSON.stringify(result ?? null);
     const rowKey = `${STEP_PREFIX}${createHash('sha256').update(name).digest('base64url')}`;
     const step =
@@ -200,6 +226,62 @@ export class CheckpointStore {
       const status = statusOf(err);
       if (status === 412 || status === 409) throw new LeaseLostError(lease.taskId);
       throw err;
+    }
+  }
+
+  /**
+   * Deletes a finished task's checkpoints: every row of its partition and the overflow blobs they point at (retention).
+   * Idempotent: what is already gone is skipped.
+   */
+  async deleteTask(taskId: string): Promise<void> {
+    await this.ensureTable();
+    const rowKeys: string[] = [];
+    const rows = this.table.listEntities({
+      queryOptions: { filter: `PartitionKey eq '${taskId}'`, select: ['RowKey'] },
+    });
+    for await (const row of rows) rowKeys.push(row.rowKey as string);
+    // Blobs first: a crash between the two leaves rows whose next deletion finds their blobs gone.
+    await this.blobs.deletePrefix(CONTAINERS.checkpoints, `${taskId}/`);
+    for (let i = 0; i < rowKeys.length; i += TRANSACTION_ROWS) {
+      const batch = rowKeys.slice(i, i + TRANSACTION_ROWS);
+      try {
+        await this.table.submitTransaction(
+          batch.map((rowKey) => ['delete', { partitionKey: taskId, rowKey }]),
+        );
+      } catch (err) {
+        // A concurrent deletion took some of them: delete what is left one by one.
+        if (statusOf(err) !== 404) throw err;
+        for (const rowKey of batch) {
+          await this.table.deleteEntity(taskId, rowKey).catch((e: unknown) => {
+            if (statusOf(e) !== 404) throw e;
+          });
+        }
+      }
+    }
+  }
+
+  /**
+   * Task ids of lease rows last written before `before`: where checkpoints whose task row is gone (orphans) are
+   * looked for. A lease row is written at every slice and heartbeat, so a recent one belongs to a live task.
+   */
+  async *leasesWrittenBefore(before: Date): AsyncIterable<string> {
+    await this.ensureTable();
+    const rows = this.table.listEntities({
+      queryOptions: {
+        filter: `RowKey eq '${LEASE_ROW}' and Timestamp lt datetime'${before.toISOString()}'`,
+        select: ['PartitionKey'],
+      },
+    });
+    for await (const row of rows) yield row.partitionKey as string;
+  }
+
+  /** A checkpoint read or write: traced, and timed for longhaul.checkpoint.latency. */
+  private async timed<T>(operation: 'save' | 'load', taskId: string, work: () => Promise<T>): Promise<T> {
+    const startedAt = performance.now();
+    try {
+      return await withSpan(`checkpoint.${operation}`, { [ATTR.taskId]: taskId }, work);
+    } finally {
+      appMetrics().checkpointLatency.record(performance.now() - startedAt, { operation });
     }
   }
 

@@ -15,7 +15,11 @@ export interface WebhookMessage {
 }
 
 export interface SendOptions {
-  traceparent?: string;
+  /**
+   * The task's trace (its submit span), sent as `traceparent` and as `Diagnostic-Id` (what Azure's Service Bus tracing
+   * reads), so the worker's spans join the task's one trace.
+   */
+  traceparent?: string | null;
   /** Deliver later (retries with backoff). */
   scheduledAt?: Date;
   /**
@@ -42,7 +46,9 @@ export class TaskQueue {
       body: message,
       contentType: 'application/json',
       messageId: options.messageId ?? defaultId,
-      applicationProperties: options.traceparent ? { traceparent: options.traceparent } : undefined,
+      applicationProperties: options.traceparent
+        ? { traceparent: options.traceparent, 'Diagnostic-Id': options.traceparent }
+        : undefined,
       scheduledEnqueueTimeUtc: options.scheduledAt,
     });
   }

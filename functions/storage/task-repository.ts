@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 
 export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export const TASK_STATUSES: readonly TaskStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
@@ -19,6 +19,8 @@ export interface TaskRow {
   attempts: number;
   cancelRequested: boolean;
   traceId: string | null;
+  /** W3C traceparent of the submit span, sent on every message of the task (null for tasks from before it was kept). */
+  traceContext: string | null;
   createdAt: Date;
   startedAt: Date | null;
   updatedAt: Date;
@@ -50,6 +52,7 @@ export interface NewTask {
   inputRef: string;
   inputBytes: number;
   traceId: string | null;
+  traceContext?: string | null;
   callbackUrl?: string | null;
 }
 
@@ -75,7 +78,8 @@ export interface TaskEventRow {
 
 const COLUMNS = `id, type, status, owner, idempotency_key AS "idempotencyKey", request_hash AS "requestHash",
   input_ref AS "inputRef", input_bytes AS "inputBytes", result_ref AS "resultRef", progress, error, attempts,
-  cancel_requested AS "cancelRequested", trace_id AS "traceId", created_at AS "createdAt", started_at AS "startedAt",
+  cancel_requested AS "cancelRequested", trace_id AS "traceId",
+  trace_context AS "traceContext", created_at AS "createdAt", started_at AS "startedAt",
   updated_at AS "updatedAt", finished_at AS "finishedAt", heartbeat_at AS "heartbeatAt", enqueued_at AS "enqueuedAt",
   callback_url AS "callbackUrl", callback_state AS "callbackState", callback_attempts AS "callbackAttempts",
   callback_due_at AS "callbackDueAt", callback_error AS "callbackError"`;
@@ -84,39 +88,69 @@ const COLUMNS = `id, type, status, owner, idempotency_key AS "idempotencyKey", r
 const CALLBACK_DUE = `callback_state = CASE WHEN callback_url IS NULL THEN NULL ELSE 'pending' END,
   callback_due_at = CASE WHEN callback_url IS NULL THEN NULL ELSE now() END`;
 
+/** First key of the advisory lock that serializes one owner's submits (the second is the owner's hash). */
+const ACTIVE_TASKS_LOCK = 0x4c48_0001;
+
+/** The insert of `TaskRepository.insert`, on the pool or on a transaction's client; undefined when the key is taken. */
+async function insertTask(db: Pool | PoolClient, task: NewTask): Promise<TaskRow | undefined> {
+  const { rows } = await db.query<TaskRow>(
+    `WITH t AS (
+       INSERT INTO tasks (id, type, status, owner, idempotency_key, request_hash, input_ref, input_bytes, trace_id,
+         callback_url, trace_context)
+       VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT (owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+       RETURNING *),
+     e AS (
+       INSERT INTO task_events (task_id, seq, type, data, at)
+       SELECT id, 1, 'status', '{"status": "queued"}', created_at FROM t)
+     SELECT ${COLUMNS} FROM t`,
+    [
+      task.id,
+      task.type,
+      task.owner,
+      task.idempotencyKey,
+      task.requestHash,
+      task.inputRef,
+      task.inputBytes,
+      task.traceId,
+      task.callbackUrl ?? null,
+      task.traceContext ?? null,
+    ],
+  );
+  return rows[0];
+}
+
 /** The `tasks` and `task_events` tables. */
 export class TaskRepository {
   constructor(private readonly pool: Pool) {}
 
   /**
    * Inserts a task and its first event, `status: queued` (seq 1), in one statement: before any worker can append.
-   * Returns undefined when the caller's Idempotency-Key is already taken.
+   * Answers `duplicate` when the caller's Idempotency-Key is already taken, and `limited` when `activeLimit` (0: none)
+   * of the owner's tasks are queued or running already. The count and the insert run in one transaction under an
+   * advisory lock on the owner, so parallel submits of one caller take turns and cannot all count the same snapshot
+   * (a conditional INSERT alone would let each of them see room for itself).
    */
-  async insert(task: NewTask): Promise<TaskRow | undefined> {
-    const { rows } = await this.pool.query<TaskRow>(
-      `WITH t AS (
-         INSERT INTO tasks (id, type, status, owner, idempotency_key, request_hash, input_ref, input_bytes, trace_id,
-           callback_url)
-         VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-         RETURNING *),
-       e AS (
-         INSERT INTO task_events (task_id, seq, type, data, at)
-         SELECT id, 1, 'status', '{"status": "queued"}', created_at FROM t)
-       SELECT ${COLUMNS} FROM t`,
-      [
-        task.id,
-        task.type,
-        task.owner,
-        task.idempotencyKey,
-        task.requestHash,
-        task.inputRef,
-        task.inputBytes,
-        task.traceId,
-        task.callbackUrl ?? null,
-      ],
-    );
-    return rows[0];
+  async insert(task: NewTask, activeLimit = 0): Promise<TaskRow | 'duplicate' | 'limited'> {
+    if (activeLimit === 0) return (await insertTask(this.pool, task)) ?? 'duplicate';
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ACTIVE_TASKS_LOCK, task.owner]);
+      // Read after the lock: in READ COMMITTED each statement sees what the previous lock holder committed.
+      const { rows } = await client.query<{ active: number }>(
+        `SELECT count(*)::int AS active FROM tasks WHERE owner = $1 AND status IN ('queued', 'running')`,
+        [task.owner],
+      );
+      const row = rows[0].active < activeLimit ? await insertTask(client, task) : 'limited';
+      await client.query('COMMIT');
+      return row ?? 'duplicate';
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
   }
 
   async find(id: string, owner?: string): Promise<TaskRow | undefined> {
@@ -247,21 +281,25 @@ export class TaskRepository {
   }
 
   /** A caller's unfinished tasks, newest first. */
-  async unfinished(owner: string, limit: number): Promise<TaskRow[]> {
+  /** A caller's queued and running tasks, newest first; every owner's when `owner` is undefined (admins). */
+  async unfinished(owner: string | undefined, limit: number): Promise<TaskRow[]> {
     const { rows } = await this.pool.query<TaskRow>(
-      `SELECT ${COLUMNS} FROM tasks WHERE owner = $1 AND status IN ('queued', 'running')
+      `SELECT ${COLUMNS} FROM tasks WHERE ($1::text IS NULL OR owner = $1) AND status IN ('queued', 'running')
        ORDER BY created_at DESC, id DESC LIMIT $2`,
       [owner, limit],
     );
     return rows;
   }
 
-  /** Events of a caller's tasks persisted after `since` (the multiplexed stream's fallback while Redis is down). */
-  async eventsOfOwnerSince(owner: string, since: Date, limit: number): Promise<TaskEventRow[]> {
+  /**
+   * Events of a caller's tasks (every owner's when `owner` is undefined) persisted after `since`: the multiplexed
+   * stream's fallback while Redis is down.
+   */
+  async eventsOfOwnerSince(owner: string | undefined, since: Date, limit: number): Promise<TaskEventRow[]> {
     const { rows } = await this.pool.query<TaskEventRow>(
       `SELECT e.task_id AS "taskId", e.seq::int, e.at, e.type, e.level, e.message, e.data
        FROM task_events e JOIN tasks t ON t.id = e.task_id
-       WHERE t.owner = $1 AND e.at > $2 ORDER BY e.at, e.task_id, e.seq LIMIT $3`,
+       WHERE ($1::text IS NULL OR t.owner = $1) AND e.at > $2 ORDER BY e.at, e.task_id, e.seq LIMIT $3`,
       [owner, since, limit],
     );
     return rows;

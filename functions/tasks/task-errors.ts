@@ -18,3 +18,11 @@ export class IdempotencyConflictError extends Error {
     this.name = 'IdempotencyConflictError';
   }
 }
+
+/** The caller already has as many queued and running tasks as it may (MAX_ACTIVE_TASKS_PER_CALLER). */
+export class ActiveTasksLimitError extends Error {
+  constructor(readonly limit: number) {
+    super(`At most ${limit} queued or running tasks per caller.`);
+    this.name = 'ActiveTasksLimitError';
+  }
+}

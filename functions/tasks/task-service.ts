@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { OutboundPolicy } from '../outbound/address-policy';
+import { appMetrics } from '../platform/metrics';
+import { activeTraceparent, annotateActiveSpan, ATTR } from '../platform/tracing';
 import type { LiveEventPublisher } from '../progress/redis-event-publisher';
 import { CONTAINERS, type BlobStore } from '../storage/blob-store';
 import type { TaskQueue } from '../storage/task-queue';
@@ -13,7 +15,12 @@ import {
 } from '../storage/task-repository';
 import type { TaskCatalog } from './catalog';
 import type { WebhookDelivery } from '../webhooks/webhook-delivery';
-import { IdempotencyConflictError, TaskInputError, type FieldError } from './task-errors';
+import {
+  ActiveTasksLimitError,
+  IdempotencyConflictError,
+  TaskInputError,
+  type FieldError,
+} from './task-errors';
 
 export interface SubmitRequest {
   owner: string;
@@ -25,6 +32,8 @@ export interface SubmitRequest {
   /** Hash of what the caller sent, to tell a retry from a different request under the same key. */
   requestHash: string;
   traceparent: string;
+  /** At most this many of the owner's tasks may be queued or running, this one included; 0 or absent: no limit. */
+  activeLimit?: number;
 }
 
 export type SubmitOutcome = { replayed: boolean; task: TaskRow };
@@ -54,7 +63,10 @@ export interface TaskServiceDeps {
 export class TaskService {
   constructor(private readonly deps: TaskServiceDeps) {}
 
-  /** Validates, writes the payload blob, then the row, then the message; a failed send leaves it queued for the sweeper. */
+  /**
+   * Validates, writes the payload blob, then the row, then the message; a failed send leaves it queued for the sweeper.
+   * A replay of an earlier submit (same Idempotency-Key) is answered before the active-task limit is looked at.
+   */
   async submit(request: SubmitRequest): Promise<SubmitOutcome> {
     const { repository, blobs, queue } = this.deps;
     const input = this.validate(request.type, request.input);
@@ -64,26 +76,37 @@ export class TaskService {
       if (existing) return this.replay(existing, request.requestHash);
     }
     const id = randomUUID();
+    // The request's span (traced-triggers) is the submit span: the task's messages carry it, so the task is one trace.
+    annotateActiveSpan({ [ATTR.taskId]: id, [ATTR.taskType]: request.type });
+    const traceparent = activeTraceparent() ?? request.traceparent;
     const bytes = Buffer.from(JSON.stringify(input));
     const inputRef = await blobs.putJson(CONTAINERS.payloads, `${id}.json`, bytes);
-    const task = await repository.insert({
-      id,
-      type: request.type,
-      owner: request.owner,
-      idempotencyKey: request.idempotencyKey ?? null,
-      requestHash: request.requestHash,
-      inputRef,
-      inputBytes: bytes.length,
-      traceId: request.traceparent.split('-')[1] ?? null,
-      callbackUrl: request.callbackUrl ?? null,
-    });
-    if (!task) {
-      // Another request with the same key won the race: this one is a replay of it.
+    const task = await repository.insert(
+      {
+        id,
+        type: request.type,
+        owner: request.owner,
+        idempotencyKey: request.idempotencyKey ?? null,
+        requestHash: request.requestHash,
+        inputRef,
+        inputBytes: bytes.length,
+        traceId: traceparent.split('-')[1] ?? null,
+        traceContext: traceparent,
+        callbackUrl: request.callbackUrl ?? null,
+      },
+      request.activeLimit,
+    );
+    if (task === 'duplicate' || task === 'limited') {
       await blobs.delete(inputRef);
-      const winner = await repository.findByIdempotencyKey(request.owner, request.idempotencyKey as string);
-      if (!winner) throw new Error('idempotency key conflict without a task');
-      return this.replay(winner, request.requestHash);
+      // Another request with the same key won the race (and may be what filled the limit): this one is its replay.
+      const winner = request.idempotencyKey
+        ? await repository.findByIdempotencyKey(request.owner, request.idempotencyKey)
+        : undefined;
+      if (winner) return this.replay(winner, request.requestHash);
+      if (task === 'limited') throw new ActiveTasksLimitError(request.activeLimit ?? 0);
+      throw new Error('idempotency key conflict without a task');
     }
+    appMetrics().tasksSubmitted.add(1, { [ATTR.taskType]: task.type });
     this.deps.live(task.owner).publish({
       taskId: id,
       seq: 1,
@@ -94,7 +117,7 @@ export class TaskService {
       data: { status: 'queued' },
     });
     try {
-      await queue.send({ taskId: id, slice: 0 }, { traceparent: request.traceparent });
+      await queue.send({ taskId: id, slice: 0 }, { traceparent });
       await repository.markEnqueued(id);
     } catch (err) {
       this.deps.log(
@@ -119,6 +142,7 @@ export class TaskService {
     if (requested) {
       // A queued task ends here and now: its status event and its webhook start here too.
       if (requested.event) {
+        appMetrics().tasksCancelled.add(1, { [ATTR.taskType]: requested.task.type });
         this.deps.live(requested.task.owner).publish(requested.event);
         await this.deps.webhooks.announce(requested.task);
       }

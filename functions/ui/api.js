@@ -24,10 +24,21 @@ export const apiKey = {
   clear: () => sessionStorage.removeItem(KEY_ITEM),
 };
 
+/** AUTH_MODE=entra: a function that resolves to a fresh access token (MSAL.js); see `useAccessTokens`. */
+let accessToken;
+
+/** Sends `Authorization: Bearer <token>` from now on, each token from `source()` (MSAL.js acquires it silently). */
+export function useAccessTokens(source) {
+  accessToken = source;
+}
+
+/** Whether the page sends a credential: then plain links and EventSource, which cannot send one, need a way around. */
+export const hasCredential = () => Boolean(accessToken || apiKey.get());
+
 async function send(method, path, body, accept) {
   const init = { method, headers: { accept } };
-  const key = apiKey.get();
-  if (key) init.headers.authorization = `Bearer ${key}`;
+  const credential = accessToken ? await accessToken() : apiKey.get();
+  if (credential) init.headers.authorization = `Bearer ${credential}`;
   if (body !== undefined) {
     init.headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -54,13 +65,20 @@ export const resultUrl = (id) => `${taskPath(id)}/result`;
 export const taskEventsUrl = (id) => `${taskPath(id)}/events`;
 
 /**
- * An SSE URL that EventSource can open. EventSource cannot send an Authorization header, so with a key the URL carries
- * a five-minute stream token made for it (`taskId`: the task's stream; without it, the caller's).
+ * An SSE URL that EventSource can open. EventSource cannot send an Authorization header, so with a credential the URL
+ * carries a five-minute stream token made for it (`taskId`: the task's stream; without it, the caller's).
  */
 export async function streamUrl(path, taskId) {
-  if (!apiKey.get()) return path;
+  if (!hasCredential()) return path;
   const { token } = await request('POST', '/api/stream-tokens', taskId ? { taskId } : {});
   return `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;
+}
+
+/** How the page signs in (GET /ui/config.json): `{authMode, entra?: {authorityHost, tenantId, clientId, scope}}`. */
+export async function signInConfig() {
+  const response = await fetch('/ui/config.json', { headers: { accept: 'application/json' } });
+  if (!response.ok) throw new ApiError(response.status);
+  return response.json();
 }
 
 export const api = {
@@ -74,7 +92,7 @@ export const api = {
   /** One page of the persisted history, oldest first, after `seq`. */
   events: (id, after) => request('GET', `${taskEventsUrl(id)}?after=${after}&limit=1000`),
   result: (id) => request('GET', resultUrl(id)),
-  /** The result as a file, for downloading it with the key (a plain link cannot send one). */
+  /** The result as a file, for downloading it with the credential (a plain link cannot send one). */
   resultFile: async (id) => {
     const response = await send('GET', resultUrl(id), undefined, 'application/json');
     if (!response.ok) throw new ApiError(response.status);

@@ -1,6 +1,7 @@
-import { api, apiKey, streamUrl } from './api.js';
+import { api, apiKey, signInConfig, streamUrl, useAccessTokens } from './api.js';
 import { card } from './components.js';
 import { focusHeading, h } from './dom.js';
+import { entraSession } from './entra.js';
 import { LiveStream, onConnectionState } from './live.js';
 import { newTaskForm } from './new-task.js';
 import { taskList } from './task-list.js';
@@ -18,6 +19,8 @@ const main = document.getElementById('main');
 const connection = document.getElementById('connection');
 const connectionLabel = document.getElementById('connection-label');
 let view;
+/** AUTH_MODE=entra: who signed in (`{name, accessToken(), signOut()}`). */
+let session;
 
 onConnectionState((state) => {
   const [label, title] = CONNECTION[state];
@@ -87,17 +90,39 @@ function askForKey(message) {
   input.focus();
 }
 
+function showFailure(message) {
+  main.replaceChildren(
+    h('p', { class: 'form-error', role: 'alert' }, message),
+    h('button', { type: 'button', class: 'primary', onclick: () => location.reload() }, 'Try again'),
+  );
+}
+
+/** AUTH_MODE=entra: signs in with Entra ID before the first API call; the header shows who, with a way out. */
+async function signIn() {
+  const config = await signInConfig();
+  if (config.authMode !== 'entra') return;
+  session = await entraSession(config.entra);
+  useAccessTokens(session.accessToken);
+  document
+    .querySelector('.site-header')
+    .append(
+      h(
+        'p',
+        { class: 'account' },
+        h('span', { id: 'account-name' }, session.name),
+        h('button', { type: 'button', class: 'secondary', onclick: () => session.signOut() }, 'Sign out'),
+      ),
+    );
+}
+
 async function start() {
   let types;
   try {
     types = await api.taskTypes();
   } catch (err) {
+    if (err.status === 401 && session) return showFailure('The API did not accept your sign-in.');
     if (err.status === 401) return askForKey(apiKey.get() ? 'That key was not accepted.' : '');
-    main.replaceChildren(
-      h('p', { class: 'form-error', role: 'alert' }, `The API does not answer: ${err.message}`),
-      h('button', { type: 'button', class: 'primary', onclick: () => location.reload() }, 'Try again'),
-    );
-    return;
+    return showFailure(`The API does not answer: ${err.message}`);
   }
   window.addEventListener('hashchange', () => route(types, true));
   route(types, false);
@@ -116,4 +141,4 @@ async function start() {
   setInterval(() => view?.tick(Date.now()), 1_000);
 }
 
-start();
+signIn().then(start, (err) => showFailure(`The page could not start: ${err.message}`));

@@ -1,4 +1,4 @@
-import { api, apiKey, resultUrl, streamUrl, taskEventsUrl } from './api.js';
+import { api, hasCredential, resultUrl, streamUrl, taskEventsUrl } from './api.js';
 import { card, setBadge, statusBadge, taskProgress, timeOf } from './components.js';
 import { h } from './dom.js';
 import { LiveStream } from './live.js';
@@ -109,7 +109,7 @@ export function taskView(id) {
     'Download JSON',
   );
   download.addEventListener('click', async (event) => {
-    if (!apiKey.get()) return; // without a key, the plain link downloads
+    if (!hasCredential()) return; // without a credential, the plain link downloads
     event.preventDefault();
     try {
       const url = URL.createObjectURL(await api.resultFile(id));

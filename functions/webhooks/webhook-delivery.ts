@@ -103,7 +103,7 @@ export class WebhookDelivery {
   private send(task: TaskRow, attempt: number, idSuffix = '', scheduledAt?: Date): Promise<void> {
     return this.deps.queue.send(
       { taskId: task.id, webhook: attempt },
-      { messageId: `${task.id}:webhook:${attempt}${idSuffix}`, scheduledAt },
+      { messageId: `${task.id}:webhook:${attempt}${idSuffix}`, scheduledAt, traceparent: task.traceContext },
     );
   }
 }

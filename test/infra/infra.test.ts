@@ -54,6 +54,11 @@ const SDK_ROLES: Record<string, { file: string; roles: RoleName[] } | 'no data p
   '@azure/storage-blob': { file: 'infra/app/storage.bicep', roles: ['Storage Blob Data Owner'] },
   '@azure/data-tables': { file: 'infra/app/storage.bicep', roles: ['Storage Table Data Contributor'] },
   '@azure/keyvault-secrets': { file: 'infra/app/keyvault.bicep', roles: ['Key Vault Secrets User'] },
+  // Telemetry export to Application Insights, whose local authentication is off (functions/platform/telemetry.ts).
+  '@azure/monitor-opentelemetry': {
+    file: 'infra/app/monitoring.bicep',
+    roles: ['Monitoring Metrics Publisher'],
+  },
   '@azure/identity': 'no data plane',
   '@azure/functions': 'no data plane',
 };
@@ -105,7 +110,9 @@ async function deployedEnvironment(settings: Obj): Promise<Record<string, string
   for (const [key, value] of Object.entries(settings)) {
     if (typeof value === 'string') env[key] = value;
     else if (key === 'AUTH_MODE') env[key] = declaredValue(declaration(main, 'param', 'authMode')) as string;
-    else if (/Uri$|_URL$/.test(key)) env[key] = 'https://resource.example.net/';
+    else if (key === 'CORS_ALLOWED_ORIGINS') {
+      env[key] = declaredValue(declaration(main, 'param', 'corsAllowedOrigins')) as string;
+    } else if (/Uri$|_URL$/.test(key)) env[key] = 'https://resource.example.net/';
     else if (/PORT$/.test(key)) env[key] = '6432';
     else env[key] = `value-of-${key}`;
   }
@@ -222,6 +229,16 @@ describe('infra: app settings hold the settings schema', () => {
     assert.ok(authMode.decorators.includes("allowed(['apikey', 'entra'])"));
     assert.equal(declaredValue(authMode), 'apikey');
     assert.equal(((await appSettings()).AUTH_MODE as Expression).text, 'authMode');
+  });
+
+  it('leave CORS to the app: no platform CORS on the site, CORS_ALLOWED_ORIGINS from main.bicep (empty: off)', async () => {
+    const site = moduleBody(declaration(await infraFile('infra/app/api.bicep'), 'module', 'site'));
+    assert.equal(((site.params as Obj).siteConfig as Obj).cors, undefined);
+    assert.equal(((await appSettings()).CORS_ALLOWED_ORIGINS as Expression).text, 'corsAllowedOrigins');
+    assert.equal(
+      declaredValue(declaration(await infraFile('infra/main.bicep'), 'param', 'corsAllowedOrigins')),
+      '',
+    );
   });
 
   it('names only settings the code reads (or the Functions platform does)', async () => {

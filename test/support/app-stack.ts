@@ -37,7 +37,8 @@ export async function startAppStack(overrides: Record<string, string> = {}): Pro
     postgresServerUrl: POSTGRES_SERVER,
     redisUrl: REDIS_URL,
     prefix: 'longhaul_test',
-    overrides,
+    // The engine's info lines (each slice's end, each task's end) would bury the test report; tests that read logs ask.
+    overrides: { LOG_LEVEL: 'warn', ...overrides },
   });
   const settings = stack.settings;
   const databaseUrl = stack.databaseUrl;

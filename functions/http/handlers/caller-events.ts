@@ -1,11 +1,12 @@
 import { CallerEventStream } from '../../progress/caller-event-stream';
 import { DEFAULT_TIMINGS } from '../../progress/task-event-stream';
+import { visibleOwner } from '../caller';
 import { handler } from '../handle';
 import { problem } from '../responses';
 import { sseResponse, wantsEventStream } from '../sse';
 import { taskJson } from '../../tasks/task-json';
 
-/** GET /api/events: one SSE connection carrying every event of the caller's tasks (design §3). */
+/** GET /api/events: one SSE connection carrying every event of the caller's tasks, or every task for admins (design §3). */
 export const streamCallerEvents = handler(
   async ({ request, services, caller, context }) => {
     if (!wantsEventStream(request.headers.get('accept'))) {
@@ -17,7 +18,7 @@ export const streamCallerEvents = handler(
     return sseResponse(
       (sink) =>
         new CallerEventStream(
-          caller.id,
+          visibleOwner(caller),
           services.repository,
           services.subscriptions,
           taskJson,

@@ -5,14 +5,17 @@ import { invalidFields, json } from '../responses';
 import { fieldErrors } from '../../tasks/task-service';
 
 /** POST /api/uploads: a short-lived write-only URL for one new blob in `uploads`, for files too big to POST. */
-export const createUpload = handler(async ({ request, services }) => {
-  const body = await readJsonBody(request, 64 * 1024);
-  if (!body.ok) return body.response;
-  const parsed = CreateUploadSchema.safeParse(body.value);
-  if (!parsed.success) return invalidFields('invalid-upload', fieldErrors(parsed.error, ''));
-  const maxBytes = services.settings.maxUploadBytes;
-  if (parsed.data.size > maxBytes) {
-    return invalidFields('invalid-upload', [{ path: 'size', message: `at most ${maxBytes} bytes` }]);
-  }
-  return json(201, await services.uploads.create(parsed.data));
-});
+export const createUpload = handler(
+  async ({ request, services }) => {
+    const body = await readJsonBody(request, 64 * 1024);
+    if (!body.ok) return body.response;
+    const parsed = CreateUploadSchema.safeParse(body.value);
+    if (!parsed.success) return invalidFields('invalid-upload', fieldErrors(parsed.error, ''));
+    const maxBytes = services.settings.maxUploadBytes;
+    if (parsed.data.size > maxBytes) {
+      return invalidFields('invalid-upload', [{ path: 'size', message: `at most ${maxBytes} bytes` }]);
+    }
+    return json(201, await services.uploads.create(parsed.data));
+  },
+  { limit: 'submit' },
+);

@@ -3,7 +3,7 @@ import { ListTasksQuerySchema, TaskIdSchema } from '../api-schemas';
 import { badRequest, handler } from '../handle';
 import { decodeCursor, encodeCursor } from '../list-cursor';
 import { json, problem } from '../responses';
-import { queryObject } from '../query';
+import { parseQuery } from '../query';
 import { taskJson } from '../../tasks/task-json';
 import type { TaskStatus } from '../../storage/task-repository';
 
@@ -17,15 +17,9 @@ export const getTask = handler(async ({ request, services, caller }) => {
 
 /** GET /api/tasks?status=&type=&limit=&cursor= newest first, keyset-paged. */
 export const listTasks = handler(async ({ request, services, caller }) => {
-  const query = ListTasksQuerySchema.safeParse(queryObject(request));
-  if (!query.success) {
-    const issue = query.error.issues[0];
-    const field = issue.path.length
-      ? issue.path.join('.')
-      : String((issue as { keys?: string[] }).keys?.[0] ?? 'query');
-    return badRequest(field, issue.message);
-  }
-  const { status, type, limit, cursor } = query.data;
+  const query = parseQuery(request, ListTasksQuerySchema);
+  if (!query.ok) return query.response;
+  const { status, type, limit, cursor } = query.value;
   const after = cursor === undefined ? undefined : decodeCursor(cursor);
   if (cursor !== undefined && !after) return badRequest('cursor', 'not a cursor from a previous page');
   const rows = await services.tasks.list({

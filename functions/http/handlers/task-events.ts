@@ -4,7 +4,7 @@ import { badRequest, handler, type HandlerOptions } from '../handle';
 import { json } from '../responses';
 import { wantsEventStream } from '../sse';
 import { streamTaskEvents } from './task-event-stream';
-import { queryObject } from '../query';
+import { parseQuery } from '../query';
 import { eventJson } from '../../progress/event-json';
 import { notFound } from './read-tasks';
 
@@ -20,12 +20,9 @@ export const listTaskEvents = handler(async (scope) => {
   const id = TaskIdSchema.safeParse(request.params.id);
   if (!id.success) return badRequest('id', 'must be a UUID');
   if (wantsEventStream(request.headers.get('accept'))) return streamTaskEvents(scope, id.data);
-  const query = ListEventsQuerySchema.safeParse(queryObject(request));
-  if (!query.success) {
-    const issue = query.error.issues[0];
-    return badRequest(issue.path.join('.') || 'query', issue.message);
-  }
-  const { after, limit } = query.data;
+  const query = parseQuery(request, ListEventsQuerySchema);
+  if (!query.ok) return query.response;
+  const { after, limit } = query.value;
   const rows = await services.tasks.events(visibleOwner(caller), id.data, after, limit);
   if (!rows) return notFound(id.data);
   const last = rows[rows.length - 1];

@@ -4,9 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { dirname, extname, join, sep } from 'node:path';
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { appServices } from '../../app-services';
-import type { StorageSettings } from '../../platform/settings';
-import { problem } from '../responses';
+import type { Settings, StorageSettings } from '../../platform/settings';
+import { publicHandler } from '../handle';
+import { json, problem } from '../responses';
 
 /** The only kinds of file the UI serves; anything else under functions/ui stays private. */
 const CONTENT_TYPES: Record<string, string> = {
@@ -43,6 +43,11 @@ function assetTable(): Map<string, Asset> {
     const path = join(uiRoot, name);
     if (contentType && statSync(path).isFile()) table.set(name.split(sep).join('/'), { path, contentType });
   }
+  // MSAL.js for AUTH_MODE=entra, from the installed package: same origin, so `script-src 'self'` holds.
+  table.set('vendor/msal-browser.min.js', {
+    path: join(dirname(require.resolve('@azure/msal-browser')), 'msal-browser.min.js'),
+    contentType: CONTENT_TYPES['.js'],
+  });
   assets = table;
   return table;
 }
@@ -61,21 +66,23 @@ function blobOriginOf(storage: StorageSettings): string {
   return blobOrigin.origin;
 }
 
-/** A strict policy: no inline script or style anywhere in the UI, so none is allowed. */
-function securityHeaders(): Record<string, string> {
-  const blob = blobOriginOf(appServices().settings.storage);
+/**
+ * The page's own policy, stricter than a default for pages: no inline script or style anywhere in the UI, so none is
+ * allowed. publicHandler adds the headers every response carries and keeps this policy.
+ */
+function contentSecurityPolicy(settings: Settings): Record<string, string> {
+  const blob = blobOriginOf(settings.storage);
+  // With Entra ID, MSAL.js reads the authority's metadata and redeems codes from the page.
+  const authority = settings.entra ? ` ${settings.entra.authorityHost}` : '';
   return {
     'content-security-policy': [
       "default-src 'self'",
-      `connect-src 'self' ${blob}`,
+      `connect-src 'self' ${blob}${authority}`,
       "object-src 'none'",
       "base-uri 'none'",
       "form-action 'self'",
       "frame-ancestors 'none'",
     ].join('; '),
-    'x-content-type-options': 'nosniff',
-    'referrer-policy': 'no-referrer',
-    'cross-origin-opener-policy': 'same-origin',
   };
 }
 
@@ -84,7 +91,11 @@ function matchesEtag(ifNoneMatch: string | null, etag: string): boolean {
 }
 
 /** The file, revalidated on every load (`no-cache` + ETag), so a deployment never leaves stale scripts behind. */
-async function serve(request: HttpRequest, name: string | undefined): Promise<HttpResponseInit> {
+async function serve(
+  request: HttpRequest,
+  settings: Settings,
+  name: string | undefined,
+): Promise<HttpResponseInit> {
   const asset = name === undefined ? undefined : assetTable().get(name);
   if (!asset) return problem(404, 'not-found', `No such file: /ui/${name ?? ''}`);
   const body = await readFile(asset.path);
@@ -93,15 +104,38 @@ async function serve(request: HttpRequest, name: string | undefined): Promise<Ht
     'content-type': asset.contentType,
     'cache-control': 'no-cache',
     etag,
-    ...securityHeaders(),
+    ...contentSecurityPolicy(settings),
   };
   if (matchesEtag(request.headers.get('if-none-match'), etag)) return { status: 304, headers };
   return { status: 200, headers, body };
 }
 
 /** GET / (served by the catch-all route): the web UI's page. Public, like any static file: it holds no data. */
-export const getUiPage = (request: HttpRequest): Promise<HttpResponseInit> => serve(request, 'index.html');
+export const getUiPage = publicHandler(({ request, services }) =>
+  serve(request, services.settings, 'index.html'),
+);
 
-/** GET /ui/{*path}: the UI's scripts, styles and images. */
-export const getUiAsset = (request: HttpRequest): Promise<HttpResponseInit> =>
-  serve(request, request.params.path);
+/**
+ * How the page signs in: the mode and, with Entra ID, the public values MSAL.js needs (no secret: the SPA is a public
+ * client). Read by the page before its first API call.
+ */
+function signInConfig(settings: Settings): Record<string, unknown> {
+  const { entra } = settings;
+  if (!entra) return { authMode: settings.authMode };
+  return {
+    authMode: settings.authMode,
+    entra: {
+      authorityHost: entra.authorityHost,
+      tenantId: entra.tenantId,
+      clientId: entra.uiClientId,
+      scope: entra.apiScope,
+    },
+  };
+}
+
+/** GET /ui/{*path}: the UI's scripts, styles and images, and `config.json` (how to sign in). */
+export const getUiAsset = publicHandler(async ({ request, services }) =>
+  request.params.path === 'config.json'
+    ? json(200, signInConfig(services.settings), { 'cache-control': 'no-cache' })
+    : serve(request, services.settings, request.params.path),
+);

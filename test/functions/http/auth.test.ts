@@ -207,6 +207,30 @@ describe('AUTH_MODE=apikey: API keys, isolation between callers, admins and stre
     assert.ok(!ids.includes(running) && !ids.includes(finished));
   });
 
+  it("an admin's GET /api/events carries every owner's tasks, live; a user's carries only its own", async () => {
+    const open = (key: string, until: (m: Array<{ event: string; data: string }>) => boolean) =>
+      readSse(`${host.url}/api/events`, { headers: { authorization: `Bearer ${key}` }, until });
+    const endOf = (id: string) => (m: Array<{ event: string; data: string }>) =>
+      m.some((x) => x.event === 'status' && x.data.includes(id) && x.data.includes('succeeded'));
+    // Both streams are open before the tasks exist, so what they carry can only have come live.
+    const aliceTask = submit(keys.alice, { steps: 3, stepMs: 300 });
+    const ids = { alice: '', bob: '' };
+    const adminStream = open(keys.admin, (m) => Boolean(ids.bob) && endOf(ids.alice)(m) && endOf(ids.bob)(m));
+    const bobStream = open(keys.bob, (m) => Boolean(ids.bob) && endOf(ids.bob)(m));
+    ids.alice = await aliceTask;
+    ids.bob = await submit(keys.bob, { steps: 3, stepMs: 300 });
+    const [admin, bob] = await Promise.all([adminStream, bobStream]);
+    const carried = (messages: Array<{ event: string; data: string }>) =>
+      new Set(
+        messages
+          .filter((m) => m.event === 'status' || m.event === 'progress')
+          .map((m) => (JSON.parse(m.data) as { taskId: string }).taskId),
+      );
+    assert.ok(carried(admin.messages).has(ids.alice) && carried(admin.messages).has(ids.bob));
+    assert.ok(carried(bob.messages).has(ids.bob));
+    assert.ok(!carried(bob.messages).has(ids.alice), 'a user never sees another owner’s events');
+  });
+
   it('stream tokens open the one SSE URL they were made for, and only as a stream', async () => {
     const a = await submit(keys.alice, { steps: 2, stepMs: 0 });
     const b = await submit(keys.alice, { steps: 2, stepMs: 0 });

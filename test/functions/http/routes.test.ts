@@ -61,10 +61,14 @@ describe('local host routes: request paths', () => {
     assert.deepEqual(splitPath('/api/files/a%2Fb', 'api'), ['files', 'a/b']);
   });
 
-  it('rejects paths outside the prefix and undecodable ones', () => {
+  it('rejects paths outside the prefix', () => {
     assert.equal(splitPath('/apix/tasks', 'api'), undefined);
     assert.equal(splitPath('/', 'api'), undefined);
-    assert.equal(splitPath('/api/%E0%A4%A', 'api'), undefined);
+  });
+
+  it('keeps a segment it cannot decode as it came, as Kestrel does, so the catch-all still answers', () => {
+    assert.deepEqual(splitPath('/api/tasks/%E0%A4%A', 'api'), ['tasks', '%E0%A4%A']);
+    assert.deepEqual(splitPath('/api/%ED%A0%80/x%20y', 'api'), ['%ED%A0%80', 'x y']);
   });
 });
 

@@ -106,6 +106,30 @@ describe('settings', () => {
     );
   });
 
+  it('rate limits have defaults, 0 turns one off, and a negative one is refused', () => {
+    assert.deepEqual(loadSettings(minimal).rateLimits, {
+      submits: 60,
+      reads: 1200,
+      windowSeconds: 60,
+      activeTasks: 20,
+    });
+    const off = loadSettings({
+      ...minimal,
+      RATE_LIMIT_SUBMITS_PER_MINUTE: '0',
+      RATE_LIMIT_READS_PER_MINUTE: '0',
+      MAX_ACTIVE_TASKS_PER_CALLER: '0',
+    });
+    assert.deepEqual(off.rateLimits, { submits: 0, reads: 0, windowSeconds: 60, activeTasks: 0 });
+    assert.match(
+      failure({ ...minimal, MAX_ACTIVE_TASKS_PER_CALLER: '-1' }),
+      /^Setting MAX_ACTIVE_TASKS_PER_CALLER:/,
+    );
+    assert.match(
+      failure({ ...minimal, RATE_LIMIT_WINDOW_SECONDS: '0' }),
+      /^Setting RATE_LIMIT_WINDOW_SECONDS:/,
+    );
+  });
+
   it('OUTBOUND_ALLOW_PRIVATE_HOSTS is refused when the app runs in Azure', () => {
     const inAzure = {
       ...minimal,
@@ -145,6 +169,81 @@ describe('settings', () => {
     );
   });
 
+  it('AUTH_MODE=entra needs one tenant, the API app and a stream token secret; the rest has defaults', () => {
+    const tenant = '0b7c3e2a-6f1d-4c9e-9a55-3d2f1e0c4b8a';
+    const entra = {
+      ...minimal,
+      AUTH_MODE: 'entra',
+      ENTRA_TENANT_ID: tenant,
+      ENTRA_CLIENT_ID: 'api-app',
+      STREAM_TOKEN_SECRET: 'k',
+    };
+    for (const name of ['ENTRA_TENANT_ID', 'ENTRA_CLIENT_ID', 'STREAM_TOKEN_SECRET']) {
+      assert.equal(failure({ ...entra, [name]: '' }), `Setting ${name}: required with AUTH_MODE=entra`);
+    }
+    assert.deepEqual(loadSettings(entra).entra, {
+      tenantId: tenant,
+      clientId: 'api-app',
+      audiences: ['api://api-app', 'api-app'],
+      authorityHost: 'https://login.microsoftonline.com',
+      uiClientId: 'api-app',
+      apiScope: 'api://api-app/access_as_user',
+    });
+    assert.deepEqual(
+      loadSettings({
+        ...entra,
+        ENTRA_AUDIENCE: 'https://longhaul.example.com',
+        ENTRA_AUTHORITY_HOST: 'https://login.microsoftonline.us/',
+        ENTRA_UI_CLIENT_ID: 'spa-app',
+        ENTRA_API_SCOPE: 'https://longhaul.example.com/Tasks.ReadWrite',
+      }).entra,
+      {
+        tenantId: tenant,
+        clientId: 'api-app',
+        audiences: ['https://longhaul.example.com'],
+        authorityHost: 'https://login.microsoftonline.us',
+        uiClientId: 'spa-app',
+        apiScope: 'https://longhaul.example.com/Tasks.ReadWrite',
+      },
+    );
+    for (const tenantId of ['common', 'organizations', 'contoso.onmicrosoft.com']) {
+      assert.match(failure({ ...entra, ENTRA_TENANT_ID: tenantId }), /^Setting ENTRA_TENANT_ID: must be/);
+    }
+    assert.match(
+      failure({ ...entra, ENTRA_AUTHORITY_HOST: 'http://login.example.com' }),
+      /^Setting ENTRA_AUTHORITY_HOST: must be an https:\/\/ URL/,
+    );
+    assert.equal(
+      loadSettings({ ...entra, ENTRA_AUTHORITY_HOST: 'http://127.0.0.1:4000' }).entra?.authorityHost,
+      'http://127.0.0.1:4000',
+      'plain HTTP for a local stand-in only',
+    );
+    assert.equal(loadSettings(minimal).entra, undefined, 'no Entra settings in other modes');
+  });
+
+  it('HTTP hardening: header and JSON depth limits have defaults; CORS is off, exact origins only, * needs auth', () => {
+    const s = loadSettings(minimal);
+    assert.deepEqual([s.maxHeaderBytes, s.maxJsonDepth, s.corsAllowedOrigins], [16384, 32, []]);
+    assert.match(failure({ ...minimal, MAX_HEADER_BYTES: '65536' }), /^Setting MAX_HEADER_BYTES:/);
+    const origins = loadSettings({
+      ...minimal,
+      CORS_ALLOWED_ORIGINS: ' https://app.example.com, http://localhost:5173',
+    });
+    assert.deepEqual(origins.corsAllowedOrigins, ['https://app.example.com', 'http://localhost:5173']);
+    for (const bad of ['https://app.example.com/', 'app.example.com', 'https://app.example.com/path']) {
+      assert.match(
+        failure({ ...minimal, CORS_ALLOWED_ORIGINS: bad }),
+        /^Setting CORS_ALLOWED_ORIGINS: .* is not an origin/,
+      );
+    }
+    assert.match(
+      failure({ ...minimal, CORS_ALLOWED_ORIGINS: '*' }),
+      /^Setting CORS_ALLOWED_ORIGINS: \* is refused/,
+    );
+    const apikey = { ...minimal, AUTH_MODE: 'apikey', API_KEY_PEPPER: 'p', STREAM_TOKEN_SECRET: 's' };
+    assert.deepEqual(loadSettings({ ...apikey, CORS_ALLOWED_ORIGINS: '*' }).corsAllowedOrigins, ['*']);
+  });
+
   it('local.settings.example.json lists every setting the schema reads', () => {
     const example = JSON.parse(
       readFileSync(join(__dirname, '../../../../local.settings.example.json'), 'utf8'),
@@ -170,6 +269,8 @@ describe('settings', () => {
       'MAX_UPLOAD_BYTES',
       'RETRY_MAX_ATTEMPTS',
       'RETRY_BASE_SECONDS',
+      'RETENTION_DAYS',
+      'RETENTION_BATCH_SIZE',
       'WEBHOOK_SIGNING_SECRET',
       'WEBHOOK_MAX_ATTEMPTS',
       'WEBHOOK_RETRY_BASE_SECONDS',

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { appServices } from '../../../functions/app-services';
 import { taskJson } from '../../../functions/tasks/task-json';
+import { taskChannel } from '../../../functions/progress/event-json';
 import { TaskEventStream, type StreamSink } from '../../../functions/progress/task-event-stream';
 import { startRedis, type RedisServer } from '../../../local-dev/services/redis';
 import { startAppStack, type AppStack } from '../../support/app-stack';
@@ -74,6 +75,31 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
       false,
       'a time-out is not an end: the client reconnects',
     );
+  });
+
+  it('a stream stopped while it was starting (the client left at once) leaves no subscription and writes nothing more', async () => {
+    const id = await submitSimulate({ steps: 1, stepMs: 0 }); // no worker: it stays queued
+    const services = appServices();
+    const task = await services.tasks.get('local', id);
+    assert.ok(task);
+    const { sink, written } = collectingSink();
+    const timings = { keepAliveMs: 50, maxDurationMs: 60_000, pollMs: 50 };
+    const stream = new TaskEventStream(
+      task,
+      undefined,
+      services.repository,
+      services.subscriptions,
+      taskJson,
+      sink,
+      timings,
+    );
+    const starting = stream.start();
+    stream.stop();
+    await starting;
+    assert.equal(services.subscriptions.listenerCount(taskChannel(id)), 0);
+    const count = written.length;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(written.length, count, 'no keep-alive or poll runs after the stop');
   });
 
   it('keeps reporting from Postgres while Redis is down, says so, and the task still succeeds', async () => {

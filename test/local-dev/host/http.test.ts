@@ -100,6 +100,7 @@ describe('local host: HTTP triggers', () => {
       body: 'made',
     })),
     http('only-get', 'only-get', ['GET'], async () => ({ body: 'ok' })),
+    http('refuse', 'refuse', ['POST'], async () => ({ status: 413, body: 'too large' })),
   ];
 
   before(async () => {
@@ -202,6 +203,27 @@ describe('local host: HTTP triggers', () => {
       };
       assert.equal(await get(), false);
       assert.equal(await get(), true);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('closes the connection after answering before the request body arrived, so the next request is not stuck behind it', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const refused = httpRequest(`${host.url}/api/refuse`, { agent, method: 'POST' });
+      refused.on('error', () => undefined); // the server may close while the body is still being sent
+      refused.end(Buffer.alloc(4 * 1024 * 1024, 'a'));
+      const [first] = (await once(refused, 'response')) as [IncomingMessage];
+      assert.equal(first.statusCode, 413);
+      assert.equal(first.headers.connection, 'close');
+      await readBody(first);
+      const next = httpRequest(`${host.url}/api/only-get`, { agent });
+      next.end();
+      const [res] = (await within(once(next, 'response'), 2_000, 'the next request on the connection')) as [
+        IncomingMessage,
+      ];
+      assert.equal(await readBody(res), 'ok');
     } finally {
       agent.destroy();
     }

@@ -1,0 +1,5 @@
+import { adminHandler } from '../admin-access';
+import { json } from '../responses';
+
+/** GET /api/admin/stats: task counts, queue depth and dead letters, the oldest queued task and stalled tasks. */
+export const getAdminStats = adminHandler(async ({ services }) => json(200, await services.admin.stats()));

@@ -1,0 +1,73 @@
+import { metrics, type Counter, type Histogram, type UpDownCounter } from '@opentelemetry/api';
+
+/** The app's metrics (docs/operations.md#telemetry lists them with their meaning). */
+export interface AppMetrics {
+  tasksSubmitted: Counter;
+  tasksSucceeded: Counter;
+  tasksFailed: Counter;
+  tasksCancelled: Counter;
+  /** Seconds from submit to the first slice starting. */
+  queueWait: Histogram;
+  /** Seconds from submit to the end, for tasks that ended. */
+  taskDuration: Histogram;
+  /** Slices a task took, recorded when it ends. */
+  taskSlices: Histogram;
+  taskRetries: Counter;
+  deadLetters: Counter;
+  checkpointLatency: Histogram;
+  leaseTakeovers: Counter;
+  sseOpenStreams: UpDownCounter;
+  fanoutLatency: Histogram;
+}
+
+let instruments: AppMetrics | undefined;
+
+/**
+ * The instruments, created at first use: the metrics API has no proxy, so a meter taken before the telemetry set-up
+ * registered its provider would stay a no-op. With telemetry off they are the API's no-op instruments.
+ */
+export function appMetrics(): AppMetrics {
+  if (instruments) return instruments;
+  const meter = metrics.getMeter('longhaul');
+  instruments = {
+    tasksSubmitted: meter.createCounter('longhaul.tasks.submitted', {
+      description: 'Tasks accepted, by type',
+    }),
+    tasksSucceeded: meter.createCounter('longhaul.tasks.succeeded', { description: 'Tasks that succeeded' }),
+    tasksFailed: meter.createCounter('longhaul.tasks.failed', { description: 'Tasks that failed' }),
+    tasksCancelled: meter.createCounter('longhaul.tasks.cancelled', { description: 'Tasks cancelled' }),
+    queueWait: meter.createHistogram('longhaul.task.queue_wait', {
+      description: 'Time from submit to the first slice starting',
+      unit: 's',
+    }),
+    taskDuration: meter.createHistogram('longhaul.task.duration', {
+      description: 'Time from submit to the end of a task',
+      unit: 's',
+    }),
+    taskSlices: meter.createHistogram('longhaul.task.slices', {
+      description: 'Slices a task took, when it ends',
+      unit: '{slice}',
+    }),
+    taskRetries: meter.createCounter('longhaul.task.retries', {
+      description: 'Attempts scheduled again after a transient failure',
+    }),
+    deadLetters: meter.createCounter('longhaul.deadletters', {
+      description: 'Messages dead-lettered, by reason',
+    }),
+    checkpointLatency: meter.createHistogram('longhaul.checkpoint.latency', {
+      description: 'Checkpoint save and load time',
+      unit: 'ms',
+    }),
+    leaseTakeovers: meter.createCounter('longhaul.lease.takeovers', {
+      description: 'Leases taken over from a worker that went silent (stalls)',
+    }),
+    sseOpenStreams: meter.createUpDownCounter('longhaul.sse.open_streams', {
+      description: 'Server-Sent Events streams open in this process',
+    }),
+    fanoutLatency: meter.createHistogram('longhaul.progress.fanout_latency', {
+      description: 'Time from an event being recorded to its arrival at a process with streams on it',
+      unit: 'ms',
+    }),
+  };
+  return instruments;
+}
