@@ -128,7 +128,7 @@ class Workers {
   constructor(private readonly env: Record<string, string>) {}
 
   async start(n: number): Promise<void> {
-    for (let i = 0; i < n; i++) this.running.push(await startWorkerProcess(this.env));
+    this.running.push(...(await Promise.all(Array.from({ length: n }, () => startWorkerProcess(this.env)))));
   }
 
   /** SIGKILL of one worker at random, then a replacement, so capacity stays the same. */
@@ -282,8 +282,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const stopWatchers = new AbortController();
   let api: ChildProcess | undefined;
   try {
-    await workers.start(options.workers);
-    const apiHost = await startHostProcess(settings, 'http');
+    const [apiHost] = await Promise.all([startHostProcess(settings, 'http'), workers.start(options.workers)]);
     api = apiHost.child;
     const watchers: Array<Promise<[string, WatchOutcome]>> = [];
     const accepted: Accepted[] = [];

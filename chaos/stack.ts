@@ -61,26 +61,30 @@ export async function startChaosStack(options: { lockSeconds?: number } = {}): P
     );
     const postgresStart = async () =>
       (await startPostgres({ dataDir: join(dir, 'postgres'), port: pgPort })).stop;
-    const pgStop = await postgresStart();
-    const postgres = restartable(postgresStart, pgStop);
-    started.push(postgres);
     const serverUrl = `postgres://postgres@127.0.0.1:${pgPort}/postgres`;
-    await ensureDatabase(serverUrl, 'longhaul');
     const databaseUrl = serverUrl.replace(/\/postgres$/, '/longhaul');
-    await runMigrations(databaseUrl);
-
     const redisStart = async () => (await startRedis({ port: redisPort })).stop;
-    const redis = restartable(redisStart, await redisStart());
-    started.push(redis);
-
     let storage = '';
     const azuriteStart = async () => {
       const azurite = await startAzurite({ dataDir: join(dir, 'azurite'), blobPort, queuePort, tablePort });
       storage = azurite.connectionString;
       return azurite.stop;
     };
-    const azurite = restartable(azuriteStart, await azuriteStart());
-    started.push(azurite);
+    // The services are independent: started side by side, each registered as soon as it runs (so a failure stops it).
+    const startAndRegister = async (start: () => Promise<() => Promise<void>>) => {
+      const service = restartable(start, await start());
+      started.push(service);
+      return service;
+    };
+    const [postgres, redis, azurite] = await Promise.all([
+      startAndRegister(postgresStart).then(async (service) => {
+        await ensureDatabase(serverUrl, 'longhaul');
+        await runMigrations(databaseUrl);
+        return service;
+      }),
+      startAndRegister(redisStart),
+      startAndRegister(azuriteStart),
+    ]);
 
     const fileConfig = readEmulatorConfigFile(join(findRepoRoot(), 'local-dev/servicebus-config.json'));
     const { lockSeconds } = options;
