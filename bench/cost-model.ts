@@ -7,6 +7,7 @@ import { ServiceBusClient, type ServiceBusReceiver, type ServiceBusSender } from
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { appServices, closeAppServices } from '../functions/app-services';
+import { loadSettings, type Settings } from '../functions/platform/settings';
 import { triggers } from '../functions/triggers';
 import { startLocalHost, type LocalHost } from '../local-dev/host';
 import { findRepoRoot } from '../local-dev/services/repo-root';
@@ -21,7 +22,33 @@ export interface OperationCounts {
   redisPublishes: number;
 }
 
+/** Operations of one task-hour: a task running for an hour with a step (and its progress report) every few seconds. */
+export interface TaskHour {
+  stepEverySeconds: number;
+  steps: number;
+  heartbeats: number;
+  slices: number;
+  counts: OperationCounts;
+}
+
 export interface CostModelResult {
+  /**
+   * Extrapolated from the per-unit costs (an hour-long run per shape would take hours): a step every second (the
+   * progress rate the issue asks about) and every 10 s (docs/sizing.md's reference workload), default heartbeat and
+   * slice budget.
+   */
+  taskHours: TaskHour[];
+  /**
+   * A check of the extrapolation: one real task with a step every second across several slices, its measured
+   * operations against what the per-unit costs predict for its shape.
+   */
+  validation: {
+    steps: number;
+    slices: number;
+    heartbeats: number;
+    measured: OperationCounts;
+    predicted: OperationCounts;
+  };
   /** Operations of one run, divided by its number of tasks. */
   perTask: {
     fixed: OperationCounts;
@@ -163,12 +190,49 @@ function marginal(a: OperationCounts, b: OperationCounts, n: number): OperationC
 
 const perTask = (counts: OperationCounts, tasks: number) => marginal(counts, emptyCounts(), tasks);
 
+/** a + b × n, key by key. */
+function plus(a: OperationCounts, b: OperationCounts, n: number): OperationCounts {
+  return marginal(a, marginal(b, emptyCounts(), -1 / n), 1);
+}
+
+type UnitCosts = CostModelResult['perTask'];
+
+/** What the unit costs predict for a task of `steps` steps, `heartbeats` heartbeats and `slices` slices. */
+function predict(unit: UnitCosts, steps: number, heartbeats: number, slices: number): OperationCounts {
+  return plus(
+    plus(plus(unit.fixed, unit.perStep, steps), unit.perHeartbeat, heartbeats),
+    unit.perSlice,
+    slices - 1,
+  );
+}
+
+/** One task-hour with the app's default heartbeat and slice budget. */
+function taskHour(unit: UnitCosts, stepEverySeconds: number, settings: Settings): TaskHour {
+  const steps = 3600 / stepEverySeconds;
+  const heartbeats = 3600 / settings.heartbeatSeconds;
+  const slices = 3600 / settings.sliceBudgetSeconds;
+  return { stepEverySeconds, steps, heartbeats, slices, counts: predict(unit, steps, heartbeats, slices) };
+}
+
+export interface CostModelSizes {
+  /** Tasks of each shape; the per-unit costs are averages over them. */
+  tasks: number;
+  /** The validation task: steps of 1 s, with this slice budget and heartbeat. */
+  validation: { steps: number; sliceBudgetSeconds: number; heartbeatSeconds: number };
+}
+
+export const COST_MODEL_SIZES: CostModelSizes = {
+  tasks: 4,
+  validation: { steps: 60, sliceBudgetSeconds: 20, heartbeatSeconds: 15 },
+};
+
 /**
  * Runs simulate tasks through the real local stack (Azurite, the Service Bus emulator, Postgres, Redis, the local
  * Functions host running the worker in this process) and counts each operation. Four shapes separate the cost of a
- * task from that of a step, a heartbeat and a slice, which docs/sizing.md combines into a task-hour.
+ * task from that of a step, a heartbeat and a slice; these are combined into task-hours, and a fifth, longer task
+ * checks the combination against a measurement.
  */
-export async function benchCostModel(): Promise<CostModelResult> {
+export async function benchCostModel(sizes: CostModelSizes = COST_MODEL_SIZES): Promise<CostModelResult> {
   const stack = await startBenchStack();
   const probe = instrument(stack.settings.TASKS_STORAGE);
   const hostJson = JSON.parse(readFileSync(join(findRepoRoot(), 'host.json'), 'utf8')) as object;
@@ -225,7 +289,7 @@ export async function benchCostModel(): Promise<CostModelResult> {
 
   try {
     const quiet = { HEARTBEAT_SECONDS: '60', LEASE_SECONDS: '180', SLICE_BUDGET_SECONDS: '480' };
-    const tasks = 4;
+    const { tasks, validation: v } = sizes;
     const one = await run('one step', tasks, { steps: 1, stepMs: 0 }, quiet);
     const many = await run('21 steps', tasks, { steps: 21, stepMs: 0 }, quiet);
     const beats = await run(
@@ -249,7 +313,30 @@ export async function benchCostModel(): Promise<CostModelResult> {
       marginal(perStep, emptyCounts(), 1 / (sliced.steps - one.steps)),
       extraSlices,
     );
-    return { perTask: { fixed, perStep, perHeartbeat, perSlice }, runs: [one, many, beats, sliced] };
+    const unit = { fixed, perStep, perHeartbeat, perSlice };
+    const check = await run(
+      'validation',
+      1,
+      { steps: v.steps, stepMs: 1_000 },
+      {
+        HEARTBEAT_SECONDS: String(v.heartbeatSeconds),
+        LEASE_SECONDS: String(v.heartbeatSeconds * 4),
+        SLICE_BUDGET_SECONDS: String(v.sliceBudgetSeconds),
+      },
+    );
+    const defaults = loadSettings(stack.settings);
+    return {
+      perTask: unit,
+      taskHours: [1, 10].map((every) => taskHour(unit, every, defaults)),
+      validation: {
+        steps: check.steps,
+        slices: check.slices,
+        heartbeats: check.heartbeats,
+        measured: check.counts,
+        predicted: predict(unit, check.steps, check.heartbeats, check.slices),
+      },
+      runs: [one, many, beats, sliced, check],
+    };
   } finally {
     probe.stop();
     await stack.stop();

@@ -36,8 +36,9 @@ const MB = 1_000_000;
  * checkpoint every 4 MiB) against a bare single pass of the same parser and aggregates over the same blob, in the
  * same run. Bare and engine passes alternate, twice each, so neither gets the warmer JIT or a quieter machine alone.
  */
-export async function benchDataset(): Promise<DatasetBenchResult> {
-  const megabytes = Number(process.env.DATASET_BENCH_MB ?? 200);
+export async function benchDataset(
+  megabytes = Number(process.env.DATASET_BENCH_MB ?? 200),
+): Promise<DatasetBenchResult> {
   const stack = await startBenchStack();
   const hostJson = JSON.parse(readFileSync(join(findRepoRoot(), 'host.json'), 'utf8')) as object;
   const worker = await startLocalHost({

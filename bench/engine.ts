@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvocationContext } from '@azure/functions';
 import { appServices, closeAppServices } from '../functions/app-services';
 import { sweepTasks } from '../functions/worker/sweeper';
 import { startBenchStack } from './bench-stack';
+import { startHostProcess, stopChildren } from './processes';
 
 export interface EngineBenchResult {
   checkpoint: {
@@ -21,16 +20,7 @@ export interface EngineBenchResult {
 }
 
 async function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [join(__dirname, '..', 'local-dev', 'host-process.js'), '--role', 'worker'],
-    {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  await once(createInterface({ input: child.stdout! }), 'line');
-  return child;
+  return (await startHostProcess('worker', env)).child;
 }
 
 async function submit(input: Record<string, unknown>): Promise<string> {
@@ -55,13 +45,12 @@ async function waitFor(
   }
 }
 
-/** Checkpoint overhead for a 1,000-step task, and work lost when a worker is killed mid-task. */
-export async function benchEngine(): Promise<EngineBenchResult> {
+/** Checkpoint overhead for a 1,000-step task (by default), and work lost when a worker is killed mid-task. */
+export async function benchEngine(steps = 1_000): Promise<EngineBenchResult> {
   const stack = await startBenchStack({ LEASE_SECONDS: '3', HEARTBEAT_SECONDS: '1' });
   const workers: ChildProcess[] = [];
   try {
     workers.push(await startWorker(stack.settings));
-    const steps = 1_000;
     const stepMs = 10;
     const baselineStart = performance.now();
     for (let i = 0; i < steps; i++) await sleep(stepMs);
@@ -104,7 +93,8 @@ export async function benchEngine(): Promise<EngineBenchResult> {
       crash: { steps: crashSteps, killedAfterSteps, reExecutedSteps, recoveryMs },
     };
   } finally {
-    for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
+    // Before the stack goes: a worker closing against stopped emulators would never finish closing.
+    await stopChildren(workers);
     await closeAppServices();
     await stack.stop();
   }

@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { appServices, closeAppServices } from '../functions/app-services';
 import type { EphemeralStack } from '../local-dev/ephemeral-stack';
 import { startBenchStack } from './bench-stack';
+import { runJsonChild, startChild, startHostProcess, stopChildren } from './processes';
 import type { FanoutClientOptions, FanoutClientResult } from './fanout-client';
 
 type ServerKind = 'longhaul' | 'bare';
@@ -24,44 +22,35 @@ export interface FanoutLevel {
   ratio: number;
 }
 
-/** Concurrent streams per level; FANOUT_STREAMS=1000,5000 picks others. */
-const LEVELS = (process.env.FANOUT_STREAMS ?? '1000,5000,10000').split(',').map(Number);
+export interface FanoutSizes {
+  /** Concurrent streams per level. */
+  levels: number[];
+  /** How long latency is sampled at each steady rate. */
+  latencySeconds: number;
+}
+
+/** FANOUT_STREAMS=1000,5000 picks other levels. */
+export const FANOUT_SIZES: FanoutSizes = {
+  levels: (process.env.FANOUT_STREAMS ?? '1000,5000,10000').split(',').map(Number),
+  latencySeconds: 10,
+};
 /**
  * Events per burst, the same at every level: a server writes a stream's backlog in as few syscalls as it can, so the
  * burst size, not only the server, would otherwise set how much each write carries.
  */
 const BURST_EVENTS = 50;
 
-/** Starts a child that prints its URL on its first line of output. */
-async function startChild(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const [url] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-  return { child, url };
-}
-
 /** The server under test, fresh for each session so that its memory and CPU time are that session's alone. */
 function startServer(kind: ServerKind, stack: EphemeralStack) {
   return kind === 'longhaul'
-    ? startChild([join(__dirname, '..', 'local-dev', 'host-process.js'), '--role', 'http'], stack.settings)
-    : startChild([join(__dirname, 'fanout-bare-server.js'), stack.settings.REDIS_URL]);
+    ? startHostProcess('http', stack.settings)
+    : startChild(join(__dirname, 'fanout-bare-server.js'), [stack.settings.REDIS_URL]);
 }
 
 /** The session's client, in its own process so that it takes a core of its own when there is one. */
-async function runClient(options: FanoutClientOptions): Promise<FanoutClientResult> {
-  const child = spawn(process.execPath, [join(__dirname, 'fanout-client.js'), JSON.stringify(options)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`fan-out client exited with ${code}`);
-  return JSON.parse(out) as FanoutClientResult;
+function runClient(options: FanoutClientOptions): Promise<FanoutClientResult> {
+  // Opening 10,000 streams, two latency phases and the bursts take a few minutes at most.
+  return runJsonChild(join(__dirname, 'fanout-client.js'), [JSON.stringify(options)], 600_000);
 }
 
 /** A task for Longhaul's stream: no worker runs, so it stays queued and its stream open. */
@@ -76,7 +65,12 @@ async function openTask(): Promise<{ taskId: string; seqStart: number }> {
   return { taskId: task.id, seqStart: await appServices().repository.lastSeq(task.id) };
 }
 
-async function session(kind: ServerKind, streams: number, stack: EphemeralStack): Promise<FanoutSession> {
+async function session(
+  kind: ServerKind,
+  streams: number,
+  stack: EphemeralStack,
+  latencySeconds: number,
+): Promise<FanoutSession> {
   const load = loadavg()[0];
   const server = await startServer(kind, stack);
   try {
@@ -84,7 +78,7 @@ async function session(kind: ServerKind, streams: number, stack: EphemeralStack)
     const { taskId, seqStart } =
       kind === 'longhaul' ? await openTask() : { taskId: randomUUID(), seqStart: 0 };
     const result = await runClient({
-      url: server.url,
+      url: server.line,
       taskId,
       redisUrl: stack.settings.REDIS_URL,
       streams,
@@ -92,7 +86,7 @@ async function session(kind: ServerKind, streams: number, stack: EphemeralStack)
       openConcurrency: 50,
       // An isolated event, and the rate at which a task publishes progress (design §3).
       latencyRates: [1, 10],
-      latencySeconds: 10,
+      latencySeconds,
       burstEvents: BURST_EVENTS,
       bursts: 3,
       serverPid: server.child.pid!,
@@ -101,8 +95,7 @@ async function session(kind: ServerKind, streams: number, stack: EphemeralStack)
     });
     return { ...result, loadAverage: [load, loadavg()[0]] };
   } finally {
-    server.child.kill('SIGTERM');
-    if (server.child.exitCode === null) await once(server.child, 'exit');
+    await stopChildren([server.child]);
   }
 }
 
@@ -112,16 +105,16 @@ async function session(kind: ServerKind, streams: number, stack: EphemeralStack)
  * channel with the same client, the same N and the same events, in the same run. Measures publish -> client latency
  * at steady rates and delivered events/s in bursts.
  */
-export async function benchFanout(): Promise<{ levels: FanoutLevel[] }> {
+export async function benchFanout(sizes: FanoutSizes = FANOUT_SIZES): Promise<{ levels: FanoutLevel[] }> {
   // Streams must outlive a whole session (opening 10,000 of them included); 225 s is the most the app allows.
   const stack = await startBenchStack({ SSE_MAX_SECONDS: '225' });
   try {
     const levels: FanoutLevel[] = [];
-    for (const [index, streams] of LEVELS.entries()) {
+    for (const [index, streams] of sizes.levels.entries()) {
       // Alternate which server goes first, so that neither always meets the machine in the same state.
       const order: ServerKind[] = index % 2 === 0 ? ['longhaul', 'bare'] : ['bare', 'longhaul'];
       const results = new Map<ServerKind, FanoutSession>();
-      for (const kind of order) results.set(kind, await session(kind, streams, stack));
+      for (const kind of order) results.set(kind, await session(kind, streams, stack, sizes.latencySeconds));
       const longhaul = results.get('longhaul')!;
       const bare = results.get('bare')!;
       levels.push({ streams, longhaul, bare, ratio: longhaul.framesPerSecond / bare.framesPerSecond });

@@ -1,34 +1,24 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { closeAppServices, appServices } from '../functions/app-services';
+import { appServices, closeAppServices } from '../functions/app-services';
 import { sseFrames } from '../client/sse-frames';
 import { startBenchStack } from './bench-stack';
+import { startHostProcess, stopChildren } from './processes';
+import { summarizeLatencies, type LatencySummary } from './stats';
 
-export interface ProgressLatency {
+export interface ProgressLatency extends LatencySummary {
   streams: number;
+  /** Progress events received over all streams (the samples). */
   events: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
 }
 
-async function startHost(
-  role: 'worker' | 'http',
-  env: Record<string, string>,
-): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    [join(__dirname, '..', 'local-dev', 'host-process.js'), '--role', role],
-    {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const [url] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
-  return { child, url };
+export interface ProgressSizes {
+  /** Concurrent streams on the task, one level after the other. */
+  streams: number[];
+  /** The task's steps; each reports progress once. */
+  steps: number;
+  stepMs: number;
 }
+
+export const PROGRESS_SIZES: ProgressSizes = { streams: [1, 100], steps: 60, stepMs: 50 };
 
 /** Reads one task stream to its end, recording for each progress event how long after `at` it arrived. */
 async function watch(url: string, latencies: number[]): Promise<void> {
@@ -39,24 +29,24 @@ async function watch(url: string, latencies: number[]): Promise<void> {
   }
 }
 
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
-
 /**
  * Progress latency: `ctx.progress` in a worker process to an SSE client of an API process, through Redis, for 1 and
  * 100 concurrent streams on one task.
  */
-export async function benchProgress(): Promise<ProgressLatency[]> {
+export async function benchProgress(sizes: ProgressSizes = PROGRESS_SIZES): Promise<ProgressLatency[]> {
   const stack = await startBenchStack();
-  const hosts = [await startHost('worker', stack.settings), await startHost('http', stack.settings)];
-  const api = hosts[1].url;
+  const hosts = [
+    await startHostProcess('worker', stack.settings),
+    await startHostProcess('http', stack.settings),
+  ];
+  const api = hosts[1].line;
   try {
     const results: ProgressLatency[] = [];
-    for (const streams of [1, 100]) {
+    for (const streams of sizes.streams) {
       const { task } = await appServices().tasks.submit({
         owner: 'local',
         type: 'simulate',
-        input: { steps: 60, stepMs: 50 },
+        input: { steps: sizes.steps, stepMs: sizes.stepMs },
         requestHash: String(Math.random()),
         traceparent: '00-00000000000000000000000000000001-0000000000000001-01',
       });
@@ -64,19 +54,12 @@ export async function benchProgress(): Promise<ProgressLatency[]> {
       await Promise.all(
         Array.from({ length: streams }, () => watch(`${api}/api/tasks/${task.id}/events`, latencies)),
       );
-      const sorted = latencies.sort((a, b) => a - b);
-      results.push({
-        streams,
-        events: sorted.length,
-        p50Ms: percentile(sorted, 0.5),
-        p99Ms: percentile(sorted, 0.99),
-        maxMs: sorted[sorted.length - 1],
-      });
+      const summary = summarizeLatencies(latencies);
+      results.push({ streams, events: summary.samples, ...summary });
     }
     return results;
   } finally {
-    for (const h of hosts) h.child.kill('SIGTERM');
-    await Promise.all(hosts.map((h) => once(h.child, 'exit')));
+    await stopChildren(hosts.map((h) => h.child));
     await closeAppServices();
     await stack.stop();
   }

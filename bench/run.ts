@@ -1,133 +1,205 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { benchDataset } from './dataset';
-import { benchCostModel } from './cost-model';
-import { benchEngine } from './engine';
-import { benchFanout } from './fanout';
-import { benchProgress } from './progress';
+import { benchCostModel, COST_MODEL_SIZES, type CostModelResult } from './cost-model';
+import { benchDataset, type DatasetBenchResult } from './dataset';
+import {
+  benchEndToEnd,
+  END_TO_END_SIZES,
+  profileEndToEnd,
+  type EndToEndResult,
+  type EndToEndSizes,
+} from './end-to-end';
+import { benchEngine, type EngineBenchResult } from './engine';
+import { benchFanout, FANOUT_SIZES, type FanoutLevel } from './fanout';
+import { benchProgress, PROGRESS_SIZES, type ProgressLatency } from './progress';
+import { writeReport } from './report';
+import type { ProfileResult } from './report-profiles';
 import { benchScrape } from './scrape';
-import { benchServiceBusEmulator } from './servicebus-emulator';
-import { benchSubmit } from './submit';
+import { benchServiceBusEmulator, type ServiceBusEmulatorBenchResult } from './servicebus-emulator';
+import { benchSubmit, type SubmitBenchResult } from './submit';
 
-/** Runs every benchmark (or those named on the command line) and writes bench/results/<name>.json. */
-async function main(): Promise<void> {
-  const only = process.argv.slice(2);
-  const wanted = (name: string) => only.length === 0 || only.includes(name);
-  const dir = join(__dirname, '..', '..', 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const machine = {
-    node: process.version,
-    cpus: cpus().length,
-    cpu: cpus()[0]?.model,
-    date: new Date().toISOString(),
-  };
-  const save = (name: string, result: object) =>
-    writeFileSync(join(dir, `${name}.json`), JSON.stringify({ machine, ...result }, null, 2) + '\n');
-
-  if (wanted('servicebus-emulator')) {
-    const sb = await benchServiceBusEmulator();
-    save('servicebus-emulator', sb);
-    console.log(
-      `servicebus-emulator: send ${sb.sendPerSecond.toFixed(0)} msg/s (single messages, ${sb.sendConcurrency} in flight), ` +
-        `batch send ${sb.batchSendPerSecond.toFixed(0)} msg/s, receive+complete ${sb.receiveCompletePerSecond.toFixed(0)} msg/s ` +
-        `(${sb.messages} messages)`,
-    );
-  }
-  if (wanted('engine')) {
-    const engine = await benchEngine();
-    save('engine', engine);
-    const c = engine.checkpoint;
-    console.log(
-      `engine: ${c.steps} steps of ${c.stepMs} ms took ${(c.engineMs / 1000).toFixed(1)} s vs ${(c.baselineMs / 1000).toFixed(1)} s ` +
-        `of bare sleeps: checkpoint overhead ${(c.overheadShare * 100).toFixed(0)} % (${c.overheadPerStepMs.toFixed(1)} ms per step)`,
-    );
-    console.log(
-      `engine: worker killed after ${engine.crash.killedAfterSteps} of ${engine.crash.steps} steps: ` +
-        `${engine.crash.reExecutedSteps} step(s) re-executed, finished ${(engine.crash.recoveryMs / 1000).toFixed(1)} s after the kill`,
-    );
-  }
-  if (wanted('dataset')) {
-    const d = await benchDataset();
-    save('dataset', d);
-    const runs = (seconds: number[]) => seconds.map((s) => s.toFixed(1)).join(' s, ');
-    console.log(
-      `dataset: ${d.megabytes} MB CSV (${d.rows} rows): engine ${d.engineMBps.toFixed(1)} MB/s (${runs(d.engineSeconds)} s; ` +
-        `${d.engineSlices} slice(s), a checkpoint every ${d.checkpointMiB} MiB) vs bare single pass ` +
-        `${d.bareMBps.toFixed(1)} MB/s (${runs(d.bareSeconds)} s): ratio ${d.ratio.toFixed(2)}`,
-    );
-  }
-  if (wanted('progress')) {
-    const progress = await benchProgress();
-    save('progress', { results: progress });
-    for (const r of progress) {
-      console.log(
-        `progress: ${r.streams} stream(s): ctx.progress -> SSE client p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms (${r.events} events)`,
-      );
-    }
-  }
-  if (wanted('fanout')) {
-    const fanout = await benchFanout();
-    save('fanout', fanout);
-    for (const l of fanout.levels) {
-      for (const [name, r] of [
-        ['longhaul', l.longhaul],
-        ['bare', l.bare],
-      ] as const) {
-        const latency = r.latency
-          .map((x) => `at ${x.rate}/s p50 ${x.p50Ms.toFixed(1)} ms p99 ${x.p99Ms.toFixed(1)} ms`)
-          .join(', ');
-        console.log(
-          `fanout: ${name}: ${r.streams} streams: ${r.framesPerSecond.toFixed(0)} events/s delivered ` +
-            `(${r.serverCpuUsPerFrame.toFixed(1)} µs server CPU each); latency ${latency}; ` +
-            `RSS ${r.serverRssOpenMb.toFixed(0)} MB (${r.serverRssPerStreamKb.toFixed(1)} KB/stream); ` +
-            `load average ${r.loadAverage[0].toFixed(1)} -> ${r.loadAverage[1].toFixed(1)}`,
-        );
-      }
-      console.log(`fanout: ${l.streams} streams: Longhaul / bare events/s = ${l.ratio.toFixed(2)}`);
-    }
-  }
-  if (wanted('scrape')) {
-    const scrape = await benchScrape();
-    save('scrape', scrape);
-    console.log(
-      `scrape: ${scrape.pages} pages through the engine in ${(scrape.engine.ms / 1000).toFixed(1)} s: ` +
-        `${scrape.engine.pagesPerSecond.toFixed(0)} pages/s; the same fetch+parse in a bare loop ` +
-        `${scrape.bare.pagesPerSecond.toFixed(0)} pages/s (${scrape.overheadPerPageMs.toFixed(1)} ms engine overhead per page)`,
-    );
-  }
-  if (wanted('submit')) {
-    const submit = await benchSubmit();
-    save('submit', submit);
-    for (const [name, rows] of [
-      ['submit', submit.real],
-      ['submit-baseline (no I/O)', submit.baseline],
-    ] as const) {
-      for (const r of rows) {
-        console.log(
-          `${name}: ${r.connections} connections: ${r.requestsPerSecond.toFixed(0)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, errors ${r.errors}, non-2xx ${r.non2xx}`,
-        );
-      }
-    }
-  }
-  if (wanted('cost-model')) {
-    const cost = await benchCostModel();
-    save('cost-model', cost);
-    for (const [unit, counts] of Object.entries(cost.perTask)) {
-      const ops = (o: Record<string, number>) =>
-        Object.entries(o)
-          .map(([k, v]) => `${k} ${Number(v.toFixed(2))}`)
-          .join(', ');
-      console.log(
-        `cost-model: ${unit}: Service Bus {${ops(counts.serviceBus)}}; Blob {${ops(counts.blob)}}; ` +
-          `Table {${ops(counts.table)}}; Postgres writes ${counts.postgresWrites.toFixed(1)}; ` +
-          `Redis publishes ${counts.redisPublishes.toFixed(1)}`,
-      );
-    }
-  }
+interface Benchmark {
+  /** Runs the benchmark, small with `quick`; the result is saved as bench/results/<name>.json. */
+  run(quick: boolean): Promise<object>;
+  /** One or more lines for the console. */
+  print(result: never): string[];
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+const QUICK_END_TO_END: EndToEndSizes = {
+  workerCounts: [1, 4],
+  warmupTasks: 5,
+  latencyTasks: 20,
+  burstTasks: 60,
+  burstConcurrency: 16,
+};
+
+const f0 = (n: number) => n.toFixed(0);
+const f1 = (n: number) => n.toFixed(1);
+
+/** Every benchmark, in the order `npm run bench` runs them. Each is bounded: fixed sizes and time-outs, loopback only. */
+const benchmarks: Record<string, Benchmark> = {
+  'servicebus-emulator': {
+    run: (quick) => benchServiceBusEmulator(quick ? 500 : 5_000),
+    print: (sb: ServiceBusEmulatorBenchResult) => [
+      `send ${f0(sb.sendPerSecond)} msg/s (single messages, ${sb.sendConcurrency} in flight), batch send ` +
+        `${f0(sb.batchSendPerSecond)} msg/s, receive+complete ${f0(sb.receiveCompletePerSecond)} msg/s (${sb.messages} messages)`,
+    ],
+  },
+  engine: {
+    run: (quick) => benchEngine(quick ? 100 : 1_000),
+    print: (e: EngineBenchResult) => [
+      `${e.checkpoint.steps} steps of ${e.checkpoint.stepMs} ms took ${f1(e.checkpoint.engineMs / 1000)} s vs ` +
+        `${f1(e.checkpoint.baselineMs / 1000)} s of bare sleeps: ${f1(e.checkpoint.overheadPerStepMs)} ms per step`,
+      `worker killed after ${e.crash.killedAfterSteps} of ${e.crash.steps} steps: ${e.crash.reExecutedSteps} step(s) ` +
+        `re-executed, finished ${f1(e.crash.recoveryMs / 1000)} s after the kill`,
+    ],
+  },
+  dataset: {
+    run: (quick) => benchDataset(quick ? 10 : undefined),
+    print: (d: DatasetBenchResult) => [
+      `${d.megabytes} MB: engine ${f1(d.engineMBps)} MB/s vs bare ${f1(d.bareMBps)} MB/s: ratio ${d.ratio.toFixed(2)}`,
+    ],
+  },
+  progress: {
+    run: async (quick) => ({
+      results: await benchProgress(quick ? { streams: [1, 20], steps: 20, stepMs: 50 } : PROGRESS_SIZES),
+    }),
+    print: ({ results }: { results: ProgressLatency[] }) =>
+      results.map((r) => `${r.streams} stream(s): p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms (${r.events} events)`),
+  },
+  fanout: {
+    run: (quick) => benchFanout(quick ? { levels: [100, 300], latencySeconds: 2 } : FANOUT_SIZES),
+    print: ({ levels }: { levels: FanoutLevel[] }) =>
+      levels.map(
+        (l) =>
+          `${l.streams} streams: Longhaul ${f0(l.longhaul.framesPerSecond)} events/s, bare ${f0(l.bare.framesPerSecond)}: ` +
+          `ratio ${l.ratio.toFixed(2)}; p99 at 1/s ${f1(l.longhaul.latency[0].p99Ms)} vs ${f1(l.bare.latency[0].p99Ms)} ms`,
+      ),
+  },
+  scrape: {
+    run: (quick) => benchScrape(quick ? 60 : 300),
+    print: (s: { pages: number; engine: { pagesPerSecond: number }; bare: { pagesPerSecond: number } }) => [
+      `${s.pages} pages: engine ${f0(s.engine.pagesPerSecond)} pages/s, bare ${f0(s.bare.pagesPerSecond)} pages/s`,
+    ],
+  },
+  'end-to-end': {
+    run: (quick) => benchEndToEnd(quick ? QUICK_END_TO_END : END_TO_END_SIZES),
+    print: (e: EndToEndResult) =>
+      e.sessions.map(
+        (s) =>
+          `${s.system}, ${s.workers} worker process(es): p50 ${f1(s.latency.p50Ms)} ms, p99 ${f1(s.latency.p99Ms)} ms; ` +
+          `burst of ${s.burst.tasks}: ${f0(s.burst.tasksPerSecond)} tasks/s`,
+      ),
+  },
+  // The stages furthest from their baselines (a no-op task end to end, the crawler) under CPU profilers; their own
+  // figures are not the benchmarks'.
+  profile: {
+    run: async (quick) => ({
+      endToEnd: await profileEndToEnd(quick ? { ...QUICK_END_TO_END, workerCounts: [1] } : undefined),
+      scrape: await benchScrape(quick ? 60 : 300, true),
+    }),
+    print: (p: ProfileResult) => [
+      ...Object.entries(p.endToEnd.profiles).map(
+        ([name, s]) => `end to end, ${name} process: busy ${f0(s.busyMs)} ms, idle ${f0(s.idleMs)} ms`,
+      ),
+      `scrape, worker: busy ${f0(p.scrape.profiles!.worker.busyMs)} ms, idle ${f0(p.scrape.profiles!.worker.idleMs)} ms`,
+    ],
+  },
+  submit: {
+    run: (quick) => benchSubmit(quick ? 2 : 10),
+    print: (s: SubmitBenchResult) =>
+      [...s.real.map((r) => ['submit', r] as const), ...s.baseline.map((r) => ['no I/O', r] as const)].map(
+        ([name, r]) =>
+          `${name}: ${r.connections} connections: ${f0(r.requestsPerSecond)} req/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`,
+      ),
+  },
+  'cost-model': {
+    run: (quick) =>
+      benchCostModel(
+        quick
+          ? { tasks: 2, validation: { steps: 8, sliceBudgetSeconds: 3, heartbeatSeconds: 2 } }
+          : COST_MODEL_SIZES,
+      ),
+    print: (c: CostModelResult) =>
+      c.taskHours.map(
+        (h) =>
+          `task-hour, a step every ${h.stepEverySeconds} s: Table ${f0(sum(h.counts.table))}, Postgres writes ` +
+          `${f0(h.counts.postgresWrites)}, Redis publishes ${f0(h.counts.redisPublishes)}, Service Bus ${f0(sum(h.counts.serviceBus))}`,
+      ),
+  },
+};
+
+const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+
+/**
+ * Bounds a benchmark: every one has fixed sizes, but a lost task or message would otherwise wait forever. On time-out
+ * the run fails and exits, and the children it started are killed (bench/processes.ts).
+ */
+function withTimeout<T>(work: Promise<T>, name: string, minutes: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${name} did not finish within ${minutes} minutes`)),
+      minutes * 60_000,
+    );
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * `node dist/bench/run.js [--quick] [name ...]`: runs every benchmark (or those named), writes each result to
+ * bench/results/<name>.json, then regenerates docs/performance.md and its charts from every result there. `--quick`
+ * runs small sizes into bench/results/quick/ (report included), to check the machinery, not to publish figures.
+ */
+async function main(): Promise<void> {
+  // Ctrl-C or a time-out from outside: exit, so that the children still running are killed (bench/processes.ts).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(1));
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const only = args.filter((a) => a !== '--quick');
+  const unknown = only.filter((name) => !(name in benchmarks));
+  if (unknown.length > 0) {
+    throw new Error(
+      `unknown benchmark(s) ${unknown.join(', ')}; known: ${Object.keys(benchmarks).join(', ')}`,
+    );
+  }
+  const root = join(__dirname, '..', '..');
+  const resultsDir = join(root, 'bench', 'results', ...(quick ? ['quick'] : []));
+  mkdirSync(resultsDir, { recursive: true });
+  for (const [name, benchmark] of Object.entries(benchmarks)) {
+    if (only.length > 0 && !only.includes(name)) continue;
+    const machine = {
+      node: process.version,
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      date: new Date().toISOString(),
+      loadAverage: loadavg()[0],
+      quick,
+    };
+    const started = performance.now();
+    const result = await withTimeout(benchmark.run(quick), name, quick ? 5 : 20);
+    const seconds = Math.round((performance.now() - started) / 100) / 10;
+    writeFileSync(
+      join(resultsDir, `${name}.json`),
+      JSON.stringify({ machine: { ...machine, seconds }, ...result }, null, 2) + '\n',
+    );
+    for (const line of benchmark.print(result as never)) console.log(`${name}: ${line}`);
+    console.log(`${name}: done in ${seconds} s`);
+  }
+  const report = quick
+    ? { doc: join(resultsDir, 'performance.md'), images: join(resultsDir, 'images') }
+    : { doc: join(root, 'docs', 'performance.md'), images: join(root, 'docs', 'images') };
+  await writeReport(resultsDir, report.doc, report.images);
+  console.log(`report: ${report.doc}`);
+}
+
+main().then(
+  // Clients the benchmarks leave behind (pools, sockets) must not keep the process alive.
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

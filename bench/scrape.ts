@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { appServices, closeAppServices, OUTBOUND_USER_AGENT } from '../functions/app-services';
 import { OutboundPolicy } from '../functions/outbound/address-policy';
@@ -13,6 +13,14 @@ import { HostResilience } from '../functions/tasks/scrape/host-resilience';
 import { PageFetcher } from '../functions/tasks/scrape/page-fetch';
 import { decodeHtml, summarizePage } from '../functions/tasks/scrape/page-summary';
 import { startBenchStack } from './bench-stack';
+import {
+  monotonicUs,
+  profileThisProcess,
+  readProfileFrom,
+  summarizeProfile,
+  type ProfileSummary,
+} from './cpu-profile';
+import { startHostProcess, stopChildren } from './processes';
 
 export interface ScrapeBenchResult {
   pages: number;
@@ -24,12 +32,18 @@ export interface ScrapeBenchResult {
   overheadPerPageMs: number;
 }
 
-const PAGES = 300;
+export interface ScrapeProfiles {
+  /** The worker process (the task's own code and the engine), over the crawl. */
+  worker: ProfileSummary;
+  /** The benchmark's process over the crawl: Azurite and the Service Bus emulator, which the worker waits on. */
+  stack: ProfileSummary;
+}
+
 const FAN_OUT = 3;
 
-/** Page i of a site that is a tree (children 3i+1..3i+3) with some prose, headings and back links. */
-function sitePage(i: number): string {
-  const children = Array.from({ length: FAN_OUT }, (_, k) => FAN_OUT * i + k + 1).filter((c) => c < PAGES);
+/** Page i of a site of `pages` pages that is a tree (children 3i+1..3i+3) with some prose, headings and back links. */
+function sitePage(i: number, pages: number): string {
+  const children = Array.from({ length: FAN_OUT }, (_, k) => FAN_OUT * i + k + 1).filter((c) => c < pages);
   const prose = Array.from(
     { length: 20 },
     (_, p) => `<p>Paragraph ${p} of page ${i}: the quick brown fox jumps over the lazy dog, twice.</p>`,
@@ -42,8 +56,8 @@ function sitePage(i: number): string {
 <body><h1>Page ${i}</h1><h2>Section</h2>${prose}<img src="/img.png"><nav>${anchors}</nav></body></html>`;
 }
 
-async function startSite(): Promise<{ server: Server; origin: string; host: string }> {
-  const pages = Array.from({ length: PAGES }, (_, i) => sitePage(i));
+async function startSite(count: number): Promise<{ server: Server; origin: string; host: string }> {
+  const pages = Array.from({ length: count }, (_, i) => sitePage(i, count));
   const server = createServer((req, res) => {
     const i = /^\/p\/(\d+)$/.exec(req.url ?? '')?.[1];
     const body = i === undefined ? undefined : pages[Number(i)];
@@ -57,7 +71,7 @@ async function startSite(): Promise<{ server: Server; origin: string; host: stri
 }
 
 /** The crawl without the engine: what the task does per page, in a loop. */
-async function bareCrawl(origin: string, host: string): Promise<number> {
+async function bareCrawl(origin: string, host: string, maxPages: number): Promise<number> {
   const outbound = new OutboundClient({
     policy: new OutboundPolicy({ allowPrivateHosts: [host] }),
     userAgent: OUTBOUND_USER_AGENT,
@@ -71,7 +85,7 @@ async function bareCrawl(origin: string, host: string): Promise<number> {
   const frontier = new Frontier(`${origin}/p/0`, { maxDepth: 10, sameOrigin: true });
   const signal = new AbortController().signal;
   let pages = 0;
-  for (let entry = frontier.next(); entry && pages < PAGES; entry = frontier.next()) {
+  for (let entry = frontier.next(); entry && pages < maxPages; entry = frontier.next()) {
     const outcome = await fetcher.fetch(entry.url, { maxBytes: 5 * 1024 * 1024, signal });
     if (!('response' in outcome)) throw new Error(outcome.error.message);
     const { response } = outcome;
@@ -88,54 +102,80 @@ async function bareCrawl(origin: string, host: string): Promise<number> {
   return pages;
 }
 
-/** Crawler throughput on a local 300-page site: through the engine, and as a bare loop of the same work. */
-export async function benchScrape(): Promise<ScrapeBenchResult> {
-  const site = await startSite();
+/**
+ * Crawler throughput on a local site (300 pages by default): through the engine, and as a bare loop of the same work.
+ * With `profile`, the worker runs under --cpu-prof and this process (the stack) under the inspector's profiler, both
+ * summarised over the engine's crawl only; profiling slows both, so such a run's figures are not the benchmark's.
+ */
+export async function benchScrape(
+  pages = 300,
+  profile = false,
+): Promise<ScrapeBenchResult & { profiles?: ScrapeProfiles }> {
+  const site = await startSite(pages);
   const stack = await startBenchStack({ OUTBOUND_ALLOW_PRIVATE_HOSTS: site.host });
+  const profileDir = profile ? mkdtempSync(join(tmpdir(), 'longhaul-bench-profile-')) : undefined;
   // A process of its own, as deployed: the storage emulators and the site stay in this one.
-  const worker = spawn(process.execPath, [join(__dirname, '..', 'local-dev', 'host-process.js')], {
-    env: { ...process.env, ...stack.settings },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await once(createInterface({ input: worker.stdout }), 'line');
+  const worker = await startHostProcess(
+    'worker',
+    stack.settings,
+    profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+  );
   try {
     const bareStart = performance.now();
-    const barePages = await bareCrawl(site.origin, site.host);
+    const barePages = await bareCrawl(site.origin, site.host, pages);
     const bareMs = performance.now() - bareStart;
 
-    const { task } = await appServices().tasks.submit({
-      owner: 'local',
-      type: 'scrape',
-      input: { url: `${site.origin}/p/0`, maxPages: PAGES, maxDepth: 10, politenessMs: 0 },
-      requestHash: `bench-scrape-${Date.now()}`,
-      traceparent: '00-00000000000000000000000000000002-0000000000000002-01',
-    });
-    let row = await appServices().repository.find(task.id);
-    while (row && !['succeeded', 'failed', 'cancelled'].includes(row.status)) {
-      await sleep(100);
-      row = await appServices().repository.find(task.id);
-    }
+    const crawl = async () => {
+      const { task } = await appServices().tasks.submit({
+        owner: 'local',
+        type: 'scrape',
+        input: { url: `${site.origin}/p/0`, maxPages: pages, maxDepth: 10, politenessMs: 0 },
+        requestHash: `bench-scrape-${Date.now()}`,
+        traceparent: '00-00000000000000000000000000000002-0000000000000002-01',
+      });
+      let row = await appServices().repository.find(task.id);
+      while (row && !['succeeded', 'failed', 'cancelled'].includes(row.status)) {
+        await sleep(100);
+        row = await appServices().repository.find(task.id);
+      }
+      return row;
+    };
+    const window: [number, number] = [monotonicUs(), 0];
+    const profiled = profile
+      ? await profileThisProcess(crawl)
+      : { result: await crawl(), profile: undefined };
+    window[1] = monotonicUs();
+    const row = profiled.result;
     if (row?.status !== 'succeeded')
       throw new Error(`the crawl ended ${row?.status}: ${JSON.stringify(row?.error)}`);
     const result = (await appServices().blobs.getJson(row.resultRef!)) as { summary: { ok: number } };
-    if (result.summary.ok !== PAGES || barePages !== PAGES) {
+    if (result.summary.ok !== pages || barePages !== pages) {
       throw new Error(
-        `crawled ${result.summary.ok} pages through the engine and ${barePages} bare, not ${PAGES}`,
+        `crawled ${result.summary.ok} pages through the engine and ${barePages} bare, not ${pages}`,
       );
     }
     const engineMs = row.finishedAt!.getTime() - row.startedAt!.getTime();
+    await stopChildren([worker.child]);
     return {
-      pages: PAGES,
-      pageBytes: Buffer.byteLength(sitePage(1)),
-      engine: { ms: engineMs, pagesPerSecond: (PAGES * 1000) / engineMs },
-      bare: { ms: bareMs, pagesPerSecond: (PAGES * 1000) / bareMs },
-      overheadPerPageMs: (engineMs - bareMs) / PAGES,
+      pages,
+      pageBytes: Buffer.byteLength(sitePage(1, pages)),
+      engine: { ms: engineMs, pagesPerSecond: (pages * 1000) / engineMs },
+      bare: { ms: bareMs, pagesPerSecond: (pages * 1000) / bareMs },
+      overheadPerPageMs: (engineMs - bareMs) / pages,
+      ...(profileDir && profiled.profile
+        ? {
+            profiles: {
+              worker: summarizeProfile(readProfileFrom(profileDir), window),
+              stack: summarizeProfile(profiled.profile, window),
+            },
+          }
+        : {}),
     };
   } finally {
-    worker.kill('SIGTERM');
-    await once(worker, 'exit');
+    await stopChildren([worker.child]);
     await closeAppServices();
     await stack.stop();
     site.server.close();
+    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   }
 }
