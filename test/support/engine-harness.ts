@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { startAppHost } from './app-host';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -109,15 +110,7 @@ export async function startAppOnLocalHost(
   overrides: Record<string, string> = {},
 ): Promise<{ stack: AppStack; host: LocalHost }> {
   const stack = await startAppStack(overrides);
-  const hostJson = JSON.parse(readFileSync(join(findRepoRoot(), 'host.json'), 'utf8')) as object;
-  const host = await startLocalHost({
-    triggers,
-    port: 0,
-    settings: stack.settings,
-    hostJson,
-    log: () => undefined,
-  });
-  return { stack, host };
+  return { stack, host: await startAppHost(stack.settings) };
 }
 
 /** A local host in a process of its own (`--role worker` or `http`), for tests that kill it; resolves once it serves. */

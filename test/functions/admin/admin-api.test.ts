@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
+import { startAppHost } from '../../support/app-host';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ServiceBusClient } from '@azure/service-bus';
 import { triggers } from '../../../functions/triggers';
-import { startLocalHost, type LocalHost } from '../../../local-dev/host';
-import { findRepoRoot } from '../../../local-dev/services/repo-root';
+import type { LocalHost } from '../../../local-dev/host';
 import { APIKEY_SETTINGS, keysCli } from '../../support/api-keys';
 import { startAppStack, type AppStack } from '../../support/app-stack';
 import { isFinished, stepRuns, waitForTask } from '../../support/engine-harness';
@@ -81,15 +79,8 @@ describe('admin API: stats, dead letters and retrying failed tasks (AUTH_MODE=ap
       LEASE_SECONDS: '2',
       HEARTBEAT_SECONDS: '1',
     });
-    const hostJson = JSON.parse(readFileSync(join(findRepoRoot(), 'host.json'), 'utf8')) as object;
     // No timers: the sweeper would re-drive the rows this test writes by hand.
-    host = await startLocalHost({
-      triggers: triggers.filter((t) => t.kind !== 'timer'),
-      port: 0,
-      settings: stack.settings,
-      hostJson,
-      log: () => undefined,
-    });
+    host = await startAppHost(stack.settings, { triggers: triggers.filter((t) => t.kind !== 'timer') });
     keys.user = (await keysCli('create', '--owner', 'user')).key;
     keys.admin = (await keysCli('create', '--owner', 'ops', '--role', 'admin')).key;
   });

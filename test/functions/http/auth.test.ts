@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { startAppHost } from '../../support/app-host';
 import { after, before, describe, it } from 'node:test';
-import { triggers } from '../../../functions/triggers';
-import { startLocalHost, type LocalHost } from '../../../local-dev/host';
-import { findRepoRoot } from '../../../local-dev/services/repo-root';
+import type { LocalHost } from '../../../local-dev/host';
 import { APIKEY_SETTINGS, keysCli } from '../../support/api-keys';
 import { startAppStack, type AppStack } from '../../support/app-stack';
 import { isFinished, waitForTask } from '../../support/engine-harness';
@@ -48,14 +45,7 @@ describe('AUTH_MODE=apikey: API keys, isolation between callers, admins and stre
 
   before(async () => {
     stack = await startAppStack(APIKEY_SETTINGS);
-    const hostJson = JSON.parse(readFileSync(join(findRepoRoot(), 'host.json'), 'utf8')) as object;
-    host = await startLocalHost({
-      triggers,
-      port: 0,
-      settings: stack.settings,
-      hostJson,
-      log: (l) => logs.push(l),
-    });
+    host = await startAppHost(stack.settings, { log: (l) => logs.push(l) });
     keys.alice = (await keysCli('create', '--owner', 'alice', '--name', 'laptop')).key;
     keys.bob = (await keysCli('create', '--owner', 'bob')).key;
     keys.admin = (await keysCli('create', '--owner', 'ops', '--role', 'admin')).key;

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { startAppHost } from '../../support/app-host';
+import { readdirSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { triggers } from '../../../functions/triggers';
-import { startLocalHost, type LocalHost } from '../../../local-dev/host';
+import type { LocalHost } from '../../../local-dev/host';
 import { findRepoRoot } from '../../../local-dev/services/repo-root';
 import { APIKEY_SETTINGS, keysCli } from '../../support/api-keys';
 import { startAppStack, type AppStack } from '../../support/app-stack';
@@ -132,14 +132,7 @@ describe('hostile input on every route (AUTH_MODE=apikey)', () => {
 
   before(async () => {
     stack = await startAppStack({ ...APIKEY_SETTINGS, MAX_PAYLOAD_BYTES: String(MAX_PAYLOAD_BYTES) });
-    const hostJson = JSON.parse(readFileSync(join(findRepoRoot(), 'host.json'), 'utf8')) as object;
-    host = await startLocalHost({
-      triggers,
-      port: 0,
-      settings: stack.settings,
-      hostJson,
-      log: (l) => logs.push(l),
-    });
+    host = await startAppHost(stack.settings, { log: (l) => logs.push(l) });
     agent = new Agent({ keepAlive: true, maxSockets: BATCH });
     keys.alice = (await keysCli('create', '--owner', 'alice')).key;
     keys.bob = (await keysCli('create', '--owner', 'bob')).key;

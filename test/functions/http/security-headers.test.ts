@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { startAppHost } from '../../support/app-host';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -69,14 +70,7 @@ describe('HTTP hardening: security headers, CORS, header/query/JSON-depth limits
       ...APIKEY_SETTINGS,
       CORS_ALLOWED_ORIGINS: `${ALLOWED}, http://localhost:5173`,
     });
-    const hostJson = JSON.parse(readFileSync(join(findRepoRoot(), 'host.json'), 'utf8')) as object;
-    host = await startLocalHost({
-      triggers,
-      port: 0,
-      settings: stack.settings,
-      hostJson,
-      log: (l) => logs.push(l),
-    });
+    host = await startAppHost(stack.settings, { log: (l) => logs.push(l) });
     key = (await keysCli('create', '--owner', 'alice')).key;
   });
   after(async () => {
