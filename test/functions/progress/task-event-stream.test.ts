@@ -43,7 +43,8 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
     await redis.stop().catch(() => undefined);
   });
 
-  const open = async (
+  /** A stream on the task, not started yet, and what it writes. */
+  const create = async (
     id: string,
     timings: { keepAliveMs: number; maxDurationMs: number; pollMs: number },
   ) => {
@@ -60,8 +61,16 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
       sink,
       timings,
     );
-    await stream.start();
     return { stream, written };
+  };
+
+  const open = async (
+    id: string,
+    timings: { keepAliveMs: number; maxDurationMs: number; pollMs: number },
+  ) => {
+    const opened = await create(id, timings);
+    await opened.stream.start();
+    return opened;
   };
 
   it('writes keep-alive comments while idle and closes, without end, at the maximum duration', async () => {
@@ -79,24 +88,11 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
 
   it('a stream stopped while it was starting (the client left at once) leaves no subscription and writes nothing more', async () => {
     const id = await submitSimulate({ steps: 1, stepMs: 0 }); // no worker: it stays queued
-    const services = appServices();
-    const task = await services.tasks.get('local', id);
-    assert.ok(task);
-    const { sink, written } = collectingSink();
-    const timings = { keepAliveMs: 50, maxDurationMs: 60_000, pollMs: 50 };
-    const stream = new TaskEventStream(
-      task,
-      undefined,
-      services.repository,
-      services.subscriptions,
-      taskJson,
-      sink,
-      timings,
-    );
+    const { stream, written } = await create(id, { keepAliveMs: 50, maxDurationMs: 60_000, pollMs: 50 });
     const starting = stream.start();
     stream.stop();
     await starting;
-    assert.equal(services.subscriptions.listenerCount(taskChannel(id)), 0);
+    assert.equal(appServices().subscriptions.listenerCount(taskChannel(id)), 0);
     const count = written.length;
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(written.length, count, 'no keep-alive or poll runs after the stop');
