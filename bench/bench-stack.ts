@@ -1,4 +1,10 @@
+import { randomUUID } from 'node:crypto';
+import { appServices } from '../functions/app-services';
+import type { TaskRow } from '../functions/storage/task-repository';
 import { startEphemeralStack, type EphemeralStack } from '../local-dev/ephemeral-stack';
+
+/** The benchmarks' submits all belong to one sampled trace. */
+const BENCH_TRACEPARENT = '00-00000000000000000000000000000001-0000000000000001-01';
 
 /** A benchmark's own stack on the machine's Postgres and Redis, with its settings in process.env. */
 export async function startBenchStack(overrides: Record<string, string> = {}): Promise<EphemeralStack> {
@@ -10,4 +16,16 @@ export async function startBenchStack(overrides: Record<string, string> = {}): P
   });
   Object.assign(process.env, stack.settings);
   return stack;
+}
+
+/** Submits a task straight to the app's task service (no HTTP), as the benchmark's own caller. */
+export async function submitTask(type: string, input: unknown, owner = 'local'): Promise<TaskRow> {
+  const { task } = await appServices().tasks.submit({
+    owner,
+    type,
+    input,
+    requestHash: randomUUID(),
+    traceparent: BENCH_TRACEPARENT,
+  });
+  return task;
 }

@@ -11,7 +11,7 @@ import { loadSettings, type Settings } from '../functions/platform/settings';
 import { triggers } from '../functions/triggers';
 import { startLocalHost, type LocalHost } from '../local-dev/host';
 import { findRepoRoot } from '../local-dev/services/repo-root';
-import { startBenchStack } from './bench-stack';
+import { startBenchStack, submitTask } from './bench-stack';
 
 /** Billable (or sizing-relevant) operations, counted where the app and the host make them. */
 export interface OperationCounts {
@@ -197,19 +197,36 @@ function plus(a: OperationCounts, b: OperationCounts, n: number): OperationCount
 
 type UnitCosts = CostModelResult['perTask'];
 
-/** What the unit costs predict for a task of `steps` steps, `heartbeats` heartbeats and `slices` slices. */
+/**
+ * What the unit costs predict for a task of `steps` steps, `heartbeats` heartbeats and `slices` slices. A task's fixed
+ * cost is that of a one-step, one-slice task, so it already holds one step and one slice.
+ */
 function predict(unit: UnitCosts, steps: number, heartbeats: number, slices: number): OperationCounts {
   return plus(
-    plus(plus(unit.fixed, unit.perStep, steps), unit.perHeartbeat, heartbeats),
+    plus(plus(unit.fixed, unit.perStep, steps - 1), unit.perHeartbeat, heartbeats),
     unit.perSlice,
     slices - 1,
   );
 }
 
+/** The last settlement of a task (its message's complete) follows the task's final status write. */
+const SETTLED_MS = 500;
+
+/**
+ * Heartbeats of a task running `seconds`: each slice beats every `heartbeatSeconds` from its start, and lasts its
+ * budget (the last one what is left). The sizes are chosen so that no beat falls on a slice's end.
+ */
+function heartbeatsOf(seconds: number, sliceBudgetSeconds: number, heartbeatSeconds: number): number {
+  let beats = 0;
+  for (let left = seconds; left > 0; left -= sliceBudgetSeconds)
+    beats += Math.floor(Math.min(left, sliceBudgetSeconds) / heartbeatSeconds);
+  return beats;
+}
+
 /** One task-hour with the app's default heartbeat and slice budget. */
 function taskHour(unit: UnitCosts, stepEverySeconds: number, settings: Settings): TaskHour {
   const steps = 3600 / stepEverySeconds;
-  const heartbeats = 3600 / settings.heartbeatSeconds;
+  const heartbeats = heartbeatsOf(3600, settings.sliceBudgetSeconds, settings.heartbeatSeconds);
   const slices = 3600 / settings.sliceBudgetSeconds;
   return { stepEverySeconds, steps, heartbeats, slices, counts: predict(unit, steps, heartbeats, slices) };
 }
@@ -223,7 +240,7 @@ export interface CostModelSizes {
 
 export const COST_MODEL_SIZES: CostModelSizes = {
   tasks: 4,
-  validation: { steps: 60, sliceBudgetSeconds: 20, heartbeatSeconds: 15 },
+  validation: { steps: 60, sliceBudgetSeconds: 20, heartbeatSeconds: 6 },
 };
 
 /**
@@ -236,6 +253,23 @@ export async function benchCostModel(sizes: CostModelSizes = COST_MODEL_SIZES): 
   const stack = await startBenchStack();
   const probe = instrument(stack.settings.TASKS_STORAGE);
   const hostJson = JSON.parse(readFileSync(join(findRepoRoot(), 'host.json'), 'utf8')) as object;
+
+  /** Submits `tasks` simulate tasks and waits until every one has succeeded. */
+  const runTasks = async (name: string, tasks: number, input: { steps: number; stepMs: number }) => {
+    const ids: string[] = [];
+    for (let i = 0; i < tasks; i++) {
+      ids.push((await submitTask('simulate', input, 'cost-model')).id);
+    }
+    for (const id of ids) {
+      for (;;) {
+        const row = await appServices().repository.find(id);
+        if (row?.status === 'succeeded') break;
+        if (row?.status === 'failed' || row?.status === 'cancelled')
+          throw new Error(`${name}: task ${row.status}`);
+        await sleep(50);
+      }
+    }
+  };
 
   const run = async (
     name: string,
@@ -254,32 +288,20 @@ export async function benchCostModel(sizes: CostModelSizes = COST_MODEL_SIZES): 
       log: () => undefined,
     });
     try {
+      // A first task pays what a fresh process pays once (creating containers and tables): not a task's cost.
+      await runTasks(`${name} warm-up`, 1, { steps: 1, stepMs: 0 });
+      await sleep(SETTLED_MS);
       probe.reset();
-      const ids: string[] = [];
-      for (let i = 0; i < tasks; i++) {
-        const { task } = await appServices().tasks.submit({
-          owner: 'cost-model',
-          type: 'simulate',
-          input,
-          requestHash: `${name}-${i}`,
-          traceparent: '00-00000000000000000000000000000001-0000000000000001-01',
-        });
-        ids.push(task.id);
-      }
-      for (const id of ids) {
-        for (;;) {
-          const row = await appServices().repository.find(id);
-          if (row?.status === 'succeeded') break;
-          if (row?.status === 'failed' || row?.status === 'cancelled')
-            throw new Error(`${name}: task ${row.status}`);
-          await sleep(50);
-        }
-      }
-      await sleep(500); // the last settlement (complete) follows the task's final status write
+      await runTasks(name, tasks, input);
+      await sleep(SETTLED_MS);
       const counts = probe.counts();
       const slices = (counts.serviceBus.receive ?? 0) / tasks;
-      const heartbeatSeconds = Number(settings.HEARTBEAT_SECONDS);
-      const heartbeats = Math.floor((input.steps * input.stepMs) / 1000 / heartbeatSeconds);
+      const { sliceBudgetSeconds, heartbeatSeconds } = loadSettings(settings);
+      const heartbeats = heartbeatsOf(
+        (input.steps * input.stepMs) / 1000,
+        sliceBudgetSeconds,
+        heartbeatSeconds,
+      );
       return { name, tasks, steps: input.steps, slices, heartbeats, counts: structuredClone(counts) };
     } finally {
       await host.close();
@@ -290,12 +312,14 @@ export async function benchCostModel(sizes: CostModelSizes = COST_MODEL_SIZES): 
   try {
     const quiet = { HEARTBEAT_SECONDS: '60', LEASE_SECONDS: '180', SLICE_BUDGET_SECONDS: '480' };
     const { tasks, validation: v } = sizes;
-    const one = await run('one step', tasks, { steps: 1, stepMs: 0 }, quiet);
-    const many = await run('21 steps', tasks, { steps: 21, stepMs: 0 }, quiet);
+    // Steps of a second, as in the task-hours: a step's progress is then published live and again when persisted
+    // at the step boundary; steps of a few ms share one live publish (design §3 throttles it to ten a second).
+    const one = await run('one step', tasks, { steps: 1, stepMs: 1_000 }, quiet);
+    const many = await run('21 steps', tasks, { steps: 21, stepMs: 1_000 }, quiet);
     const beats = await run(
       'heartbeats',
       tasks,
-      { steps: 1, stepMs: 5_000 },
+      { steps: 1, stepMs: 5_500 },
       { ...quiet, HEARTBEAT_SECONDS: '1', LEASE_SECONDS: '5' },
     );
     const sliced = await run(

@@ -10,7 +10,7 @@ import { startLocalHost } from '../local-dev/host';
 import { findRepoRoot } from '../local-dev/services/repo-root';
 // The test fixtures: the same generated file the tests check, and the catalog entry until app-services has it.
 import { generateCsv, type GeneratedCsv } from '../test/functions/tasks/dataset/support/generate-csv';
-import { startBenchStack } from './bench-stack';
+import { startBenchStack, submitTask } from './bench-stack';
 
 export interface DatasetBenchResult {
   megabytes: number;
@@ -74,13 +74,7 @@ export async function benchDataset(
     let engineSlices = 0;
     const engine = () =>
       timed(async () => {
-        const { task } = await services.tasks.submit({
-          owner: 'local',
-          type: 'dataset',
-          input,
-          requestHash: String(Math.random()),
-          traceparent: '00-00000000000000000000000000000001-0000000000000001-01',
-        });
+        const task = await submitTask('dataset', input);
         for (;;) {
           await sleep(100);
           const row = await services.repository.find(task.id);

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { InvocationContext } from '@azure/functions';
 import { appServices, closeAppServices } from '../functions/app-services';
 import { sweepTasks } from '../functions/worker/sweeper';
-import { startBenchStack } from './bench-stack';
+import { startBenchStack, submitTask } from './bench-stack';
 import { startHostProcess, stopChildren } from './processes';
 
 export interface EngineBenchResult {
@@ -24,14 +24,7 @@ async function startWorker(env: Record<string, string>): Promise<ChildProcess> {
 }
 
 async function submit(input: Record<string, unknown>): Promise<string> {
-  const { task } = await appServices().tasks.submit({
-    owner: 'local',
-    type: 'simulate',
-    input,
-    requestHash: String(Math.random()),
-    traceparent: '00-00000000000000000000000000000001-0000000000000001-01',
-  });
-  return task.id;
+  return (await submitTask('simulate', input)).id;
 }
 
 async function waitFor(

@@ -3,11 +3,10 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { appServices, closeAppServices } from '../functions/app-services';
 import type { EphemeralStack } from '../local-dev/ephemeral-stack';
-import { startBenchStack } from './bench-stack';
-import { runJsonChild, startChild, startHostProcess, stopChildren } from './processes';
+import { startBenchStack, submitTask } from './bench-stack';
+import { runJsonChild, stopChildren } from './processes';
+import { sessionOrder, startSseServer, type SseServerKind } from './sse-servers';
 import type { FanoutClientOptions, FanoutClientResult } from './fanout-client';
-
-type ServerKind = 'longhaul' | 'bare';
 
 export interface FanoutSession extends FanoutClientResult {
   /** The machine's 1-minute load average before and after the session: other work on the 2 cores shows here. */
@@ -40,13 +39,6 @@ export const FANOUT_SIZES: FanoutSizes = {
  */
 const BURST_EVENTS = 50;
 
-/** The server under test, fresh for each session so that its memory and CPU time are that session's alone. */
-function startServer(kind: ServerKind, stack: EphemeralStack) {
-  return kind === 'longhaul'
-    ? startHostProcess('http', stack.settings)
-    : startChild(join(__dirname, 'fanout-bare-server.js'), [stack.settings.REDIS_URL]);
-}
-
 /** The session's client, in its own process so that it takes a core of its own when there is one. */
 function runClient(options: FanoutClientOptions): Promise<FanoutClientResult> {
   // Opening 10,000 streams, two latency phases and the bursts take a few minutes at most.
@@ -55,24 +47,19 @@ function runClient(options: FanoutClientOptions): Promise<FanoutClientResult> {
 
 /** A task for Longhaul's stream: no worker runs, so it stays queued and its stream open. */
 async function openTask(): Promise<{ taskId: string; seqStart: number }> {
-  const { task } = await appServices().tasks.submit({
-    owner: 'local',
-    type: 'simulate',
-    input: { steps: 1, stepMs: 1 },
-    requestHash: randomUUID(),
-    traceparent: '00-00000000000000000000000000000001-0000000000000001-01',
-  });
+  const task = await submitTask('simulate', { steps: 1, stepMs: 1 });
   return { taskId: task.id, seqStart: await appServices().repository.lastSeq(task.id) };
 }
 
 async function session(
-  kind: ServerKind,
+  kind: SseServerKind,
   streams: number,
   stack: EphemeralStack,
   latencySeconds: number,
 ): Promise<FanoutSession> {
   const load = loadavg()[0];
-  const server = await startServer(kind, stack);
+  // Fresh for each session, so that its memory and CPU time are that session's alone.
+  const server = await startSseServer(kind, stack);
   try {
     // The bare server takes any id; Longhaul's stream needs the task to exist.
     const { taskId, seqStart } =
@@ -111,10 +98,9 @@ export async function benchFanout(sizes: FanoutSizes = FANOUT_SIZES): Promise<{ 
   try {
     const levels: FanoutLevel[] = [];
     for (const [index, streams] of sizes.levels.entries()) {
-      // Alternate which server goes first, so that neither always meets the machine in the same state.
-      const order: ServerKind[] = index % 2 === 0 ? ['longhaul', 'bare'] : ['bare', 'longhaul'];
-      const results = new Map<ServerKind, FanoutSession>();
-      for (const kind of order) results.set(kind, await session(kind, streams, stack, sizes.latencySeconds));
+      const results = new Map<SseServerKind, FanoutSession>();
+      for (const kind of sessionOrder(index))
+        results.set(kind, await session(kind, streams, stack, sizes.latencySeconds));
       const longhaul = results.get('longhaul')!;
       const bare = results.get('bare')!;
       levels.push({ streams, longhaul, bare, ratio: longhaul.framesPerSecond / bare.framesPerSecond });

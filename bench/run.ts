@@ -12,7 +12,7 @@ import {
 } from './end-to-end';
 import { benchEngine, type EngineBenchResult } from './engine';
 import { benchFanout, FANOUT_SIZES, type FanoutLevel } from './fanout';
-import { benchProgress, PROGRESS_SIZES, type ProgressLatency } from './progress';
+import { benchProgress, PROGRESS_SIZES, type ProgressLevel } from './progress';
 import { writeReport } from './report';
 import type { ProfileResult } from './report-profiles';
 import { benchScrape } from './scrape';
@@ -62,11 +62,13 @@ const benchmarks: Record<string, Benchmark> = {
     ],
   },
   progress: {
-    run: async (quick) => ({
-      results: await benchProgress(quick ? { streams: [1, 20], steps: 20, stepMs: 50 } : PROGRESS_SIZES),
-    }),
-    print: ({ results }: { results: ProgressLatency[] }) =>
-      results.map((r) => `${r.streams} stream(s): p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms (${r.events} events)`),
+    run: (quick) => benchProgress(quick ? { streams: [1, 20], steps: 20, stepMs: 50 } : PROGRESS_SIZES),
+    print: ({ levels }: { levels: ProgressLevel[] }) =>
+      levels.map(
+        (l) =>
+          `${l.streams} stream(s): Longhaul p50 ${l.longhaul.p50Ms} ms, p99 ${l.longhaul.p99Ms} ms ` +
+          `(${l.longhaul.events} events); bare p50 ${l.bare.p50Ms} ms, p99 ${l.bare.p99Ms} ms: p99 ratio ${l.p99Ratio.toFixed(2)}`,
+      ),
   },
   fanout: {
     run: (quick) => benchFanout(quick ? { levels: [100, 300], latencySeconds: 2 } : FANOUT_SIZES),
@@ -118,7 +120,7 @@ const benchmarks: Record<string, Benchmark> = {
     run: (quick) =>
       benchCostModel(
         quick
-          ? { tasks: 2, validation: { steps: 8, sliceBudgetSeconds: 3, heartbeatSeconds: 2 } }
+          ? { tasks: 2, validation: { steps: 8, sliceBudgetSeconds: 4, heartbeatSeconds: 3 } }
           : COST_MODEL_SIZES,
       ),
     print: (c: CostModelResult) =>

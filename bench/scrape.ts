@@ -12,7 +12,7 @@ import { crawlableLinks, Frontier } from '../functions/tasks/scrape/frontier';
 import { HostResilience } from '../functions/tasks/scrape/host-resilience';
 import { PageFetcher } from '../functions/tasks/scrape/page-fetch';
 import { decodeHtml, summarizePage } from '../functions/tasks/scrape/page-summary';
-import { startBenchStack } from './bench-stack';
+import { startBenchStack, submitTask } from './bench-stack';
 import {
   monotonicUs,
   profileThisProcess,
@@ -126,12 +126,11 @@ export async function benchScrape(
     const bareMs = performance.now() - bareStart;
 
     const crawl = async () => {
-      const { task } = await appServices().tasks.submit({
-        owner: 'local',
-        type: 'scrape',
-        input: { url: `${site.origin}/p/0`, maxPages: pages, maxDepth: 10, politenessMs: 0 },
-        requestHash: `bench-scrape-${Date.now()}`,
-        traceparent: '00-00000000000000000000000000000002-0000000000000002-01',
+      const task = await submitTask('scrape', {
+        url: `${site.origin}/p/0`,
+        maxPages: pages,
+        maxDepth: 10,
+        politenessMs: 0,
       });
       let row = await appServices().repository.find(task.id);
       while (row && !['succeeded', 'failed', 'cancelled'].includes(row.status)) {

@@ -5,9 +5,10 @@ import { SSE_HEADERS } from '../functions/http/sse';
 import { taskChannel } from '../functions/progress/event-json';
 
 /**
- * The fan-out baseline: a bare `node:http` SSE server on the same Redis channel as Longhaul's task stream. One
- * subscriber, one frame built and encoded once per message and written to every open response; no framework, no
- * database, no dedup. Usage: `node fanout-bare-server.js <redis-url>`; prints its URL once listening.
+ * The SSE baseline of the progress and fan-out benchmarks: a bare `node:http` SSE server on the same Redis channel as
+ * Longhaul's task stream. One subscriber, one frame built and encoded once per message and written to every open
+ * response; no framework, no database, no dedup. Usage: `node bare-sse-server.js <redis-url>`; prints its URL once
+ * listening.
  */
 async function main(): Promise<void> {
   const subscriber = new Redis(process.argv[2]);
