@@ -48,6 +48,22 @@ function eventBytes(type: string, data: unknown, id: number | undefined): Uint8A
 }
 
 /**
+ * The last chunk joined from several frames. Streams of one task get the same frames (the same cached bytes) in a
+ * turn, so they share one chunk: joining per stream copied a burst's bytes once for each of thousands of streams.
+ */
+let lastJoined: { parts: Uint8Array[]; chunk: Uint8Array } | undefined;
+
+function joinFrames(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const last = lastJoined;
+  if (last?.parts.length === parts.length && last.parts.every((part, i) => part === parts[i]))
+    return last.chunk;
+  const chunk = Buffer.concat(parts);
+  lastJoined = { parts, chunk };
+  return chunk;
+}
+
+/**
  * An SSE response whose body is fed by the source that `create` builds over the SSE sink. Frames written in one turn
  * of the event loop (a burst of events from one Redis read) go out as one chunk: each chunk costs the host a read and
  * a socket write per stream, which is what bounds fan-out to thousands of streams.
@@ -71,7 +87,7 @@ export function sseResponse(
       appMetrics().sseOpenStreams.add(1);
       const flush = () => {
         if (pending.length === 0) return;
-        const chunk = pending.length === 1 ? pending[0] : Buffer.concat(pending);
+        const chunk = joinFrames(pending);
         pending = [];
         try {
           controller.enqueue(chunk);
