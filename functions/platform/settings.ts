@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const positiveNumber = (fallback: number) => z.coerce.number().positive().finite().default(fallback);
 const optionalText = z
   .string()
   .trim()
@@ -63,7 +64,8 @@ const settingsSchema = z.object({
   // Read-only settings the Azure platform sets: their presence means the app runs in Azure.
   WEBSITE_INSTANCE_ID: optionalText,
   WEBSITE_OWNER_NAME: optionalText,
-  SLICE_BUDGET_SECONDS: positiveInt(480),
+  // Fractions too: a test cuts a fast CPU-bound task into several slices whatever the machine's speed.
+  SLICE_BUDGET_SECONDS: positiveNumber(480),
   HEARTBEAT_SECONDS: positiveInt(15),
   LEASE_SECONDS: positiveInt(60),
   SSE_MAX_SECONDS: z.coerce.number().int().positive().max(225).default(180),

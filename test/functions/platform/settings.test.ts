@@ -44,6 +44,7 @@ describe('settings', () => {
       ],
       [480, 15, 60, 180, 10 * 1024 * 1024, 5, 5],
     );
+    assert.equal(loadSettings({ ...minimal, SLICE_BUDGET_SECONDS: '0.25' }).sliceBudgetSeconds, 0.25);
   });
 
   it('selects managed identity from the Functions identity-based settings', () => {
@@ -87,6 +88,8 @@ describe('settings', () => {
 
   it('stops with one line naming a malformed setting', () => {
     assert.match(failure({ ...minimal, SLICE_BUDGET_SECONDS: 'soon' }), /^Setting SLICE_BUDGET_SECONDS:/);
+    assert.match(failure({ ...minimal, SLICE_BUDGET_SECONDS: '0' }), /^Setting SLICE_BUDGET_SECONDS:/);
+    assert.match(failure({ ...minimal, HEARTBEAT_SECONDS: '1.5' }), /^Setting HEARTBEAT_SECONDS:/);
     assert.match(failure({ ...minimal, AUTH_MODE: 'open' }), /^Setting AUTH_MODE:/);
     assert.match(failure({ ...minimal, KEY_VAULT_URL: 'not a url' }), /^Setting KEY_VAULT_URL:/);
     assert.match(
