@@ -606,12 +606,16 @@ function operationsPerNoOp(cost: CostModelResult | undefined): string {
   if (!cost) {
     return 'dozens of operations on Storage, Postgres, Service Bus and Redis (`npm run bench -- cost-model` counts them)';
   }
-  const { fixed, perStep } = cost.perTask;
-  const total = (o: OperationCounts) =>
-    sumOf(o.serviceBus) + sumOf(o.blob) + sumOf(o.table) + o.postgresWrites + o.redisPublishes;
+  const { fixed } = cost.perTask;
+  const total =
+    sumOf(fixed.serviceBus) +
+    sumOf(fixed.blob) +
+    sumOf(fixed.table) +
+    fixed.postgresWrites +
+    fixed.redisPublishes;
   return (
-    `about ${n(total(fixed) + total(perStep))} operations on Storage, Postgres, Service Bus and Redis (the cost ` +
-    'counters below: a task plus one step)'
+    `about ${n(total)} operations on Storage, Postgres, Service Bus and Redis (the cost counters below: a task of ` +
+    'one step)'
   );
 }
 
