@@ -1,5 +1,5 @@
 import { cpus } from 'node:os';
-import { FAULTS, runScenario, type ScenarioResult } from './scenario';
+import { FAULTS, runScenario, type Fault, type ScenarioResult } from './scenario';
 
 /** The results table's headings (docs/reliability.md), one per field of ScenarioResult, in the order it sets them. */
 const HEADINGS =
@@ -26,16 +26,26 @@ export function breaches(r: ScenarioResult): string[] {
   ].filter(Boolean);
 }
 
-/** `npm run chaos`: every scenario at full size, one after the other; exits 1 when a guarantee broke. */
+/** Faults that last half a minute; an outage (a restart, a blackhole) lasts 8 s. */
+const LONG_FAULTS: readonly Fault[] = ['kill-workers', 'short-leases-duplicates', 'postgres-latency'];
+
+/**
+ * `npm run chaos [-- fault ...]`: every scenario (or those named) at full size, one after the other; exits 1 when a
+ * guarantee broke.
+ */
 async function main(): Promise<void> {
+  const named = process.argv.slice(2);
+  const unknown = named.filter((name) => !(FAULTS as readonly string[]).includes(name));
+  if (unknown.length)
+    throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${FAULTS.join(', ')}`);
   const results: ScenarioResult[] = [];
-  for (const fault of FAULTS) {
+  for (const fault of FAULTS.filter((f) => named.length === 0 || named.includes(f))) {
     const result = await runScenario({
       fault,
       tasks: 300,
       workers: 4,
       submitMs: 60_000,
-      faultMs: fault === 'kill-workers' || fault === 'short-leases-duplicates' ? 30_000 : 8_000,
+      faultMs: LONG_FAULTS.includes(fault) ? 30_000 : 8_000,
       drainMs: 120_000,
       log: (line) => console.log(line),
     });

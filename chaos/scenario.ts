@@ -18,6 +18,8 @@ export const FAULTS = [
   'azurite-restart',
   'short-leases-duplicates',
   'postgres-blackhole',
+  'redis-blackhole',
+  'postgres-latency',
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 
@@ -27,6 +29,20 @@ const RESTARTS: Partial<Record<Fault, ServiceName>> = {
   'servicebus-restart': 'servicebus',
   'azurite-restart': 'azurite',
 };
+
+/**
+ * Network faults: the app reaches one dependency (the setting's URL) through a proxy the suite controls, which drops
+ * every byte or delays each by `NETWORK_DELAY_MS` each way while the fault lasts.
+ */
+const NETWORK_FAULTS: Partial<
+  Record<Fault, { setting: 'DATABASE_URL' | 'REDIS_URL'; mode: 'blackhole' | 'delay' }>
+> = {
+  'postgres-blackhole': { setting: 'DATABASE_URL', mode: 'blackhole' },
+  'redis-blackhole': { setting: 'REDIS_URL', mode: 'blackhole' },
+  'postgres-latency': { setting: 'DATABASE_URL', mode: 'delay' },
+};
+/** A round trip of 300 ms: several times what a step's queries take, a tenth of the chaos stack's 3 s lease. */
+const NETWORK_DELAY_MS = 150;
 
 export interface ScenarioOptions {
   fault: Fault;
@@ -223,7 +239,8 @@ async function injectFault(
   const service = RESTARTS[options.fault];
   if (service) return stack.services[service].restart(options.faultMs);
   if (proxy) {
-    proxy.blackhole();
+    if (NETWORK_FAULTS[options.fault]?.mode === 'delay') proxy.delay(NETWORK_DELAY_MS);
+    else proxy.blackhole();
     await sleep(options.faultMs);
     return proxy.heal();
   }
@@ -250,16 +267,14 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const begin = Date.now();
   const shortLeases = options.fault === 'short-leases-duplicates';
   const stack = await startChaosStack({ lockSeconds: options.lockSeconds });
-  // The app reaches Postgres through the proxy; the suite's own accounting goes straight to it.
-  const proxy =
-    options.fault === 'postgres-blackhole'
-      ? await startTcpProxy(Number(new URL(stack.settings.DATABASE_URL).port))
-      : undefined;
-  const databaseUrl = new URL(stack.settings.DATABASE_URL);
-  if (proxy) databaseUrl.port = String(proxy.port);
+  // The app reaches the dependency through the proxy; the suite's own accounting goes straight to it.
+  const network = NETWORK_FAULTS[options.fault];
+  const proxied = network && new URL(stack.settings[network.setting]);
+  const proxy = proxied && (await startTcpProxy(Number(proxied.port)));
+  if (proxied && proxy) proxied.port = String(proxy.port);
   const settings: Record<string, string> = {
     ...stack.settings,
-    DATABASE_URL: databaseUrl.toString(),
+    ...(network && proxied ? { [network.setting]: proxied.toString() } : {}),
     LEASE_SECONDS: shortLeases ? '1' : '3',
     HEARTBEAT_SECONDS: '1',
     SLICE_BUDGET_SECONDS: '3',

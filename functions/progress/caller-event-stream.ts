@@ -18,6 +18,7 @@ export class CallerEventStream extends EventStreamBase {
   private readonly lastSeq = new Map<string, number>();
   private polledUntil = new Date();
   private pollingAnnounced = false;
+  private connectionMark = 0;
 
   constructor(
     private readonly owner: string | undefined,
@@ -38,6 +39,7 @@ export class CallerEventStream extends EventStreamBase {
         ? this.hub.subscribe(ALL_OWNERS_PATTERN, deliver, true)
         : this.hub.subscribe(ownerChannel(this.owner), deliver)),
     );
+    this.connectionMark = this.hub.connectionMark;
     this.polledUntil = new Date();
     const tasks = await this.repository.unfinished(this.owner, SNAPSHOT_LIMIT);
     this.write('snapshot', { tasks: tasks.map(this.taskView) });
@@ -51,12 +53,15 @@ export class CallerEventStream extends EventStreamBase {
   }
 
   private async tick(): Promise<void> {
-    if (this.hub.live) {
+    const reconnected = this.hub.connectionMark !== this.connectionMark;
+    this.connectionMark = this.hub.connectionMark;
+    if (this.hub.live && !reconnected) {
       this.pollingAnnounced = false;
       this.polledUntil = new Date(Date.now() - this.timings.pollMs);
       return;
     }
-    if (!this.pollingAnnounced) {
+    // Live again after a reconnect: what was published meanwhile never arrives live, so read it once.
+    if (!this.hub.live && !this.pollingAnnounced) {
       this.write('log', {
         level: 'warn',
         message: 'Live updates are unavailable; reading from the database.',

@@ -26,7 +26,17 @@ export class SubscriptionHub {
     return this.current?.status === 'ready';
   }
 
+  /**
+   * Changes each time the subscriber is ready again after a reconnect. Redis keeps nothing published while a
+   * subscriber was away, so a stream that sees it change reads Postgres for what it may have missed, however short
+   * the gap.
+   */
+  get connectionMark(): number {
+    return this.reconnects;
+  }
+
   private current: Redis | undefined;
+  private reconnects = 0;
 
   /**
    * Listens on a channel, or with `pattern` on every channel matching a glob (an admin's view of all owners); the
@@ -72,6 +82,8 @@ export class SubscriptionHub {
     this.subscriber ??= this.connect().then((redis) => {
       this.current = redis;
       redis.on('error', () => undefined);
+      // After the subscriber is back (ioredis then subscribes again): a stream's next tick reads what it missed.
+      redis.on('ready', () => this.reconnects++);
       redis.on('message', (channel: string, message: string) => this.dispatch(channel, message));
       redis.on('pmessage', (pattern: string, _channel: string, message: string) =>
         this.dispatch(PATTERN_KEY + pattern, message),

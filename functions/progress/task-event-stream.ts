@@ -31,6 +31,7 @@ export class TaskEventStream extends EventStreamBase {
   private replaying = true;
   private buffered: EventJson[] = [];
   private pollingAnnounced = false;
+  private connectionMark = 0;
 
   constructor(
     private readonly task: TaskRow,
@@ -47,6 +48,7 @@ export class TaskEventStream extends EventStreamBase {
   async start(): Promise<void> {
     this.sink.retry(2_000);
     this.onStop(await this.hub.subscribe(taskChannel(this.task.id), (event) => this.onLive(event)));
+    this.connectionMark = this.hub.connectionMark;
     const snapshotSeq = await this.repository.lastSeq(this.task.id);
     const current = (await this.repository.find(this.task.id)) ?? this.task;
     this.write('snapshot', this.taskView(current), snapshotSeq);
@@ -75,8 +77,12 @@ export class TaskEventStream extends EventStreamBase {
   }
 
   private async tick(): Promise<void> {
+    const reconnected = this.hub.connectionMark !== this.connectionMark;
+    this.connectionMark = this.hub.connectionMark;
     if (this.hub.live) {
       this.pollingAnnounced = false;
+      // What was published while the subscriber reconnected never arrives live.
+      if (reconnected) await this.readPersisted();
       return;
     }
     if (!this.pollingAnnounced) {

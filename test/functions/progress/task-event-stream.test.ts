@@ -3,7 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { appServices } from '../../../functions/app-services';
 import { taskJson } from '../../../functions/tasks/task-json';
 import { taskChannel } from '../../../functions/progress/event-json';
+import { CallerEventStream } from '../../../functions/progress/caller-event-stream';
 import { TaskEventStream, type StreamSink } from '../../../functions/progress/task-event-stream';
+import { Redis } from 'ioredis';
 import { startRedis, type RedisServer } from '../../../local-dev/services/redis';
 import { startAppStack, type AppStack } from '../../support/app-stack';
 import { isFinished, startWorker, submitSimulate, waitForTask } from '../../support/engine-harness';
@@ -97,6 +99,62 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(written.length, count, 'no keep-alive or poll runs after the stop');
   });
+
+  /** A caller's stream (GET /api/events) of the 'local' owner, started. */
+  const openCallerStream = async (timings: {
+    keepAliveMs: number;
+    maxDurationMs: number;
+    pollMs: number;
+  }) => {
+    const services = appServices();
+    const { sink, written } = collectingSink();
+    const stream = new CallerEventStream(
+      'local',
+      services.repository,
+      services.subscriptions,
+      taskJson,
+      sink,
+      timings,
+    );
+    await stream.start();
+    return { stream, written };
+  };
+
+  for (const kind of ['task', 'caller'] as const) {
+    it(`a ${kind} stream reads Postgres for what was published while the Redis subscriber reconnected, however short the gap`, async () => {
+      const id = await submitSimulate({ steps: 1, stepMs: 0 }); // no worker: nothing else writes its events
+      const timings = { keepAliveMs: 15_000, maxDurationMs: 30_000, pollMs: 100 };
+      const { stream, written } = kind === 'task' ? await open(id, timings) : await openCallerStream(timings);
+      const hub = appServices().subscriptions;
+      const mark = hub.connectionMark;
+      const admin = new Redis(redis.url);
+      try {
+        // Cut the subscriber's connection; ioredis reconnects and subscribes again within moments.
+        assert.ok(Number(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')) >= 1);
+        for (let i = 0; i < 100 && !(hub.live && hub.connectionMark !== mark); i++)
+          await new Promise((r) => setTimeout(r, 20));
+        assert.ok(hub.live && hub.connectionMark !== mark, 'the subscriber reconnected');
+        // An event Redis never delivered to this subscriber: persisted, not published.
+        const missed = await appServices().repository.appendEvent(id, {
+          type: 'log',
+          level: 'info',
+          message: 'published while the subscriber was away',
+        });
+        const got = () =>
+          written.some(
+            (w) =>
+              w.type === 'log' &&
+              (w.data as { seq?: number; taskId?: string }).seq === missed.seq &&
+              (w.data as { taskId?: string }).taskId === id,
+          );
+        for (let i = 0; i < 50 && !got(); i++) await new Promise((r) => setTimeout(r, 20));
+        assert.ok(got(), 'the stream read the missed event from Postgres');
+      } finally {
+        admin.disconnect();
+        stream.stop();
+      }
+    });
+  }
 
   it('keeps reporting from Postgres while Redis is down, says so, and the task still succeeds', async () => {
     worker = await startWorker(stack);
