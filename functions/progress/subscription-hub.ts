@@ -19,7 +19,15 @@ export class SubscriptionHub {
   private subscriber: Promise<Redis> | undefined;
   private readonly listeners = new Map<string, Set<Listener>>();
 
-  constructor(private readonly connect: () => Promise<Redis>) {}
+  /**
+   * `checkEveryMs`: how often the subscriber pings Redis. A connection that goes silent (a network partition drops
+   * packets, no error comes) would otherwise look live until TCP gives up, many minutes later; an unanswered ping
+   * within `checkTimeoutMs` drops it, so streams read Postgres until a new connection is ready.
+   */
+  constructor(
+    private readonly connect: () => Promise<Redis>,
+    private readonly health = { checkEveryMs: 5_000, checkTimeoutMs: 2_000 },
+  ) {}
 
   /** Whether live messages are flowing; streams fall back to polling Postgres while not. */
   get live(): boolean {
@@ -37,6 +45,7 @@ export class SubscriptionHub {
 
   private current: Redis | undefined;
   private reconnects = 0;
+  private healthTimer: NodeJS.Timeout | undefined;
 
   /**
    * Listens on a channel, or with `pattern` on every channel matching a glob (an admin's view of all owners); the
@@ -72,6 +81,7 @@ export class SubscriptionHub {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.healthTimer);
     const redis = await this.subscriber?.catch(() => undefined);
     redis?.disconnect();
     this.subscriber = undefined;
@@ -89,9 +99,24 @@ export class SubscriptionHub {
         this.dispatch(PATTERN_KEY + pattern, message),
       );
       // ioredis re-subscribes the channels and patterns it had after a reconnect (autoResubscribe).
+      this.healthTimer = setInterval(() => void this.checkAnswers(redis), this.health.checkEveryMs);
+      this.healthTimer.unref();
       return redis;
     });
     return this.subscriber;
+  }
+
+  /** Pings (allowed while subscribed); no answer in time means a silent connection: drop it and connect again. */
+  private async checkAnswers(redis: Redis): Promise<void> {
+    if (redis.status !== 'ready') return;
+    const answered = await Promise.race([
+      redis.ping().then(
+        () => true,
+        () => true, // an error reply still comes from a live connection
+      ),
+      delay(this.health.checkTimeoutMs).then(() => false),
+    ]);
+    if (!answered && redis.status === 'ready') redis.disconnect(true);
   }
 
   private dispatch(key: string, message: string): void {
