@@ -19,6 +19,8 @@ export const FAULTS = [
   'short-leases-duplicates',
   'postgres-blackhole',
   'redis-blackhole',
+  'storage-blackhole',
+  'servicebus-blackhole',
   'postgres-latency',
 ] as const;
 export type Fault = (typeof FAULTS)[number];
@@ -31,14 +33,16 @@ const RESTARTS: Partial<Record<Fault, ServiceName>> = {
 };
 
 /**
- * Network faults: the app reaches one dependency (the setting's URL) through a proxy the suite controls, which drops
- * every byte or delays each by `NETWORK_DELAY_MS` each way while the fault lasts.
+ * Network faults: the app reaches one dependency (every loopback address in its setting: Blob, Queue and Table for
+ * storage) through proxies the suite controls, which drop every byte or delay each by `NETWORK_DELAY_MS` each way
+ * while the fault lasts.
  */
-const NETWORK_FAULTS: Partial<
-  Record<Fault, { setting: 'DATABASE_URL' | 'REDIS_URL'; mode: 'blackhole' | 'delay' }>
-> = {
+type NetworkSetting = 'DATABASE_URL' | 'REDIS_URL' | 'TASKS_STORAGE' | 'ServiceBusConnection';
+const NETWORK_FAULTS: Partial<Record<Fault, { setting: NetworkSetting; mode: 'blackhole' | 'delay' }>> = {
   'postgres-blackhole': { setting: 'DATABASE_URL', mode: 'blackhole' },
   'redis-blackhole': { setting: 'REDIS_URL', mode: 'blackhole' },
+  'storage-blackhole': { setting: 'TASKS_STORAGE', mode: 'blackhole' },
+  'servicebus-blackhole': { setting: 'ServiceBusConnection', mode: 'blackhole' },
   'postgres-latency': { setting: 'DATABASE_URL', mode: 'delay' },
 };
 /** A round trip of 300 ms: several times what a step's queries take, a tenth of the chaos stack's 3 s lease. */
@@ -214,6 +218,19 @@ function every(ms: number, work: () => Promise<void>): () => Promise<void> {
   };
 }
 
+/** `value` with every loopback address in it routed through a proxy of its own. */
+async function throughProxies(value: string): Promise<{ value: string; proxies: TcpProxy[] }> {
+  const proxies: TcpProxy[] = [];
+  let routed = value;
+  for (const port of new Set([...value.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => m[1]))) {
+    const proxy = await startTcpProxy(Number(port));
+    proxies.push(proxy);
+    routed = routed.replaceAll(`127.0.0.1:${port}`, `127.0.0.1:${proxy.port}`);
+  }
+  if (proxies.length === 0) throw new Error(`no loopback address to proxy in ${value}`);
+  return { value: routed, proxies };
+}
+
 /** Sends a copy of the current slice's message of every unfinished task, under fresh ids: duplicate delivery. */
 async function duplicateMessages(pool: Pool): Promise<void> {
   const { rows } = await pool.query<{ id: string; attempts: number }>(
@@ -234,15 +251,19 @@ async function injectFault(
   stack: ChaosStack,
   workers: Workers,
   pool: Pool,
-  proxy: TcpProxy | undefined,
+  proxies: TcpProxy[],
 ) {
   const service = RESTARTS[options.fault];
   if (service) return stack.services[service].restart(options.faultMs);
-  if (proxy) {
-    if (NETWORK_FAULTS[options.fault]?.mode === 'delay') proxy.delay(NETWORK_DELAY_MS);
-    else proxy.blackhole();
+  if (proxies.length > 0) {
+    const delay = NETWORK_FAULTS[options.fault]?.mode === 'delay';
+    for (const proxy of proxies) {
+      if (delay) proxy.delay(NETWORK_DELAY_MS);
+      else proxy.blackhole();
+    }
     await sleep(options.faultMs);
-    return proxy.heal();
+    for (const proxy of proxies) proxy.heal();
+    return;
   }
   const until = Date.now() + options.faultMs;
   if (options.fault === 'kill-workers') {
@@ -267,14 +288,12 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const begin = Date.now();
   const shortLeases = options.fault === 'short-leases-duplicates';
   const stack = await startChaosStack({ lockSeconds: options.lockSeconds });
-  // The app reaches the dependency through the proxy; the suite's own accounting goes straight to it.
+  // The app reaches the dependency through the proxies; the suite's own accounting goes straight to it.
   const network = NETWORK_FAULTS[options.fault];
-  const proxied = network && new URL(stack.settings[network.setting]);
-  const proxy = proxied && (await startTcpProxy(Number(proxied.port)));
-  if (proxied && proxy) proxied.port = String(proxy.port);
+  const proxied = network ? await throughProxies(stack.settings[network.setting]) : undefined;
   const settings: Record<string, string> = {
     ...stack.settings,
-    ...(network && proxied ? { [network.setting]: proxied.toString() } : {}),
+    ...(network && proxied ? { [network.setting]: proxied.value } : {}),
     LEASE_SECONDS: shortLeases ? '1' : '3',
     HEARTBEAT_SECONDS: '1',
     SLICE_BUDGET_SECONDS: '3',
@@ -337,7 +356,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
 
     await sleep(options.submitMs / 3);
     log(`${options.fault}: fault starts`);
-    await injectFault(options, stack, workers, pool, proxy);
+    await injectFault(options, stack, workers, pool, proxied?.proxies ?? []);
     const faultEnd = new Date();
     log(`${options.fault}: fault ends`);
     await submitAll;
@@ -417,7 +436,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     await workers.stop();
     await closeAppServices();
     await pool.end();
-    await proxy?.close();
+    await Promise.all((proxied?.proxies ?? []).map((proxy) => proxy.close()));
     await stack.stop();
     restoreEnv();
   }

@@ -27,6 +27,11 @@ export interface SendOptions {
    * dropped by duplicate detection.
    */
   messageId?: string;
+  /**
+   * Give up after this long (the SDK's own try time-out is a minute, retried): for a caller that has a fallback, such
+   * as a submit whose task the sweeper sends if this send does not.
+   */
+  timeoutMs?: number;
 }
 
 export class TaskQueue {
@@ -42,15 +47,18 @@ export class TaskQueue {
       'webhook' in message
         ? `${message.taskId}:webhook:${message.webhook}`
         : `${message.taskId}:${message.slice}`;
-    await this.sender.sendMessages({
-      body: message,
-      contentType: 'application/json',
-      messageId: options.messageId ?? defaultId,
-      applicationProperties: options.traceparent
-        ? { traceparent: options.traceparent, 'Diagnostic-Id': options.traceparent }
-        : undefined,
-      scheduledEnqueueTimeUtc: options.scheduledAt,
-    });
+    await this.sender.sendMessages(
+      {
+        body: message,
+        contentType: 'application/json',
+        messageId: options.messageId ?? defaultId,
+        applicationProperties: options.traceparent
+          ? { traceparent: options.traceparent, 'Diagnostic-Id': options.traceparent }
+          : undefined,
+        scheduledEnqueueTimeUtc: options.scheduledAt,
+      },
+      options.timeoutMs === undefined ? undefined : { abortSignal: AbortSignal.timeout(options.timeoutMs) },
+    );
   }
 
   /** Opens the sender link if needed: proves the namespace, the queue and the credentials. */

@@ -22,6 +22,13 @@ import {
   type FieldError,
 } from './task-errors';
 
+/**
+ * How long a submit waits for its message to be sent. The task is already stored, and the sweeper sends what was not
+ * sent (SWEEP_UNSENT_SECONDS), so a Service Bus that does not answer (a partition: the SDK would wait a minute per
+ * try) delays the task, not the caller's 202.
+ */
+const SUBMIT_SEND_TIMEOUT_MS = 5_000;
+
 export interface SubmitRequest {
   owner: string;
   type: string;
@@ -117,7 +124,7 @@ export class TaskService {
       data: { status: 'queued' },
     });
     try {
-      await queue.send({ taskId: id, slice: 0 }, { traceparent });
+      await queue.send({ taskId: id, slice: 0 }, { traceparent, timeoutMs: SUBMIT_SEND_TIMEOUT_MS });
       await repository.markEnqueued(id);
     } catch (err) {
       this.deps.log(

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { ServiceBusClient } from '@azure/service-bus';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { closeAppServices } from '../../../functions/app-services';
@@ -216,4 +217,44 @@ describe('POST /api/tasks when Service Bus is down', () => {
     assert.equal(rows[0].status, 'queued');
     assert.equal(rows[0].enqueued_at, null);
   });
+});
+
+describe('POST /api/tasks when Service Bus does not answer', () => {
+  let stack: AppStack;
+  // Accepts connections and reads everything, answers nothing: a network partition as the SDK sees it.
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('data', () => undefined).on('error', () => undefined);
+  });
+  before(async () => {
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    stack = await startAppStack({
+      ServiceBusConnection: `Endpoint=sb://127.0.0.1:${port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;`,
+    });
+  });
+  after(async () => {
+    await closeAppServices();
+    await stack.stop();
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+
+  // The SDK alone would wait a minute per try, with retries: the caller's 202 does not wait for it.
+  it(
+    'answers 202 within seconds and leaves the row queued, unsent, for the sweeper',
+    { timeout: 30_000 },
+    async () => {
+      const started = Date.now();
+      const res = await submit({ type: 'simulate', input: { steps: 1 } });
+      assert.equal(res.status, 202);
+      assert.ok(Date.now() - started < 20_000, `answered after ${Date.now() - started} ms`);
+      const { rows } = await stack.pool.query('SELECT status, enqueued_at FROM tasks WHERE id = $1', [
+        (res.body as { id: string }).id,
+      ]);
+      assert.equal(rows[0].status, 'queued');
+      assert.equal(rows[0].enqueued_at, null);
+    },
+  );
 });
