@@ -18,7 +18,6 @@ export class CallerEventStream extends EventStreamBase {
   private readonly lastSeq = new Map<string, number>();
   private polledUntil = new Date();
   private pollingAnnounced = false;
-  private connectionMark = 0;
 
   constructor(
     private readonly owner: string | undefined,
@@ -39,10 +38,11 @@ export class CallerEventStream extends EventStreamBase {
         ? this.hub.subscribe(ALL_OWNERS_PATTERN, deliver, true)
         : this.hub.subscribe(ownerChannel(this.owner), deliver)),
     );
-    this.connectionMark = this.hub.connectionMark;
+    this.onStop(this.hub.onReconnect(() => this.reconnected()));
     this.polledUntil = new Date();
     const tasks = await this.repository.unfinished(this.owner, SNAPSHOT_LIMIT);
     this.write('snapshot', { tasks: tasks.map(this.taskView) });
+    await this.started();
     this.schedule(() => this.tick());
   }
 
@@ -53,21 +53,22 @@ export class CallerEventStream extends EventStreamBase {
   }
 
   private async tick(): Promise<void> {
-    const reconnected = this.hub.connectionMark !== this.connectionMark;
-    this.connectionMark = this.hub.connectionMark;
-    if (this.hub.live && !reconnected) {
+    if (this.hub.live) {
       this.pollingAnnounced = false;
       this.polledUntil = new Date(Date.now() - this.timings.pollMs);
       return;
     }
-    // Live again after a reconnect: what was published meanwhile never arrives live, so read it once.
-    if (!this.hub.live && !this.pollingAnnounced) {
+    if (!this.pollingAnnounced) {
       this.write('log', {
         level: 'warn',
         message: 'Live updates are unavailable; reading from the database.',
       });
       this.pollingAnnounced = true;
     }
+    await this.catchUp();
+  }
+
+  protected async catchUp(): Promise<void> {
     const rows = await this.repository.eventsOfOwnerSince(this.owner, this.polledUntil, POLL_PAGE);
     for (const row of rows) this.deliver(eventJson(row));
     if (rows.length > 0) this.polledUntil = rows[rows.length - 1].at;

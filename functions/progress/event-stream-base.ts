@@ -12,7 +12,28 @@ export abstract class EventStreamBase {
     protected readonly timings: StreamTimings,
   ) {}
 
+  private starting = true;
+  private reconnectedWhileStarting = false;
+
   abstract start(): Promise<void>;
+
+  /** Reads from Postgres what the live source may have dropped (see `reconnected`). */
+  protected abstract catchUp(): Promise<void>;
+
+  /**
+   * The live source is back after a reconnect: what was published meanwhile never arrives live, so read it. During
+   * start (before the snapshot is written) the read waits for `started`, so nothing goes out ahead of the snapshot.
+   */
+  protected reconnected(): void {
+    if (this.starting) this.reconnectedWhileStarting = true;
+    else void this.catchUp().catch(() => undefined);
+  }
+
+  /** Ends start: catches up on a reconnect that happened during it. */
+  protected async started(): Promise<void> {
+    this.starting = false;
+    if (this.reconnectedWhileStarting) await this.catchUp();
+  }
 
   /** Stops without an `end` (the client went away, or the stream reached its maximum duration). */
   stop(): void {

@@ -35,16 +35,18 @@ export class SubscriptionHub {
   }
 
   /**
-   * Changes each time the subscriber is ready again after a reconnect. Redis keeps nothing published while a
-   * subscriber was away, so a stream that sees it change reads Postgres for what it may have missed, however short
-   * the gap.
+   * Calls `listener` each time the subscriptions are in force again after the subscriber reconnected. Redis keeps
+   * nothing published while a subscriber was away, so a stream reads Postgres then for what it may have missed,
+   * however short the gap. Answers the function that stops the calls.
    */
-  get connectionMark(): number {
-    return this.reconnects;
+  onReconnect(listener: () => void): () => void {
+    this.reconnectListeners.add(listener);
+    return () => this.reconnectListeners.delete(listener);
   }
 
   private current: Redis | undefined;
-  private reconnects = 0;
+  private readonly reconnectListeners = new Set<() => void>();
+  private connections = 0;
   private healthTimer: NodeJS.Timeout | undefined;
 
   /**
@@ -92,8 +94,16 @@ export class SubscriptionHub {
     this.subscriber ??= this.connect().then((redis) => {
       this.current = redis;
       redis.on('error', () => undefined);
-      // After the subscriber is back (ioredis then subscribes again): a stream's next tick reads what it missed.
-      redis.on('ready', () => this.reconnects++);
+      // ioredis has sent its re-subscriptions when 'ready' is emitted, and Redis answers in order: once this ping is
+      // answered they are in force, and a stream's next tick reads from Postgres what it missed before.
+      redis.on(
+        'ready',
+        () =>
+          void redis.ping().then(
+            () => this.subscriptionsBack(),
+            () => undefined,
+          ),
+      );
       redis.on('message', (channel: string, message: string) => this.dispatch(channel, message));
       redis.on('pmessage', (pattern: string, _channel: string, message: string) =>
         this.dispatch(PATTERN_KEY + pattern, message),
@@ -104,6 +114,12 @@ export class SubscriptionHub {
       return redis;
     });
     return this.subscriber;
+  }
+
+  private subscriptionsBack(): void {
+    // The first connection is no reconnect: streams take their snapshot after subscribing.
+    if (this.connections++ === 0) return;
+    for (const listener of this.reconnectListeners) listener();
   }
 
   /** Pings (allowed while subscribed); no answer in time means a silent connection: drop it and connect again. */

@@ -31,7 +31,6 @@ export class TaskEventStream extends EventStreamBase {
   private replaying = true;
   private buffered: EventJson[] = [];
   private pollingAnnounced = false;
-  private connectionMark = 0;
 
   constructor(
     private readonly task: TaskRow,
@@ -48,17 +47,18 @@ export class TaskEventStream extends EventStreamBase {
   async start(): Promise<void> {
     this.sink.retry(2_000);
     this.onStop(await this.hub.subscribe(taskChannel(this.task.id), (event) => this.onLive(event)));
-    this.connectionMark = this.hub.connectionMark;
+    this.onStop(this.hub.onReconnect(() => this.reconnected()));
     const snapshotSeq = await this.repository.lastSeq(this.task.id);
     const current = (await this.repository.find(this.task.id)) ?? this.task;
     this.write('snapshot', this.taskView(current), snapshotSeq);
     // The snapshot stands for everything up to its id; a reconnecting client asks for what it missed since its last
     // event, which may also be ahead of the snapshot (live progress is not all persisted).
     this.lastSent = this.lastEventId ?? snapshotSeq;
-    if (this.lastSent < snapshotSeq) await this.readPersisted();
+    if (this.lastSent < snapshotSeq) await this.catchUp();
     this.replaying = false;
     for (const e of this.buffered) this.deliver(e);
     this.buffered = [];
+    await this.started();
     if (TERMINAL_STATUSES.has(current.status)) return this.end(current.status);
     this.schedule(() => this.tick());
   }
@@ -77,12 +77,8 @@ export class TaskEventStream extends EventStreamBase {
   }
 
   private async tick(): Promise<void> {
-    const reconnected = this.hub.connectionMark !== this.connectionMark;
-    this.connectionMark = this.hub.connectionMark;
     if (this.hub.live) {
       this.pollingAnnounced = false;
-      // What was published while the subscriber reconnected never arrives live.
-      if (reconnected) await this.readPersisted();
       return;
     }
     if (!this.pollingAnnounced) {
@@ -92,10 +88,11 @@ export class TaskEventStream extends EventStreamBase {
       });
       this.pollingAnnounced = true;
     }
-    await this.readPersisted();
+    await this.catchUp();
   }
 
-  private async readPersisted(): Promise<void> {
+  /** Sends the persisted events after the last one sent. */
+  protected async catchUp(): Promise<void> {
     for (;;) {
       const rows: TaskEventRow[] = await this.repository.events(this.task.id, this.lastSent, REPLAY_PAGE);
       for (const row of rows) this.deliver(eventJson(row));

@@ -8,6 +8,7 @@ import { TaskEventStream, type StreamSink } from '../../../functions/progress/ta
 import { Redis } from 'ioredis';
 import { startRedis, type RedisServer } from '../../../local-dev/services/redis';
 import { startAppStack, type AppStack } from '../../support/app-stack';
+import { until } from '../../support/until';
 import { isFinished, startWorker, submitSimulate, waitForTask } from '../../support/engine-harness';
 import type { LocalHost } from '../../../local-dev/host';
 
@@ -123,23 +124,29 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
   for (const kind of ['task', 'caller'] as const) {
     it(`a ${kind} stream reads Postgres for what was published while the Redis subscriber reconnected, however short the gap`, async () => {
       const id = await submitSimulate({ steps: 1, stepMs: 0 }); // no worker: nothing else writes its events
-      const timings = { keepAliveMs: 15_000, maxDurationMs: 30_000, pollMs: 100 };
+      // No poll tick during the test: only the reconnect can make the stream read Postgres.
+      const timings = { keepAliveMs: 15_000, maxDurationMs: 30_000, pollMs: 60_000 };
       const { stream, written } = kind === 'task' ? await open(id, timings) : await openCallerStream(timings);
       const hub = appServices().subscriptions;
-      const mark = hub.connectionMark;
+      let reconnects = 0;
+      const stopCounting = hub.onReconnect(() => reconnects++);
       const admin = new Redis(redis.url);
       try {
-        // Cut the subscriber's connection; ioredis reconnects and subscribes again within moments.
-        assert.ok(Number(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')) >= 1);
-        for (let i = 0; i < 100 && !(hub.live && hub.connectionMark !== mark); i++)
-          await new Promise((r) => setTimeout(r, 20));
-        assert.ok(hub.live && hub.connectionMark !== mark, 'the subscriber reconnected');
+        // Cut the subscriber's connection and hold every client for a second, so it cannot be back before the event
+        // below is recorded (Redis runs one connection's pipelined commands in a row).
+        const [[killError, killed]] = (await admin
+          .pipeline()
+          .call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+          .call('CLIENT', 'PAUSE', '1000', 'ALL')
+          .exec()) as [Error | null, unknown][];
+        assert.ok(!killError && Number(killed) >= 1, 'the subscriber was cut');
         // An event Redis never delivered to this subscriber: persisted, not published.
         const missed = await appServices().repository.appendEvent(id, {
           type: 'log',
           level: 'info',
           message: 'published while the subscriber was away',
         });
+        assert.ok(await until(() => reconnects > 0, 5_000), 'the subscriber reconnected');
         const got = () =>
           written.some(
             (w) =>
@@ -147,9 +154,9 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
               (w.data as { seq?: number; taskId?: string }).seq === missed.seq &&
               (w.data as { taskId?: string }).taskId === id,
           );
-        for (let i = 0; i < 50 && !got(); i++) await new Promise((r) => setTimeout(r, 20));
-        assert.ok(got(), 'the stream read the missed event from Postgres');
+        assert.ok(await until(got, 2_000), 'the stream read the missed event from Postgres');
       } finally {
+        stopCounting();
         admin.disconnect();
         stream.stop();
       }
