@@ -94,8 +94,8 @@ export class SubscriptionHub {
     this.subscriber ??= this.connect().then((redis) => {
       this.current = redis;
       redis.on('error', () => undefined);
-      // ioredis has sent its re-subscriptions when 'ready' is emitted, and Redis answers in order: once this ping is
-      // answered they are in force, and a stream's next tick reads from Postgres what it missed before.
+      // ioredis has sent its re-subscriptions (autoResubscribe) when 'ready' is emitted, and Redis answers in order:
+      // once this ping is answered they are in force, and the streams read from Postgres what they missed before.
       redis.on(
         'ready',
         () =>
@@ -108,7 +108,6 @@ export class SubscriptionHub {
       redis.on('pmessage', (pattern: string, _channel: string, message: string) =>
         this.dispatch(PATTERN_KEY + pattern, message),
       );
-      // ioredis re-subscribes the channels and patterns it had after a reconnect (autoResubscribe).
       this.healthTimer = setInterval(() => void this.checkAnswers(redis), this.health.checkEveryMs);
       this.healthTimer.unref();
       return redis;
