@@ -1,23 +1,13 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { closeAppServices } from '../../functions/app-services';
 import { triggers } from '../../functions/triggers';
-import { startLocalHost, type LocalHost } from '../../local-dev/host';
-import { findRepoRoot } from '../../local-dev/services/repo-root';
+import type { LocalHost } from '../../local-dev/host';
+import { startAppHost } from '../support/app-host';
 import { useSettings } from '../support/app-stack';
+import { OFFLINE_SETTINGS } from '../support/offline-settings';
 import { launchBrowser, watchForErrors } from './browser-harness';
-
-/** Settings that only have to parse: the docs and the OpenAPI document open no connection. */
-const SETTINGS: Record<string, string> = {
-  ServiceBusConnection:
-    'Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=a;SharedAccessKey=b;UseDevelopmentEmulator=true;',
-  TASKS_STORAGE: 'UseDevelopmentStorage=true',
-  DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
-  REDIS_URL: 'redis://127.0.0.1:1',
-};
 
 /** Swagger UI under its own Content-Security-Policy (functions/http/handlers/api-docs.ts), driven by Chromium. */
 describe('Swagger UI at /api/docs in a browser', () => {
@@ -26,17 +16,10 @@ describe('Swagger UI at /api/docs in a browser', () => {
   let restoreEnv: () => void;
 
   before(async () => {
-    restoreEnv = useSettings(SETTINGS);
+    restoreEnv = useSettings(OFFLINE_SETTINGS);
     await closeAppServices();
-    const hostJson = JSON.parse(readFileSync(join(findRepoRoot(), 'host.json'), 'utf8')) as object;
     [host, browser] = await Promise.all([
-      startLocalHost({
-        triggers: triggers.filter((t) => t.kind === 'http'),
-        port: 0,
-        settings: SETTINGS,
-        hostJson,
-        log: () => undefined,
-      }),
+      startAppHost(OFFLINE_SETTINGS, { triggers: triggers.filter((t) => t.kind === 'http') }),
       launchBrowser(),
     ]);
   });

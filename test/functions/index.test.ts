@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { triggers } from '../../functions/triggers';
+import { OFFLINE_SETTINGS } from '../support/offline-settings';
 
 const entry = join(__dirname, '../../functions/index.js');
 
@@ -18,17 +19,9 @@ async function load(env: Record<string, string>): Promise<{ code: number; stderr
   return { code, stderr };
 }
 
-const settings = {
-  ServiceBusConnection:
-    'Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=a;SharedAccessKey=b;UseDevelopmentEmulator=true;',
-  TASKS_STORAGE: 'UseDevelopmentStorage=true',
-  DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
-  REDIS_URL: 'redis://127.0.0.1:1',
-};
-
 describe('functions/index.ts (the entry point the Functions host loads)', () => {
   it('registers every trigger of the table with @azure/functions', async () => {
-    const { code, stderr } = await load(settings);
+    const { code, stderr } = await load(OFFLINE_SETTINGS);
     assert.equal(code, 0, stderr);
     // Outside the Functions host the library runs in test mode and says which registrations it skipped.
     const registered = [...stderr.matchAll(/register function "([^"]+)"/g)].map((m) => m[1]).sort();
@@ -36,7 +29,7 @@ describe('functions/index.ts (the entry point the Functions host loads)', () => 
   });
 
   it('stops at start-up with one line naming a missing setting', async () => {
-    const { DATABASE_URL: _omit, ...rest } = settings;
+    const { DATABASE_URL: _omit, ...rest } = OFFLINE_SETTINGS;
     const { code, stderr } = await load(rest);
     assert.equal(code, 1);
     assert.equal(stderr.trim(), 'Setting DATABASE_URL: required (or PGHOST, PGUSER and PGDATABASE)');

@@ -7,22 +7,16 @@ import { closeAppServices } from '../../../functions/app-services';
 import { getUiAsset } from '../../../functions/http/handlers/ui';
 import { triggers } from '../../../functions/triggers';
 import type { HttpTrigger } from '../../../functions/trigger-types';
-import { startLocalHost, type LocalHost } from '../../../local-dev/host';
+import type { LocalHost } from '../../../local-dev/host';
 import { findRepoRoot } from '../../../local-dev/services/repo-root';
+import { startAppHost } from '../../support/app-host';
+import { useSettings } from '../../support/app-stack';
 import { call } from '../../support/http';
+import { OFFLINE_SETTINGS } from '../../support/offline-settings';
 
 const root = findRepoRoot();
 const uiDir = join(root, 'functions/ui');
 const fallback = (triggers.find((t) => t.name === 'fallback') as HttpTrigger).handler;
-
-/** Settings that only have to parse: serving files opens no connection. */
-const SETTINGS: Record<string, string> = {
-  ServiceBusConnection:
-    'Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=a;SharedAccessKey=b;UseDevelopmentEmulator=true;',
-  TASKS_STORAGE: 'UseDevelopmentStorage=true',
-  DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
-  REDIS_URL: 'redis://127.0.0.1:1',
-};
 
 /** A raw request, so that paths reach the server exactly as written (fetch would normalize `..`). */
 function rawGet(
@@ -44,27 +38,17 @@ function rawGet(
 }
 
 describe('the web UI as static files', () => {
-  const previous = { ...process.env };
   let host: LocalHost;
+  let restoreEnv: () => void;
   before(async () => {
-    Object.assign(process.env, SETTINGS);
+    restoreEnv = useSettings(OFFLINE_SETTINGS);
     await closeAppServices();
-    const hostJson = JSON.parse(readFileSync(join(root, 'host.json'), 'utf8')) as object;
-    host = await startLocalHost({
-      triggers: triggers.filter((t) => t.kind === 'http'),
-      port: 0,
-      settings: SETTINGS,
-      hostJson,
-      log: () => undefined,
-    });
+    host = await startAppHost(OFFLINE_SETTINGS, { triggers: triggers.filter((t) => t.kind === 'http') });
   });
   after(async () => {
     await host.close();
     await closeAppServices();
-    for (const key of Object.keys(SETTINGS)) {
-      if (previous[key] === undefined) delete process.env[key];
-      else process.env[key] = previous[key];
-    }
+    restoreEnv();
   });
 
   it('serves the page at / with a strict Content-Security-Policy that admits the Blob endpoint', async () => {
@@ -162,7 +146,7 @@ describe('the web UI as static files', () => {
     } finally {
       delete process.env.TASKS_STORAGE__blobServiceUri;
       delete process.env.TASKS_STORAGE__tableServiceUri;
-      process.env.TASKS_STORAGE = SETTINGS.TASKS_STORAGE;
+      process.env.TASKS_STORAGE = OFFLINE_SETTINGS.TASKS_STORAGE;
       await closeAppServices();
     }
   });
