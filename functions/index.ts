@@ -4,6 +4,7 @@ startTelemetry(process.env);
 import { app } from '@azure/functions';
 import { onAppTerminate } from './app-terminate';
 import { redactContextLogs } from './platform/redact';
+import { serviceBusRegistration } from './servicebus-binding';
 import { loadSettings, SettingsError } from './platform/settings';
 import { triggers } from './triggers';
 
@@ -34,11 +35,7 @@ for (const trigger of triggers) {
       });
       break;
     case 'serviceBus':
-      app.serviceBusQueue(trigger.name, {
-        connection: trigger.connection,
-        queueName: trigger.queueName,
-        handler: (message, context) => trigger.handler(message, context),
-      });
+      app.serviceBusQueue(trigger.name, serviceBusRegistration(trigger));
       break;
     case 'timer':
       app.timer(trigger.name, {

@@ -60,20 +60,18 @@ function tracedHttp(trigger: HttpTrigger): HttpTrigger {
 function tracedServiceBus(trigger: ServiceBusTrigger): ServiceBusTrigger {
   return {
     ...trigger,
-    handler: (message, context, actions) => {
-      const metadata = context.triggerMetadata ?? {};
-      const properties = (metadata.applicationProperties ?? {}) as Record<string, unknown>;
+    handler: (delivery, context) => {
+      const properties = delivery.applicationProperties;
       return withSpan(
         `process ${trigger.name}`,
         {
           'messaging.system': 'servicebus',
           'messaging.operation.type': 'process',
-          'messaging.message.id': String(metadata.messageId ?? ''),
-          'messaging.servicebus.message.delivery_count': Number(metadata.deliveryCount ?? 0),
+          'messaging.message.id': delivery.messageId ?? '',
           'faas.trigger': 'pubsub',
           'faas.invocation_id': context.invocationId,
         },
-        () => trigger.handler(message, context, actions),
+        () => trigger.handler(delivery, context),
         {
           kind: SpanKind.CONSUMER,
           parent:

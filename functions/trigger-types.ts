@@ -14,12 +14,25 @@ export interface HttpTrigger {
   handler: (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
 }
 
-/** Settling a message by hand, as the Service Bus SDK binding allows (`sdkBinding: true`). */
+/**
+ * Settling a message by hand, as the Service Bus SDK-type binding allows (`sdkBinding: true`): the calls go to the
+ * Functions host, which holds the message's lock.
+ */
 export interface ServiceBusMessageActions {
   complete(): Promise<void>;
   abandon(propertiesToModify?: Record<string, unknown>): Promise<void>;
   deadLetter(reason: string, description?: string): Promise<void>;
-  renewLock(): Promise<Date>;
+  renewLock(): Promise<void>;
+}
+
+/** One message as a Service Bus trigger's handler sees it, whichever binding delivered it. */
+export interface ServiceBusDelivery {
+  /** The body as the binding hands it over: parsed JSON, a string, or bytes. */
+  body: unknown;
+  messageId?: string;
+  applicationProperties: Record<string, unknown>;
+  /** Only with `sdkBinding`; without it the host settles (complete on success, abandon on a throw). */
+  actions?: ServiceBusMessageActions;
 }
 
 export interface ServiceBusTrigger {
@@ -29,13 +42,12 @@ export interface ServiceBusTrigger {
   connection: string;
   /** Queue name, or `%SETTING%` to read it from app settings. */
   queueName: string;
-  /** True: the handler settles through `actions`. False: completed on success, abandoned when it throws. */
+  /**
+   * True: registered with the SDK-type binding (`@azure/functions-extensions-servicebus`), and the handler settles
+   * through `actions`; host.json must then turn `autoCompleteMessages` off. False: the standard binding.
+   */
   sdkBinding?: boolean;
-  handler: (
-    message: unknown,
-    context: InvocationContext,
-    actions?: ServiceBusMessageActions,
-  ) => Promise<void>;
+  handler: (delivery: ServiceBusDelivery, context: InvocationContext) => Promise<void>;
 }
 
 export interface TimerTrigger {

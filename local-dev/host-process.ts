@@ -16,7 +16,8 @@ import { findRepoRoot } from './services/repo-root';
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { role: { type: 'string', default: 'worker' }, port: { type: 'string', default: '0' } },
+    // Not `--port`: the worker's own arguments carry the host's gRPC port under that name, as on Azure.
+    options: { role: { type: 'string', default: 'worker' }, 'http-port': { type: 'string', default: '0' } },
   });
   const role = values.role;
   if (role !== 'worker' && role !== 'http' && role !== 'all') throw new Error(`--role: worker, http or all`);
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
   const hostJson = JSON.parse(readFileSync(join(findRepoRoot(), 'host.json'), 'utf8')) as object;
   const host = await startLocalHost({
     triggers: triggers.filter((t) => role === 'all' || (role === 'http') === (t.kind === 'http')),
-    port: Number(values.port),
+    port: Number(values['http-port']),
     settings,
     hostJson,
     log: () => undefined,

@@ -50,9 +50,34 @@ class TaskCancelled extends Error {
   }
 }
 
-/** Completing and dead-lettering, whether or not the trigger hands us the message's settlement actions. */
-interface Settlement {
-  deadLetter(reason: string, description: string): Promise<void>;
+/**
+ * Settling the slice's message through the SDK binding's actions: dead-lettered with a reason where the task failed
+ * for good, else completed once the slice has done its work (never both). Without actions (a direct call) it only
+ * records.
+ */
+class Settlement {
+  private settled = false;
+
+  constructor(
+    private readonly services: AppServices,
+    private readonly context: InvocationContext,
+    private readonly actions: ServiceBusMessageActions | undefined,
+  ) {}
+
+  async deadLetter(reason: string, description: string): Promise<void> {
+    this.services.log('warn', `dead-lettering the message: ${reason}: ${description}`, {
+      invocationId: this.context.invocationId,
+    });
+    appMetrics().deadLetters.add(1, { reason });
+    this.settled = true;
+    await this.actions?.deadLetter(reason, description);
+  }
+
+  async complete(): Promise<void> {
+    if (this.settled) return;
+    this.settled = true;
+    await this.actions?.complete();
+  }
 }
 
 /**
@@ -66,15 +91,7 @@ export async function runSlice(
   actions?: ServiceBusMessageActions,
 ): Promise<void> {
   const services = appServices();
-  const settle: Settlement = {
-    deadLetter: async (reason, description) => {
-      services.log('warn', `dead-lettering the message: ${reason}: ${description}`, {
-        invocationId: context.invocationId,
-      });
-      appMetrics().deadLetters.add(1, { reason });
-      if (actions) await actions.deadLetter(reason, description);
-    },
-  };
+  const settle = new Settlement(services, context, actions);
   const parsed = TaskMessageSchema.safeParse(parseMessageBody(message));
   if (!parsed.success) {
     // Retrying cannot make it valid: dead-letter it at once.
@@ -87,7 +104,7 @@ export async function runSlice(
     return;
   }
   if (services.tasks.isFinished(task)) {
-    await actions?.complete();
+    await settle.complete();
     return;
   }
   const attributes = {
@@ -100,7 +117,7 @@ export async function runSlice(
   await withSpan('task.slice', attributes, () =>
     new Slice(services, context, task, parsed.data, settle).run(),
   );
-  await actions?.complete().catch((err: unknown) =>
+  await settle.complete().catch((err: unknown) =>
     services.log('warn', `completing the message: ${String(err)}`, {
       taskId: task.id,
       traceId: task.traceId,

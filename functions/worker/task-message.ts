@@ -1,7 +1,7 @@
 import type { InvocationContext } from '@azure/functions';
 import { z } from 'zod';
 import { appServices } from '../app-services';
-import type { ServiceBusMessageActions } from '../trigger-types';
+import type { ServiceBusDelivery } from '../trigger-types';
 import { parseMessageBody, runSlice } from './run-slice';
 
 const WebhookMessageSchema = z.object({ taskId: z.uuid(), webhook: z.number().int().min(1) });
@@ -11,13 +11,12 @@ const WebhookMessageSchema = z.object({ taskId: z.uuid(), webhook: z.number().in
  * (`{taskId, slice}`), and a completion webhook delivery to make (`{taskId, webhook: attempt}`).
  */
 export async function processTaskMessage(
-  message: unknown,
+  delivery: ServiceBusDelivery,
   context: InvocationContext,
-  actions?: ServiceBusMessageActions,
 ): Promise<void> {
-  const body = parseMessageBody(message);
+  const body = parseMessageBody(delivery.body);
   const webhook = WebhookMessageSchema.safeParse(body);
-  if (!webhook.success) return runSlice(body, context, actions);
+  if (!webhook.success) return runSlice(body, context, delivery.actions);
   await appServices().webhooks.deliver(webhook.data.taskId, webhook.data.webhook);
-  await actions?.complete();
+  await delivery.actions?.complete();
 }

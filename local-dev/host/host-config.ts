@@ -6,9 +6,12 @@ export interface HostConfig {
   /** Without slashes; '' puts routes at the root. */
   routePrefix: string;
   serviceBus: ServiceBusHostConfig;
+  /** host.json `functionTimeout`; Infinity when unbounded (-1). */
+  functionTimeoutMs: number;
 }
 
 export interface ServiceBusHostConfig {
+  functionTimeoutMs: number;
   maxConcurrentCalls: number;
   autoCompleteMessages: boolean;
   maxAutoLockRenewalDurationInMs: number;
@@ -58,12 +61,15 @@ export function readHostConfig(hostJson: unknown): HostConfig {
   if (mode !== 'exponential' && mode !== 'fixed') {
     throw new Error(`host.json ${retryPath}.mode must be "exponential" or "fixed"`);
   }
+  const functionTimeoutMs = readFunctionTimeout(root);
   return {
+    functionTimeoutMs,
     routePrefix: (field<string>(http, 'routePrefix', 'string', 'extensions.http') ?? 'api').replace(
       /^\/+|\/+$/g,
       '',
     ),
     serviceBus: {
+      functionTimeoutMs,
       maxConcurrentCalls,
       autoCompleteMessages: field<boolean>(sb, 'autoCompleteMessages', 'boolean', sbPath) ?? true,
       maxAutoLockRenewalDurationInMs: span(sb, 'maxAutoLockRenewalDuration', sbPath, '00:05:00'),
@@ -78,6 +84,15 @@ export function readHostConfig(hostJson: unknown): HostConfig {
       },
     },
   };
+}
+
+/** Flex Consumption's default when host.json sets none; -1 means unbounded (Functions docs, "Function app timeout duration"). */
+const DEFAULT_FUNCTION_TIMEOUT = '00:30:00';
+
+function readFunctionTimeout(root: Json | undefined): number {
+  const value = field<string>(root, 'functionTimeout', 'string', 'host.json') ?? DEFAULT_FUNCTION_TIMEOUT;
+  if (value.trim() === '-1') return Infinity;
+  return parseTimeSpan(value, 'host.json functionTimeout');
 }
 
 /** A .NET TimeSpan as host.json writes it (`[d.]hh:mm:ss[.fffffff]`), in milliseconds. */

@@ -67,7 +67,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   });
   let serviceBusTriggers: RunningServiceBusTriggers | undefined;
   try {
-    serviceBusTriggers = startServiceBusTriggers(serviceBus, options.settings, config.serviceBus, log);
+    serviceBusTriggers = await startServiceBusTriggers(serviceBus, options.settings, config.serviceBus, log);
     // Last, because runOnStartup timers run at once and may use the rest.
     const timerTriggers = startTimerTriggers(timers, options.settings, log);
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${httpServer.port}`;

@@ -45,3 +45,32 @@ export function logExecuted(
 export function describeError(error: unknown): string {
   return error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
 }
+
+/**
+ * host.json `functionTimeout`: past it the host fails the invocation ("Timeout value of … exceeded") and settles
+ * the message as failed; the handler cannot be stopped from outside, but its lock token is gone, so it can settle
+ * nothing more.
+ */
+export async function withFunctionTimeout<T>(work: Promise<T>, timeoutMs: number, name: string): Promise<T> {
+  if (timeoutMs === Infinity) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`Timeout value of ${formatTimeSpan(timeoutMs)} exceeded by function '${name}'`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Milliseconds as host.json writes a time span, e.g. 00:15:00. */
+function formatTimeSpan(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const fraction = ms % 1000 ? `.${String(ms % 1000).padStart(3, '0')}` : '';
+  return `${pad(Math.floor(s / 3600))}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}${fraction}`;
+}

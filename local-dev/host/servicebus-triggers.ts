@@ -5,13 +5,18 @@ import {
   type ServiceBusReceiver,
 } from '@azure/service-bus';
 import type { TriggerMetadata } from '@azure/functions';
-import type { ServiceBusMessageActions, ServiceBusTrigger } from '../../functions/trigger-types';
+import { ResourceFactoryResolver } from '@azure/functions-extensions-base';
+import { serviceBusRegistration } from '../../functions/servicebus-binding';
+import type { ServiceBusTrigger } from '../../functions/trigger-types';
 import type { ServiceBusHostConfig } from './host-config';
 import { InFlight } from './in-flight';
+import { serviceBusModelBindingData } from './model-binding-data';
+import { settlementService } from './settlement-service';
 import {
   describeError,
   logExecuted,
   newInvocationContext,
+  withFunctionTimeout,
   SHUTDOWN_GRACE_MS,
   type LogSink,
 } from './invocation';
@@ -30,23 +35,23 @@ export interface RunningServiceBusTriggers {
 }
 
 /**
- * Subscribes one receiver per trigger. Settlement follows the Functions host: complete after success (when
- * `autoCompleteMessages`), abandon after a throw; with `sdkBinding` the handler settles through `actions`, and a
- * message it leaves unsettled is abandoned. The SDK's own auto-complete stays off so a message is settled once.
- * Throws before connecting when a setting is missing.
+ * Subscribes one receiver per trigger, with the host.json limits (concurrency, lock renewal, function timeout) and
+ * the host's settlement (see `dispatch`); the SDK's own auto-complete stays off so a message is settled once. Throws
+ * before connecting when a setting is missing.
  */
-export function startServiceBusTriggers(
+export async function startServiceBusTriggers(
   triggers: readonly ServiceBusTrigger[],
   settings: AppSettings,
   config: ServiceBusHostConfig,
   log: LogSink,
-): RunningServiceBusTriggers {
+): Promise<RunningServiceBusTriggers> {
   const planned = triggers.map((trigger) => ({
     trigger,
     queueName: resolveSettingExpression(trigger.queueName, settings, `the queue of '${trigger.name}'`),
     connection: resolveServiceBusConnection(trigger.connection, settings),
   }));
 
+  if (planned.length > 0) await settlementService.open();
   const clients = new Map<string, ServiceBusClient>();
   const clientFor = (name: string, connection: ServiceBusConnection): ServiceBusClient => {
     let client = clients.get(name);
@@ -72,14 +77,18 @@ export function startServiceBusTriggers(
   for (const { trigger, queueName, connection } of planned) {
     const receiver = clientFor(trigger.connection, connection).createReceiver(queueName, {
       receiveMode: 'peekLock',
-      maxAutoLockRenewalDurationInMs: config.maxAutoLockRenewalDurationInMs,
+      // Renewed per invocation instead (`renewWhileRunning`): the SDK would go on renewing a message the handler
+      // returned without settling, which the host does not.
+      maxAutoLockRenewalDurationInMs: 0,
+      // The bytes as they arrived: both bindings are built from them.
+      skipParsingBodyAsJson: true,
     });
     receivers.push(receiver);
     subscriptions.push(
       receiver.subscribe(
         {
           processMessage: (message) =>
-            inFlight.track(dispatch(trigger, queueName, receiver, message, config.autoCompleteMessages, log)),
+            inFlight.track(dispatch(trigger, queueName, receiver, message, config, log)),
           processError: async (args) => {
             // The SDK keeps the subscription alive and reconnects by itself; this only reports.
             reportError(
@@ -102,47 +111,120 @@ export function startServiceBusTriggers(
       }
       await Promise.all(receivers.map((r) => r.close().catch(() => undefined)));
       await Promise.all([...clients.values()].map((c) => c.close().catch(() => undefined)));
+      if (planned.length > 0) settlementService.close();
     },
   };
 }
 
+/**
+ * One invocation, settled as the Functions host settles it (Azure.Messaging.ServiceBus `ReceiverManager`, which the
+ * WebJobs extension drives): a message the handler settled is left alone; a failed invocation's message is abandoned;
+ * a successful one is completed only with host.json `autoCompleteMessages`, else its lock simply runs out. An
+ * `sdkBinding` handler gets the message through the extension's own factory, from the bytes the host would send,
+ * and settles through the host's gRPC `Settlement` service while the invocation runs.
+ */
 async function dispatch(
   trigger: ServiceBusTrigger,
   queueName: string,
   receiver: ServiceBusReceiver,
   message: ServiceBusReceivedMessage,
-  autoComplete: boolean,
+  config: ServiceBusHostConfig,
   log: LogSink,
 ): Promise<void> {
+  const registration = serviceBusRegistration(trigger);
   const context = newInvocationContext(
     trigger.name,
     log,
     { type: 'serviceBusTrigger', name: 'message', queueName, connection: trigger.connection },
     triggerMetadata(message),
   );
-  let settled = false;
-  const actions: ServiceBusMessageActions | undefined = trigger.sdkBinding
-    ? messageActions(receiver, message, () => (settled = true))
-    : undefined;
+  const held = settlementService.hold(receiver, message);
+  const renewal = renewWhileRunning(
+    receiver,
+    message,
+    config.maxAutoLockRenewalDurationInMs,
+    log,
+    trigger.name,
+  );
   const startedAt = performance.now();
-  let failed = false;
+  let failure: unknown;
   try {
-    await trigger.handler(message.body, context, actions);
-    logExecuted(log, context, startedAt);
+    const input = registration.sdkBinding ? sdkBindingInput(message) : standardBindingBody(message);
+    await withFunctionTimeout(registration.handler(input, context), config.functionTimeoutMs, trigger.name);
   } catch (error) {
-    failed = true;
-    logExecuted(log, context, startedAt, error);
+    failure = error ?? new Error('the handler threw');
+  } finally {
+    renewal.stop();
+    held.release();
   }
-  if (settled) return;
-  // A throw, or an sdkBinding handler that settled nothing, gives the message back for redelivery.
-  const abandon = failed || trigger.sdkBinding === true;
-  if (!abandon && !autoComplete) return;
+  logExecuted(log, context, startedAt, failure);
+  if (held.settled || (failure === undefined && !config.autoCompleteMessages)) return;
+  const what = failure === undefined ? 'complete' : 'abandon';
   try {
-    if (abandon) await receiver.abandonMessage(message);
-    else await receiver.completeMessage(message);
+    if (what === 'complete') await receiver.completeMessage(message);
+    else await receiver.abandonMessage(message);
   } catch (error) {
-    const what = abandon ? 'abandon' : 'complete';
     log(`${trigger.name}: could not ${what} message ${message.messageId}: ${describeError(error)}`);
+  }
+}
+
+/** The longest the host renews ahead of a lock's expiry (Azure.Messaging.ServiceBus `MaximumRenewBufferDuration`). */
+const MAX_RENEW_BUFFER_MS = 10_000;
+
+/**
+ * The host's lock renewal (Azure.Messaging.ServiceBus `ReceiverManager.RenewMessageLock`): while the invocation
+ * runs and for at most host.json `maxAutoLockRenewalDuration`, renew a little before the lock runs out (half the time
+ * left, at most 10 s ahead); stop at the first error that is not transient.
+ */
+function renewWhileRunning(
+  receiver: ServiceBusReceiver,
+  message: ServiceBusReceivedMessage,
+  maxDurationMs: number,
+  log: LogSink,
+  name: string,
+): { stop(): void } {
+  const until = Date.now() + maxDurationMs;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const schedule = (lockedUntil: number) => {
+    const remaining = lockedUntil - Date.now();
+    const delay = remaining < 400 ? 0 : remaining - Math.min(remaining / 2, MAX_RENEW_BUFFER_MS);
+    if (stopped || Date.now() + delay >= until) return;
+    timer = setTimeout(() => {
+      receiver.renewMessageLock(message).then(
+        (next) => schedule(next.getTime()),
+        (error: unknown) => {
+          if (stopped) return;
+          log(`${name}: could not renew the lock of message ${message.messageId}: ${describeError(error)}`);
+          if ((error as { retryable?: boolean }).retryable) schedule(Date.now() + 2 * MAX_RENEW_BUFFER_MS);
+        },
+      );
+    }, delay);
+  };
+  schedule(message.lockedUntilUtc?.getTime() ?? Date.now());
+  return {
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** What `@azure/functions` passes an `sdkBinding` handler: the extension's factory applied to the host's data. */
+function sdkBindingInput(message: ServiceBusReceivedMessage): unknown {
+  const data = serviceBusModelBindingData(message);
+  return ResourceFactoryResolver.getInstance().createClient(data.source, data);
+}
+
+/** The standard binding's body: text, parsed when it is JSON (`@azure/functions` does the same with the host's string). */
+function standardBindingBody(message: ServiceBusReceivedMessage): unknown {
+  const body: unknown = message.body;
+  const text = Buffer.isBuffer(body) ? body.toString('utf8') : body;
+  if (typeof text !== 'string') return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
   }
 }
 
@@ -154,41 +236,6 @@ function oncePer(ms: number, log: LogSink): LogSink {
     if (now - (lastWritten.get(line) ?? -Infinity) < ms) return;
     lastWritten.set(line, now);
     log(line);
-  };
-}
-
-/** Settlement for `sdkBinding` handlers, through the receiver that holds the lock. */
-function messageActions(
-  receiver: ServiceBusReceiver,
-  message: ServiceBusReceivedMessage,
-  markSettled: () => void,
-): ServiceBusMessageActions {
-  return {
-    complete: async () => {
-      markSettled();
-      await receiver.completeMessage(message);
-    },
-    abandon: async (propertiesToModify) => {
-      markSettled();
-      // The SDK types property values narrowly; Service Bus itself rejects what it cannot store.
-      await receiver.abandonMessage(
-        message,
-        propertiesToModify as Parameters<ServiceBusReceiver['abandonMessage']>[1],
-      );
-    },
-    deadLetter: async (reason, description) => {
-      markSettled();
-      // The SDK's type wants a description, but the service (and the SDK) accept none.
-      const options = {
-        deadLetterReason: reason,
-        ...(description === undefined ? {} : { deadLetterErrorDescription: description }),
-      };
-      await receiver.deadLetterMessage(
-        message,
-        options as Parameters<ServiceBusReceiver['deadLetterMessage']>[1],
-      );
-    },
-    renewLock: () => receiver.renewMessageLock(message),
   };
 }
 

@@ -7,20 +7,34 @@ import { after, before, describe, it } from 'node:test';
 import type { InvocationContext } from '@azure/functions';
 import { ServiceBusClient } from '@azure/service-bus';
 import { startServiceBusEmulator, type ServiceBusEmulator } from '../../../local-dev/servicebus-emulator';
-import type { ServiceBusMessageActions, ServiceBusTrigger } from '../../../functions/trigger-types';
-import { sleep, startTestHost, waitFor, type TestHost } from './helpers';
+import type {
+  ServiceBusDelivery,
+  ServiceBusMessageActions,
+  ServiceBusTrigger,
+} from '../../../functions/trigger-types';
+import { sleep, startTestHost, TEST_HOST_JSON, waitFor, type TestHost } from './helpers';
 
-const QUEUES = ['meta', 'retry', 'dlq', 'unsettled', 'busy'];
+const QUEUES = ['meta', 'retry', 'dlq', 'sdk-throws', 'sdk-returns', 'late', 'props', 'busy'];
 const emulatorConfig = {
   UserConfig: {
-    Namespaces: [{ Name: 'sbemulatorns', Queues: QUEUES.map((Name) => ({ Name, Properties: {} })) }],
+    Namespaces: [
+      {
+        Name: 'sbemulatorns',
+        Queues: [
+          ...QUEUES.map((Name) => ({ Name, Properties: {} })),
+          // The shortest lock Service Bus allows: what happens when nobody settles shows within seconds.
+          { Name: 'lock-expiry', Properties: { LockDuration: 'PT5S' } },
+          { Name: 'timeout', Properties: { LockDuration: 'PT5S' } },
+          { Name: 'renew', Properties: { LockDuration: 'PT5S' } },
+        ],
+      },
+    ],
   },
 };
 
 interface Delivery {
-  body: unknown;
+  delivery: ServiceBusDelivery;
   context: InvocationContext;
-  actions: ServiceBusMessageActions | undefined;
 }
 
 function queueTrigger(
@@ -36,16 +50,32 @@ function queueTrigger(
     connection: 'ServiceBusConnection',
     queueName,
     sdkBinding,
-    handler: async (body, context, actions) => {
-      const delivery = { body, context, actions };
-      deliveries.push(delivery);
-      await handler(delivery, deliveries);
+    handler: async (delivery, context) => {
+      const d = { delivery, context };
+      deliveries.push(d);
+      await handler(d, deliveries);
     },
   };
   return { trigger, deliveries };
 }
 
 const metadata = (d: Delivery): Record<string, unknown> => d.context.triggerMetadata ?? {};
+const actions = (d: Delivery): ServiceBusMessageActions => {
+  assert.ok(d.delivery.actions, 'an sdkBinding handler gets settlement actions');
+  return d.delivery.actions;
+};
+
+async function deadLettered(client: ServiceBusClient, queue: string) {
+  const receiver = client.createReceiver(queue, {
+    subQueueType: 'deadLetter',
+    receiveMode: 'receiveAndDelete',
+  });
+  try {
+    return await receiver.receiveMessages(1, { maxWaitTimeInMs: 5_000 });
+  } finally {
+    await receiver.close();
+  }
+}
 
 describe('local host: Service Bus triggers', () => {
   let emulator: ServiceBusEmulator;
@@ -53,6 +83,7 @@ describe('local host: Service Bus triggers', () => {
   let host: TestHost;
   let active = 0;
   let maxActive = 0;
+  let lateSettlement: Promise<unknown> | undefined;
 
   const meta = queueTrigger('meta', '%META_QUEUE%', async () => undefined);
   const retry = queueTrigger('retry', 'retry', async (_d, all) => {
@@ -61,14 +92,43 @@ describe('local host: Service Bus triggers', () => {
   const dlq = queueTrigger(
     'dlq',
     'dlq',
-    async (d) => d.actions!.deadLetter('bad-input', 'steps must be positive'),
+    async (d) => actions(d).deadLetter('bad-input', 'steps must be positive'),
     true,
   );
-  const unsettled = queueTrigger(
-    'unsettled',
-    'unsettled',
+  const sdkThrows = queueTrigger(
+    'sdkThrows',
+    'sdk-throws',
     async (d, all) => {
-      if (all.length > 1) await d.actions!.complete();
+      if (all.length === 1) throw new Error('unsettled and failed');
+      await actions(d).complete();
+    },
+    true,
+  );
+  const sdkReturns = queueTrigger('sdkReturns', 'sdk-returns', async () => undefined, true);
+  const late = queueTrigger(
+    'late',
+    'late',
+    async (d) => {
+      // Settles after the invocation ended: the host no longer holds the message.
+      lateSettlement = sleep(50).then(() => actions(d).complete());
+    },
+    true,
+  );
+  const props = queueTrigger(
+    'props',
+    'props',
+    async (d, all) => {
+      if (all.length === 1) await actions(d).abandon({ reason: 'try later', attempt: 2 });
+      else await actions(d).complete();
+    },
+    true,
+  );
+  const renewed = queueTrigger(
+    'renewed',
+    'renew',
+    async (d) => {
+      await sleep(6_000);
+      await actions(d).complete();
     },
     true,
   );
@@ -89,7 +149,7 @@ describe('local host: Service Bus triggers', () => {
     emulator = await startServiceBusEmulator({ config: emulatorConfig, log: () => undefined });
     client = new ServiceBusClient(emulator.connectionString);
     host = await startTestHost({
-      triggers: [meta, retry, dlq, unsettled, busy].map((q) => q.trigger),
+      triggers: [meta, retry, dlq, sdkThrows, sdkReturns, late, props, renewed, busy].map((q) => q.trigger),
       settings: { ServiceBusConnection: emulator.connectionString, META_QUEUE: 'meta' },
     });
   });
@@ -111,8 +171,10 @@ describe('local host: Service Bus triggers', () => {
     });
     await waitFor(() => meta.deliveries.length === 1, 5_000, 'message delivered');
     const [d] = meta.deliveries;
-    assert.deepEqual(d.body, { taskId: 't-1', slice: 0 });
-    assert.equal(d.actions, undefined, 'no settlement actions without sdkBinding');
+    assert.deepEqual(d.delivery.body, { taskId: 't-1', slice: 0 });
+    assert.equal(d.delivery.actions, undefined, 'no settlement actions without sdkBinding');
+    assert.equal(d.delivery.messageId, 't-1:0');
+    assert.deepEqual(d.delivery.applicationProperties, { traceparent: '00-abc-def-01' });
     assert.equal(d.context.functionName, 'meta');
     const m = metadata(d);
     assert.equal(m.messageId, 't-1:0');
@@ -142,15 +204,23 @@ describe('local host: Service Bus triggers', () => {
     await waitFor(() => queueSize('retry') === 0, 5_000, 'completed after the second delivery');
   });
 
-  it('lets an sdkBinding handler dead-letter the message with a reason and description', async () => {
-    await send('dlq', { body: { steps: -1 }, messageId: 'd-1' });
-    await waitFor(() => dlq.deliveries.length === 1, 5_000, 'message delivered');
-    const receiver = client.createReceiver('dlq', {
-      subQueueType: 'deadLetter',
-      receiveMode: 'receiveAndDelete',
+  it('hands an sdkBinding handler the message the extension decodes from the host’s bytes', async () => {
+    await send('dlq', {
+      body: { steps: -1 },
+      contentType: 'application/json',
+      messageId: 'd-1',
+      applicationProperties: { traceparent: '00-abc-def-01' },
     });
-    const [dead] = await receiver.receiveMessages(1, { maxWaitTimeInMs: 5_000 });
-    await receiver.close();
+    await waitFor(() => dlq.deliveries.length === 1, 5_000, 'message delivered');
+    const [d] = dlq.deliveries;
+    assert.deepEqual(d.delivery.body, { steps: -1 }, 'application/json is parsed by the extension');
+    assert.equal(d.delivery.messageId, 'd-1');
+    assert.deepEqual(d.delivery.applicationProperties, { traceparent: '00-abc-def-01' });
+  });
+
+  it('lets an sdkBinding handler dead-letter the message with a reason and description, through the host', async () => {
+    await waitFor(() => dlq.deliveries.length >= 1, 5_000, 'message delivered');
+    const [dead] = await deadLettered(client, 'dlq');
     assert.equal(dead?.messageId, 'd-1');
     assert.equal(dead.deadLetterReason, 'bad-input');
     assert.equal(dead.deadLetterErrorDescription, 'steps must be positive');
@@ -158,14 +228,44 @@ describe('local host: Service Bus triggers', () => {
     assert.equal(dlq.deliveries.length, 1, 'not delivered again');
   });
 
-  it('abandons a message an sdkBinding handler left unsettled', async () => {
-    await send('unsettled', { body: 'x', messageId: 'u-1' });
-    await waitFor(() => unsettled.deliveries.length === 2, 5_000, 'redelivery');
+  it('abandons the message of an sdkBinding handler that threw without settling it', async () => {
+    await send('sdk-throws', { body: 'x', messageId: 'st-1' });
+    await waitFor(() => sdkThrows.deliveries.length === 2, 5_000, 'redelivery');
     assert.deepEqual(
-      unsettled.deliveries.map((d) => metadata(d).deliveryCount),
+      sdkThrows.deliveries.map((d) => metadata(d).deliveryCount),
       [1, 2],
     );
-    await waitFor(() => queueSize('unsettled') === 0, 5_000, 'completed by the handler');
+    await waitFor(() => queueSize('sdk-throws') === 0, 5_000, 'completed by the handler');
+  });
+
+  it('completes what an sdkBinding handler left unsettled when host.json autoCompleteMessages is true', async () => {
+    await send('sdk-returns', { body: 'x', messageId: 'sr-1' });
+    await waitFor(() => queueSize('sdk-returns') === 0, 5_000, 'completed by the host');
+    assert.equal(sdkReturns.deliveries.length, 1);
+  });
+
+  it('refuses settlement once the invocation has ended, as the host does (FAILED_PRECONDITION)', async () => {
+    await send('late', { body: 'x', messageId: 'l-1' });
+    await waitFor(() => lateSettlement !== undefined, 5_000, 'message delivered');
+    await assert.rejects(lateSettlement!, (error: Error & { code?: number; details?: string }) => {
+      assert.equal(error.code, 9, 'gRPC FAILED_PRECONDITION');
+      assert.match(String(error.details), /^LockToken [0-9a-f-]{36} not found\.$/);
+      return true;
+    });
+  });
+
+  it('abandons with the properties an sdkBinding handler asks to modify', async () => {
+    await send('props', { body: 'x', messageId: 'p-1', applicationProperties: { reason: 'first' } });
+    await waitFor(() => props.deliveries.length === 2, 5_000, 'redelivery');
+    assert.deepEqual(props.deliveries[1].delivery.applicationProperties, { reason: 'try later', attempt: 2 });
+    await waitFor(() => queueSize('props') === 0, 5_000, 'completed');
+  });
+
+  it('renews the lock while the invocation runs, so a handler longer than the lock still settles', async () => {
+    await send('renew', { body: 'x', messageId: 'rn-1' });
+    await waitFor(() => queueSize('renew') === 0, 10_000, 'completed after 6 s under a 5 s lock');
+    assert.equal(renewed.deliveries.length, 1, 'never redelivered');
+    assert.ok(!host.logs.some((l) => l.startsWith("Executed 'renewed' (Failed")));
   });
 
   it('runs at most host.json maxConcurrentCalls handlers of a trigger at once', async () => {
@@ -175,6 +275,78 @@ describe('local host: Service Bus triggers', () => {
     );
     await waitFor(() => busy.deliveries.length === 6 && active === 0, 5_000, 'all six handled');
     assert.equal(maxActive, 2);
+  });
+});
+
+describe('local host: Service Bus settlement as host.json sets it', () => {
+  let emulator: ServiceBusEmulator;
+  let client: ServiceBusClient;
+  let host: TestHost;
+  let timedOutSettlement: Promise<unknown> | undefined;
+
+  const unsettled = queueTrigger(
+    'unsettled',
+    'lock-expiry',
+    async (d, all) => {
+      if (all.length > 1) await actions(d).complete();
+    },
+    true,
+  );
+  const slow = queueTrigger(
+    'slow',
+    'timeout',
+    async (d, all) => {
+      if (all.length > 1) return actions(d).complete();
+      await sleep(1_500);
+      timedOutSettlement = actions(d).complete();
+      await timedOutSettlement.catch(() => undefined);
+    },
+    true,
+  );
+
+  before(async () => {
+    emulator = await startServiceBusEmulator({ config: emulatorConfig, log: () => undefined });
+    client = new ServiceBusClient(emulator.connectionString);
+    host = await startTestHost({
+      triggers: [unsettled.trigger, slow.trigger],
+      settings: { ServiceBusConnection: emulator.connectionString },
+      hostJson: {
+        ...TEST_HOST_JSON,
+        functionTimeout: '00:00:01',
+        extensions: {
+          ...TEST_HOST_JSON.extensions,
+          serviceBus: { ...TEST_HOST_JSON.extensions.serviceBus, autoCompleteMessages: false },
+        },
+      },
+    });
+  });
+  after(async () => {
+    await host.close();
+    await client.close();
+    await emulator.close();
+  });
+
+  it('leaves a message the handler did not settle until its lock expires (autoCompleteMessages false)', async () => {
+    const sentAt = Date.now();
+    await client.createSender('lock-expiry').sendMessages({ body: 'x', messageId: 'le-1' });
+    await waitFor(() => unsettled.deliveries.length === 2, 15_000, 'redelivery after the lock expired');
+    const secondAt = Date.parse(String(metadata(unsettled.deliveries[1]).lockedUntilUtc)) - 5_000;
+    assert.ok(
+      secondAt - sentAt >= 4_500,
+      `redelivered after the 5 s lock, not abandoned (${secondAt - sentAt} ms)`,
+    );
+    assert.equal(metadata(unsettled.deliveries[1]).deliveryCount, 2);
+  });
+
+  it('fails an invocation that outlives host.json functionTimeout and abandons its message', async () => {
+    await client.createSender('timeout').sendMessages({ body: 'x', messageId: 't-1' });
+    await waitFor(() => slow.deliveries.length === 2, 10_000, 'redelivery after the timeout');
+    assert.ok(
+      host.logs.some((l) => l.includes("Timeout value of 00:00:01 exceeded by function 'slow'")),
+      'the timeout is logged as the host logs it',
+    );
+    await waitFor(() => timedOutSettlement !== undefined, 5_000, 'the late handler tried to settle');
+    await assert.rejects(timedOutSettlement!, /not found/);
   });
 });
 
@@ -224,7 +396,7 @@ describe('local host: Service Bus outage', () => {
       emulator = await spawnEmulator(port);
       await sendOne(emulator.connectionString, 'after');
       await waitFor(() => deliveries.length === 2, 15_000, 'delivery after the restart');
-      assert.equal(deliveries[1].body, 'after');
+      assert.equal(deliveries[1].delivery.body, 'after');
       assert.ok(
         host.logs.some((l) => l.startsWith('worker: Service Bus') && l.includes('error')),
         'the outage was logged',
