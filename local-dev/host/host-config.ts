@@ -37,11 +37,53 @@ function field<T>(
   return value as T;
 }
 
+/** The host.json settings the local host honours, each as the Functions host does (docs/local-development.md). */
+export const HONOURED_HOST_JSON: readonly string[] = [
+  'version',
+  'functionTimeout',
+  'extensions.http.routePrefix',
+  'extensions.serviceBus.prefetchCount',
+  'extensions.serviceBus.maxConcurrentCalls',
+  'extensions.serviceBus.autoCompleteMessages',
+  'extensions.serviceBus.maxAutoLockRenewalDuration',
+  'extensions.serviceBus.clientRetryOptions.mode',
+  'extensions.serviceBus.clientRetryOptions.maxRetries',
+  'extensions.serviceBus.clientRetryOptions.delay',
+  'extensions.serviceBus.clientRetryOptions.maxDelay',
+  'extensions.serviceBus.clientRetryOptions.tryTimeout',
+];
+
+/** host.json sections that change no behaviour the app can observe locally, and why. */
+export const INERT_HOST_JSON: Readonly<Record<string, string>> = {
+  logging: 'Application Insights log levels and sampling; locally the app exports its own telemetry (OTLP)',
+  extensionBundle: "the bindings' .NET extensions: the local host implements the triggers itself",
+};
+
+/** Every leaf of host.json as a dotted path (objects are walked, arrays and values are leaves). */
+function leafPaths(value: unknown, prefix = ''): string[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return prefix ? [prefix] : [];
+  return Object.entries(value).flatMap(([key, child]) => leafPaths(child, prefix ? `${prefix}.${key}` : key));
+}
+
 /**
- * Reads `extensions.http.routePrefix` and `extensions.serviceBus` (`maxConcurrentCalls`, `autoCompleteMessages`,
- * `maxAutoLockRenewalDuration`, `clientRetryOptions`). Defaults are the Functions host's (Service Bus extension 5.x).
+ * A setting the Functions host would honour and the local host would not is refused, so that a local run never
+ * silently differs from Azure configured by the same file.
+ */
+function refuseUnknownSettings(hostJson: unknown): void {
+  for (const path of leafPaths(hostJson)) {
+    if (HONOURED_HOST_JSON.includes(path) || path.split('.')[0] in INERT_HOST_JSON) continue;
+    throw new Error(
+      `host.json ${path} is not supported by the local host (Azure would honour it; this host cannot)`,
+    );
+  }
+}
+
+/**
+ * Reads the settings of `HONOURED_HOST_JSON`, with the Functions host's defaults (Service Bus extension 5.x, Flex
+ * Consumption), and refuses any other that Azure would act on.
  */
 export function readHostConfig(hostJson: unknown): HostConfig {
+  refuseUnknownSettings(hostJson);
   const root = typeof hostJson === 'object' && hostJson !== null ? (hostJson as Json) : undefined;
   const extensions = section(root, 'extensions');
   const http = section(extensions, 'http');
@@ -57,6 +99,11 @@ export function readHostConfig(hostJson: unknown): HostConfig {
   if (!Number.isInteger(maxConcurrentCalls) || maxConcurrentCalls < 1) {
     throw new Error(`host.json ${sbPath}.maxConcurrentCalls must be a positive integer`);
   }
+  // The local receiver never prefetches: a prefetch count would hold messages (and their locks) it cannot model.
+  const prefetchCount = field<number>(sb, 'prefetchCount', 'number', sbPath) ?? 0;
+  if (prefetchCount !== 0) throw new Error(`host.json ${sbPath}.prefetchCount must be 0 for the local host`);
+  const version = field<string>(root, 'version', 'string', 'host.json') ?? '2.0';
+  if (version !== '2.0') throw new Error('host.json version must be "2.0"');
   const mode = (field<string>(retry, 'mode', 'string', retryPath) ?? 'exponential').toLowerCase();
   if (mode !== 'exponential' && mode !== 'fixed') {
     throw new Error(`host.json ${retryPath}.mode must be "exponential" or "fixed"`);

@@ -69,7 +69,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   try {
     serviceBusTriggers = await startServiceBusTriggers(serviceBus, options.settings, config.serviceBus, log);
     // Last, because runOnStartup timers run at once and may use the rest.
-    const timerTriggers = startTimerTriggers(timers, options.settings, log);
+    const timerTriggers = startTimerTriggers(timers, options.settings, log, config.functionTimeoutMs);
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${httpServer.port}`;
     logFunctions(log, options.triggers, `${url}${config.routePrefix ? `/${config.routePrefix}` : ''}`);
     return {

@@ -2,7 +2,13 @@ import type { Timer } from '@azure/functions';
 import { Cron } from 'croner';
 import type { TimerTrigger } from '../../functions/trigger-types';
 import { InFlight } from './in-flight';
-import { logExecuted, newInvocationContext, SHUTDOWN_GRACE_MS, type LogSink } from './invocation';
+import {
+  logExecuted,
+  newInvocationContext,
+  SHUTDOWN_GRACE_MS,
+  withFunctionTimeout,
+  type LogSink,
+} from './invocation';
 import { resolveSettingExpression, type AppSettings } from './settings';
 
 /** A scheduled run this much later than its occurrence counts as past due (a busy event loop is not a missed run). */
@@ -21,6 +27,8 @@ export function startTimerTriggers(
   triggers: readonly TimerTrigger[],
   settings: AppSettings,
   log: LogSink,
+  /** host.json `functionTimeout`. */
+  functionTimeoutMs: number,
 ): RunningTimerTriggers {
   const planned = triggers.map((trigger) => ({ trigger, job: createJob(trigger, settings) }));
   const inFlight = new InFlight();
@@ -51,7 +59,7 @@ export function startTimerTriggers(
       });
       const startedAt = performance.now();
       try {
-        await trigger.handler(timer, context);
+        await withFunctionTimeout(trigger.handler(timer, context), functionTimeoutMs, trigger.name);
         logExecuted(log, context, startedAt);
       } catch (error) {
         logExecuted(log, context, startedAt, error);
