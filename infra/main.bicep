@@ -45,12 +45,15 @@ param location string
 @description('Object id of the person (or CI principal) running azd: the Postgres Entra admin, and given data roles when grantDeployerAccess is true.')
 param principalId string = deployer().objectId
 
-@description('Sign-in name of that principal: the Postgres role the migrations run as.')
-param principalName string = empty(deployer().userPrincipalName) ? 'longhaul-deployer' : deployer().userPrincipalName
+@description('Sign-in name of the deploying user. deployer() has it only for users: a service principal (CI) has none, so it is empty then.')
+param deployerUserPrincipalName string = deployer().?userPrincipalName ?? ''
+
+@description('Sign-in name of that principal: the Postgres role the migrations run as (a fixed name for a service principal).')
+param principalName string = empty(deployerUserPrincipalName) ? 'longhaul-deployer' : deployerUserPrincipalName
 
 @description('User for a person, ServicePrincipal for a CI identity.')
 @allowed(['User', 'ServicePrincipal'])
-param principalType string = empty(deployer().userPrincipalName) ? 'ServicePrincipal' : 'User'
+param principalType string = empty(deployerUserPrincipalName) ? 'ServicePrincipal' : 'User'
 
 @description('Give the deploying principal data access (Service Bus, Blob, Table, Key Vault, Redis) for local runs against the cloud resources.')
 param grantDeployerAccess bool = true
@@ -97,29 +100,17 @@ param redisSkuName string = 'Balanced_B0'
 @minValue(1)
 param payloadRetentionDays int = 30
 
-@description('Origins (besides the app itself) allowed to PUT uploads straight to Blob storage from a browser.')
-param uploadCorsOrigins array = []
-
-@description('Browser origins (comma-separated, exact, e.g. https://app.example.com) allowed to call the API cross-origin; empty turns CORS off.')
+@description('Browser origins (comma-separated, exact, e.g. https://app.example.com) allowed to call the API cross-origin (empty turns CORS off) and, besides the app\'s own, to PUT uploads to Blob storage.')
 param corsAllowedOrigins string = ''
+
+@description('More origins allowed to PUT uploads straight to Blob storage, besides the app\'s own and corsAllowedOrigins.')
+param uploadCorsOrigins array = []
 
 @description('With authMode entra: the application (client) id of the API app registration (docs/security.md#entra-id).')
 param entraClientId string = ''
 
 @description('With authMode entra: the client id of the single-page app registration the web UI signs in with; empty means entraClientId.')
 param entraUiClientId string = ''
-
-@secure()
-@description('HMAC key for completion webhooks; kept in Key Vault only (azd reuses the stored one on later runs).')
-param webhookSigningSecret string
-
-@secure()
-@description('Key for signing SSE stream tokens; kept in Key Vault only (azd reuses the stored one on later runs).')
-param streamTokenSecret string
-
-@secure()
-@description('Pepper for API key hashes; kept in Key Vault only. Changing it invalidates every API key.')
-param apiKeyPepper string
 
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -131,6 +122,17 @@ var databaseName = 'longhaul'
 // functions/platform/postgres-pool.ts opens at most this many connections per instance (its `max`).
 var postgresPoolSizePerInstance = 10
 var pgbouncerEnabled = postgresTier != 'Burstable'
+// The web UI PUTs uploads straight to Blob storage (POST /api/uploads hands it a SAS URL): from the app's own origin,
+// or from any origin allowed to call the API.
+var blobCorsOrigins = union(
+  ['https://${functionAppName}.azurewebsites.net'],
+  filter(map(split(corsAllowedOrigins, ','), origin => trim(origin)), origin => !empty(origin)),
+  uploadCorsOrigins
+)
+// network.bicep lists its zones as { key, resourceId }; the resource modules take them keyed by service.
+var privateDnsZoneIds = vnetEnabled
+  ? toObject(network!.outputs.privateDnsZones, zone => zone.key, zone => zone.resourceId)
+  : {}
 var deployerAccess = {
   enabled: grantDeployerAccess && !empty(principalId)
   principalId: principalId
@@ -185,12 +187,12 @@ module storage 'app/storage.bicep' = {
     location: location
     tags: tags
     deploymentContainerName: 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
-    corsOrigins: union(['https://${functionAppName}.azurewebsites.net'], uploadCorsOrigins)
+    corsOrigins: blobCorsOrigins
     payloadRetentionDays: payloadRetentionDays
     identityPrincipalId: identity.outputs.principalId
     deployer: deployerAccess
     privateEndpointSubnetId: vnetEnabled ? network!.outputs.privateEndpointSubnetId : ''
-    privateDnsZoneIds: vnetEnabled ? network!.outputs.privateDnsZoneIds : {}
+    privateDnsZoneIds: privateDnsZoneIds
   }
 }
 
@@ -207,7 +209,7 @@ module serviceBus 'app/servicebus.bicep' = {
     identityPrincipalId: identity.outputs.principalId
     deployer: deployerAccess
     privateEndpointSubnetId: vnetEnabled ? network!.outputs.privateEndpointSubnetId : ''
-    privateDnsZoneIds: vnetEnabled ? network!.outputs.privateDnsZoneIds : {}
+    privateDnsZoneIds: privateDnsZoneIds
   }
 }
 
@@ -218,13 +220,10 @@ module keyVault 'app/keyvault.bicep' = {
     name: '${abbrs.keyVaultVaults}${resourceToken}'
     location: location
     tags: tags
-    webhookSigningSecret: webhookSigningSecret
-    streamTokenSecret: streamTokenSecret
-    apiKeyPepper: apiKeyPepper
     identityPrincipalId: identity.outputs.principalId
     deployer: deployerAccess
     privateEndpointSubnetId: vnetEnabled ? network!.outputs.privateEndpointSubnetId : ''
-    privateDnsZoneIds: vnetEnabled ? network!.outputs.privateDnsZoneIds : {}
+    privateDnsZoneIds: privateDnsZoneIds
   }
 }
 
@@ -246,7 +245,7 @@ module postgres 'app/postgres.bicep' = {
     adminPrincipalType: principalType
     deployerIpAddress: deployerIpAddress
     privateEndpointSubnetId: vnetEnabled ? network!.outputs.privateEndpointSubnetId : ''
-    privateDnsZoneIds: vnetEnabled ? network!.outputs.privateDnsZoneIds : {}
+    privateDnsZoneIds: privateDnsZoneIds
   }
 }
 
@@ -261,7 +260,7 @@ module redis 'app/redis.bicep' = {
     identityPrincipalId: identity.outputs.principalId
     deployer: deployerAccess
     privateEndpointSubnetId: vnetEnabled ? network!.outputs.privateEndpointSubnetId : ''
-    privateDnsZoneIds: vnetEnabled ? network!.outputs.privateDnsZoneIds : {}
+    privateDnsZoneIds: privateDnsZoneIds
   }
 }
 

@@ -56,4 +56,12 @@ module dnsZones 'br/public:avm/res/network/private-dns-zone:0.8.1' = [
 
 output appSubnetId string = '${vnet.outputs.resourceId}/subnets/${appSubnetName}'
 output privateEndpointSubnetId string = '${vnet.outputs.resourceId}/subnets/${privateEndpointSubnetName}'
-output privateDnsZoneIds object = toObject(range(0, length(items(zones))), i => items(zones)[i].key, i => dnsZones[i].outputs.resourceId)
+// One entry per zone ({ key, resourceId }); main.bicep turns them into an object keyed like `zones`. A `for` loop,
+// not a lambda: the compiler refuses lambda variables in module collection access (BCP247), and it compiles this file
+// even when vnetEnabled is false.
+output privateDnsZones array = [
+  for (zone, i) in items(zones): {
+    key: zone.key
+    resourceId: dnsZones[i].outputs.resourceId
+  }
+]

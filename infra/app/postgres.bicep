@@ -72,6 +72,11 @@ module server 'br/public:avm/res/db-for-postgre-sql/flexible-server:0.15.2' = {
     storageSizeGB: 32
     availabilityZone: -1
     highAvailability: 'Disabled'
+    // The module turns both on by default: geo-redundant backup costs extra backup storage, is not offered in every
+    // region and cannot be changed once the server exists; Advanced Threat Protection (Microsoft Defender) is billed per
+    // server.
+    geoRedundantBackup: 'Disabled'
+    enableAdvancedThreatProtection: false
     authConfig: {
       activeDirectoryAuth: 'Enabled'
       passwordAuth: 'Disabled'

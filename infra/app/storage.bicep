@@ -6,7 +6,7 @@ param name string
 param location string
 param tags object
 param deploymentContainerName string
-@description('Origins allowed to PUT uploads with a SAS URL from a browser.')
+@description('Browser origins allowed to PUT uploads with a SAS URL: the function app\'s own and those allowed to call the API (main.bicep).')
 param corsOrigins array
 param payloadRetentionDays int
 param identityPrincipalId string

@@ -1,12 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { Language, Parser, type Node } from 'web-tree-sitter';
 import { findRepoRoot } from '../../local-dev/services/repo-root';
 
 /**
  * The Bicep files of infra/, parsed with the tree-sitter Bicep grammar (npm `tree-sitter-bicep`, run through
  * `web-tree-sitter`). The Bicep compiler itself cannot be downloaded here, so this checks syntax and structure, not
- * types or module parameter schemas (docs/deploy.md says so).
+ * types; bicep-rules.ts adds the compiler limits the syntax tree shows (docs/deploy.md says so).
  */
 export const repoRoot = findRepoRoot();
 
@@ -50,20 +50,26 @@ function bicepFiles(dir: string): string[] {
   });
 }
 
+let parser: Promise<Parser> | undefined;
 let parsed: Promise<BicepFile[]> | undefined;
+
+/** One .bicep file (relative to the repository root or absolute), e.g. a rule's fixture. */
+export async function parseBicep(path: string): Promise<BicepFile> {
+  parser ??= (async () => {
+    await Parser.init();
+    const created = new Parser();
+    created.setLanguage(await Language.load(require.resolve('tree-sitter-bicep/tree-sitter-bicep.wasm')));
+    return created;
+  })();
+  const file = isAbsolute(path) ? path : join(repoRoot, path);
+  const text = readFileSync(file, 'utf8');
+  const root = (await parser).parse(text)!.rootNode;
+  return { path: relative(repoRoot, file), text, root, declarations: declarationsOf(root) };
+}
 
 /** Every .bicep file under infra/, parsed once per test process. */
 export function infraFiles(): Promise<BicepFile[]> {
-  parsed ??= (async () => {
-    await Parser.init();
-    const parser = new Parser();
-    parser.setLanguage(await Language.load(require.resolve('tree-sitter-bicep/tree-sitter-bicep.wasm')));
-    return bicepFiles(join(repoRoot, 'infra')).map((file) => {
-      const text = readFileSync(file, 'utf8');
-      const root = parser.parse(text)!.rootNode;
-      return { path: relative(repoRoot, file), text, root, declarations: declarationsOf(root) };
-    });
-  })();
+  parsed ??= Promise.all(bicepFiles(join(repoRoot, 'infra')).map(parseBicep));
   return parsed;
 }
 
@@ -113,12 +119,37 @@ export function moduleSource(module: Declaration): string {
   return valueOf(module.node.namedChildren[1]!) as string;
 }
 
-/** The object after `=` of a module: through `if (...)` and `[for ...: ...]`. */
-export function moduleBody(module: Declaration): { [key: string]: BicepValue } {
-  let body = module.node.namedChildren[2]!;
+/** The object node after `=` of a module or resource: through `if (...)` and `[for ...: ...]`. */
+export function bodyNode(declaration: Declaration): Node {
+  let body = declaration.node.namedChildren.filter((c) => c && c.type !== 'comment').at(-1)!;
   if (body.type === 'if_statement') body = body.namedChildren[1]!;
   if (body.type === 'for_statement') body = body.childForFieldName('body')!;
-  return valueOf(body) as { [key: string]: BicepValue };
+  return body;
+}
+
+/** The object after `=` of a module: through `if (...)` and `[for ...: ...]`. */
+export function moduleBody(module: Declaration): { [key: string]: BicepValue } {
+  return valueOf(bodyNode(module)) as { [key: string]: BicepValue };
+}
+
+/** The value node of `key:` directly in an object node (not below it). */
+export function objectProperty(object: Node, key: string): Node | undefined {
+  const property = object.namedChildren.find(
+    (child) => child?.type === 'object_property' && propertyKey(child) === key,
+  );
+  return property ? property.namedChildren[property.namedChildCount - 1]! : undefined;
+}
+
+/** The key of an `object_property` node, quoted (`'azd-service-name'`) or not. */
+export function propertyKey(property: Node): string {
+  const key = property.namedChildren[0]!;
+  return key.type === 'string' ? (valueOf(key) as string) : key.text;
+}
+
+/** Every node below `node` (depth first), the node itself first. */
+export function* descendants(node: Node): Generator<Node> {
+  yield node;
+  for (const child of node.namedChildren) if (child) yield* descendants(child);
 }
 
 /** The value a param defaults to, a var holds or an output returns (the declaration's last child). */
@@ -164,9 +195,7 @@ export function valueOf(node: Node): BicepValue {
       const result: { [key: string]: BicepValue } = {};
       for (const property of node.namedChildren) {
         if (!property || property.type !== 'object_property') continue;
-        const key = property.namedChildren[0]!;
-        const name = key.type === 'string' ? (valueOf(key) as string) : key.text;
-        result[name] = valueOf(property.namedChildren[property.namedChildCount - 1]!);
+        result[propertyKey(property)] = valueOf(property.namedChildren[property.namedChildCount - 1]!);
       }
       return result;
     }

@@ -28,12 +28,24 @@ const read = (path: string) => readFileSync(join(repoRoot, path), 'utf8');
 const json = <T>(path: string) => JSON.parse(read(path)) as T;
 type Obj = { [key: string]: BicepValue };
 
+/** The resources declared without a module, and why AVM cannot do them. */
+const RAW_RESOURCES: Record<string, string> = {
+  // The resource group the modules deploy into.
+  'infra/main.bicep:rg': 'Microsoft.Resources/resourceGroups',
+  // @onlyIfNotExists (create once, keep the value): the vault module writes its secrets on every provision.
+  'infra/app/keyvault.bicep:secrets': 'Microsoft.KeyVault/vaults/secrets',
+  // After the module's own: it creates its assignments in parallel, which Azure Managed Redis rejects.
+  'infra/app/redis.bicep:deployerAccessPolicy':
+    'Microsoft.Cache/redisEnterprise/databases/accessPolicyAssignments',
+};
+
 const AVM_REFERENCE = /^br\/public:avm\/(res|ptn|utl)\/[a-z0-9-]+\/[a-z0-9-]+(\/[a-z0-9-]+)*:\d+\.\d+\.\d+$/;
 
 /** Role ids as Microsoft publishes them (shared/notes/azure-facts.md §1.4): the Bicep must use exactly these. */
 const ROLE_IDS = {
   'Storage Blob Data Owner': 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
   'Storage Table Data Contributor': '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
+  'Azure Service Bus Data Owner': '090c5cfd-751d-490a-894a-3ce6f1109419',
   'Azure Service Bus Data Sender': '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39',
   'Azure Service Bus Data Receiver': '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0',
   'Key Vault Secrets User': '4633458b-17de-408a-b874-0445c86b69e6',
@@ -46,9 +58,13 @@ type RoleName = keyof typeof ROLE_IDS;
  * A new SDK import fails the test below until it is added here and to the Bicep.
  */
 const SDK_ROLES: Record<string, { file: string; roles: RoleName[] } | 'no data plane'> = {
-  '@azure/service-bus': {
+  // Data Owner covers send, receive and settle, and the Manage right the Functions scale controller needs to read the
+  // queue's length through the trigger's connection (ServiceBusConnection, the same identity).
+  '@azure/service-bus': { file: 'infra/app/servicebus.bicep', roles: ['Azure Service Bus Data Owner'] },
+  // The trigger's SDK-type binding: the host receives, and the worker settles each message through the extension.
+  '@azure/functions-extensions-servicebus': {
     file: 'infra/app/servicebus.bicep',
-    roles: ['Azure Service Bus Data Sender', 'Azure Service Bus Data Receiver'],
+    roles: ['Azure Service Bus Data Owner'],
   },
   // Blob Data Owner also covers getUserDelegationKey (upload SAS URLs) and what the Functions host needs.
   '@azure/storage-blob': { file: 'infra/app/storage.bicep', roles: ['Storage Blob Data Owner'] },
@@ -133,10 +149,12 @@ describe('infra: Bicep files', () => {
         if (source.startsWith('br/')) assert.match(source, AVM_REFERENCE, `${file.path}: ${module.name}`);
         else assert.ok(existsSync(join(repoRoot, dirname(file.path), source)), `${file.path}: ${source}`);
       }
-      // Raw resources only where AVM has nothing to add: the resource group the modules deploy into.
-      const resources = file.declarations.filter((d) => d.kind === 'resource');
-      for (const resource of resources)
-        assert.match(resource.node.text, /Microsoft\.Resources\/resourceGroups@/);
+      // Raw resources only where AVM cannot do it; `existing` references are only names.
+      for (const resource of file.declarations.filter((d) => d.kind === 'resource')) {
+        if (/^resource \w+ '[^']+' existing =/.test(resource.node.text)) continue;
+        const type = /^resource \w+ '([^@']+)@/.exec(resource.node.text)?.[1];
+        assert.equal(type, RAW_RESOURCES[`${file.path}:${resource.name}`], `${file.path}: ${resource.name}`);
+      }
     }
   });
 
@@ -317,7 +335,7 @@ describe('infra: access for every Azure service the code calls', () => {
     assert.equal(auth.text, "'ClientId=${identityClientId};Authorization=AAD'");
   });
 
-  it('grants no more than needed: no Owner, Contributor or Data Owner beyond Blob', async () => {
+  it('grants no more than needed: no Owner or Contributor; Data Owner only on Blob and Service Bus (above)', async () => {
     const types = declaredValue(declaration(await infraFile('infra/app/types.bicep'), 'var', 'roles')) as Obj;
     const allowed = new Set([...Object.values(ROLE_IDS), 'ba92f5b4-2d11-453d-a403-e96b0029c9fe']);
     assert.deepEqual(
@@ -332,10 +350,9 @@ describe('infra: access for every Azure service the code calls', () => {
     assert.equal((settings.REDIS_USERNAME as Expression).text, 'identityPrincipalId');
     const redis = await infraFile('infra/app/redis.bicep');
     assert.equal(valueOf(propertyNode(redis.root, 'accessKeysAuthentication')!), 'Disabled');
-    assert.match(
-      propertyNode(redis.root, 'accessPolicyAssignments')!.text,
-      /userObjectId: identityPrincipalId/,
-    );
+    const assignments = valueOf(propertyNode(redis.root, 'accessPolicyAssignments')!) as Obj[];
+    assert.equal(assignments.length, 1, 'one per module call: the module creates its list in parallel');
+    assert.equal((assignments[0].userObjectId as Expression).text, 'identityPrincipalId');
     const postgres = await infraFile('infra/app/postgres.bicep');
     assert.deepEqual(valueOf(propertyNode(postgres.root, 'authConfig')!), {
       activeDirectoryAuth: 'Enabled',
@@ -348,6 +365,22 @@ describe('infra: access for every Azure service the code calls', () => {
     assert.equal(valueOf(propertyNode(serviceBus.root, 'disableLocalAuth')!), true);
     const keyVault = await infraFile('infra/app/keyvault.bicep');
     assert.equal(valueOf(propertyNode(keyVault.root, 'enableRbacAuthorization')!), true);
+  });
+
+  it('Redis access policies are assigned one after another: the deployer’s waits for the module (with the app’s)', async () => {
+    const redis = await infraFile('infra/app/redis.bicep');
+    const deployerPolicy = declaration(redis, 'resource', 'deployerAccessPolicy');
+    const body = moduleBody(deployerPolicy);
+    assert.deepEqual(body.dependsOn, [new Expression('cache')]);
+    assert.equal(
+      (((body.properties as Obj).user as Obj).objectId as Expression).text,
+      'deployer.principalId',
+    );
+    assert.match(deployerPolicy.node.text, /= if \(deployer\.enabled\)/);
+    // The same database the module creates.
+    const database = (moduleBody(declaration(redis, 'module', 'cache')).params as Obj).database as Obj;
+    assert.equal((database.name as Expression).text, 'databaseName');
+    assert.match(declaration(redis, 'resource', 'cluster').node.text, /name: databaseName/);
   });
 
   it('main.bicep hands every module the one identity', async () => {
@@ -371,15 +404,18 @@ describe('infra: storage and the queue match the code, the emulator and host.jso
     assert.deepEqual(lifecycle, [`${CONTAINERS.payloads}/`, `${CONTAINERS.uploads}/`]);
     const cors = valueOf(propertyNode(storage.root, 'corsRules')!) as Obj[];
     assert.ok((cors[0].allowedMethods as string[]).includes('PUT'));
+    assert.equal((cors[0].allowedOrigins as Expression).text, 'corsOrigins');
+    // From the app's own origin (the web UI it serves) and every origin allowed to call the API (CORS_ALLOWED_ORIGINS).
     const main = await infraFile('infra/main.bicep');
     const storageParams = moduleBody(declaration(main, 'module', 'storage')).params as Obj;
-    assert.match(
-      (storageParams.corsOrigins as Expression).text,
-      /'https:\/\/\$\{functionAppName\}\.azurewebsites\.net'/,
-    );
+    assert.equal((storageParams.corsOrigins as Expression).text, 'blobCorsOrigins');
+    const origins = (declaredValue(declaration(main, 'var', 'blobCorsOrigins')) as Expression).text;
+    assert.match(origins, /'https:\/\/\$\{functionAppName\}\.azurewebsites\.net'/);
+    assert.match(origins, /split\(corsAllowedOrigins, ','\)/);
+    assert.match(origins, /uploadCorsOrigins/);
   });
 
-  it('the tasks queue takes every property from local-dev/servicebus-config.json', async () => {
+  it('the tasks queue takes its properties from local-dev/servicebus-config.json, but keeps messages 14 days in Azure', async () => {
     const serviceBus = await infraFile('infra/app/servicebus.bicep');
     assert.match(serviceBus.text, /loadJsonContent\('\.\.\/\.\.\/local-dev\/servicebus-config\.json'\)/);
     assert.ok(existsSync(join(repoRoot, 'infra/app', '../../local-dev/servicebus-config.json')));
@@ -389,11 +425,33 @@ describe('infra: storage and the queue match the code, the emulator and host.jso
     const tasks = emulator.UserConfig.Namespaces[0].Queues.find((q) => q.Name === 'tasks')!;
     const queue = (valueOf(propertyNode(serviceBus.root, 'queues')!) as Obj[])[0];
     assert.equal((queue.name as Expression).text, 'queueName');
+    // The emulator's schema caps the time to live at PT1H; a queued or scheduled (retry) message may wait longer, so
+    // Azure keeps messages 14 days and dead-letters, rather than drops, those that expire.
+    const azureOnly: Record<string, BicepValue> = {
+      DefaultMessageTimeToLive: new Expression('azureMessageTimeToLive'),
+      DeadLetteringOnMessageExpiration: true,
+    };
+    assert.equal(declaredValue(declaration(serviceBus, 'var', 'azureMessageTimeToLive')), 'P14D');
+    assert.equal(tasks.Properties.DefaultMessageTimeToLive, 'PT1H', 'docs/deploy.md names both values');
     for (const [name, value] of Object.entries(tasks.Properties)) {
       if (value === '') continue; // ForwardTo and ForwardDeadLetteredMessagesTo: not forwarded
       const property = name[0].toLowerCase() + name.slice(1);
-      assert.equal((queue[property] as Expression | undefined)?.text, `emulatorQueue.${name}`, property);
+      if (name in azureOnly) assert.deepEqual(queue[property], azureOnly[name], property);
+      else assert.equal((queue[property] as Expression | undefined)?.text, `emulatorQueue.${name}`, property);
     }
+  });
+
+  it('Standard Service Bus is not zone-redundant (the module’s default needs Premium)', async () => {
+    const serviceBus = await infraFile('infra/app/servicebus.bicep');
+    const params = moduleBody(declaration(serviceBus, 'module', 'namespace')).params as Obj;
+    assert.equal((params.zoneRedundant as Expression).text, "skuName == 'Premium'");
+  });
+
+  it('Postgres: no geo-redundant backup and no Advanced Threat Protection (the module turns both on)', async () => {
+    const postgres = await infraFile('infra/app/postgres.bicep');
+    const params = moduleBody(declaration(postgres, 'module', 'server')).params as Obj;
+    assert.equal(params.geoRedundantBackup, 'Disabled');
+    assert.equal(params.enableAdvancedThreatProtection, false);
   });
 
   it('the message lock stays within Azure’s 5 minutes and the host renews it for the whole slice', () => {
@@ -475,38 +533,45 @@ describe('infra: no secret or connection string in app settings or outputs', () 
         );
       }
     }
-    const main = await infraFile('infra/main.bicep');
-    const secure = main.declarations.filter((d) => d.kind === 'param' && d.decorators.includes('secure()'));
+    for (const file of await infraFiles()) {
+      const secure = file.declarations.filter((d) => d.kind === 'param' && d.decorators.includes('secure()'));
+      if (file.path !== 'infra/app/keyvault.bicep') assert.deepEqual(secure, [], file.path);
+    }
+  });
+
+  it('secrets are made in the deployment on first create only, and never read by azd', async () => {
+    const keyVault = await infraFile('infra/app/keyvault.bicep');
+    const secure = keyVault.declarations.filter(
+      (d) => d.kind === 'param' && d.decorators.includes('secure()'),
+    );
     assert.deepEqual(secure.map((d) => d.name).sort(), [
       'apiKeyPepper',
       'streamTokenSecret',
       'webhookSigningSecret',
     ]);
+    const secrets = declaration(keyVault, 'resource', 'secrets');
+    // Existing secrets are left alone (their values survive every later provision) ...
+    assert.ok(secrets.decorators.includes('onlyIfNotExists()'));
+    const names = [...secrets.node.text.matchAll(/name: '([a-z-]+)', value: (\w+)/g)].map((m) => [
+      m[1],
+      m[2],
+    ]);
+    const settings = await appSettings();
+    const referenced = Object.values(settings).filter((v) => typeof v === 'string' && v.startsWith('@kv:'));
+    assert.deepEqual(names.map(([name]) => `@kv:${name}`).sort(), [...referenced].sort());
     for (const param of secure) {
-      const uses = main.declarations.filter(
+      // ... and new ones get 244 random bits; the value goes nowhere but its secret.
+      assert.equal((declaredValue(param) as Expression).text, "'${newGuid()}${newGuid()}'");
+      const uses = keyVault.declarations.filter(
         (d) => d !== param && new RegExp(`\\b${param.name}\\b`).test(d.node.text),
       );
       assert.deepEqual(
         uses.map((d) => d.name),
-        ['keyVault'],
+        ['secrets'],
         param.name,
       );
     }
-    // azd generates them once and then reads them back from Key Vault, so re-provisioning keeps the same values.
-    const parameters = json<{ parameters: Record<string, { value: string }> }>(
-      'infra/main.parameters.json',
-    ).parameters;
-    assert.equal(
-      parameters.webhookSigningSecret.value,
-      '$(secretOrRandomPassword ${AZURE_KEY_VAULT_NAME} webhook-signing-secret)',
-    );
-    assert.equal(
-      parameters.streamTokenSecret.value,
-      '$(secretOrRandomPassword ${AZURE_KEY_VAULT_NAME} stream-token-secret)',
-    );
-    assert.equal(
-      parameters.apiKeyPepper.value,
-      '$(secretOrRandomPassword ${AZURE_KEY_VAULT_NAME} api-key-pepper)',
-    );
+    // Nothing asks azd to read the vault (its secretOrRandomPassword fails the provision on a 403).
+    assert.doesNotMatch(read('infra/main.parameters.json'), /secretOrRandomPassword|\$\(/);
   });
 });
