@@ -1,25 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { LocalHost } from '../../local-dev/host';
 import type { AppStack } from '../support/app-stack';
 import { startAppOnLocalHost } from '../support/engine-harness';
+import { runProcess, type ProcessResult } from '../support/run-process';
 
-async function cli(
-  url: string,
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(__dirname, '../../client/cli.js'), ...args, '--url', url], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const [code] = (await once(child, 'exit')) as [number];
-  return { code, stdout, stderr };
+function cli(url: string, ...args: string[]): Promise<ProcessResult> {
+  return runProcess(process.execPath, [join(__dirname, '../../client/cli.js'), ...args, '--url', url]);
 }
 
 describe('the longhaul command line', () => {

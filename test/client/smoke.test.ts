@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
@@ -16,6 +15,7 @@ import { exitCode, formatReport } from '../../client/smoke/report';
 import { findRepoRoot } from '../../local-dev/services/repo-root';
 import { APIKEY_SETTINGS, keysCli } from '../support/api-keys';
 import { deadLetters } from '../support/engine-harness';
+import { runProcess, type ProcessResult } from '../support/run-process';
 import { freePort, parseTable, runSmokeCli, show, startSmokeStack, type SmokeStack } from './smoke-support';
 
 const ALL_DEFAULT_CHECKS = [
@@ -338,19 +338,12 @@ interface AzureYaml {
 }
 
 /** Runs a hook's posix script as azd would: `sh -c`, in the project directory, with the azd env exported. */
-async function sh(script: string, cwd: string, env: Record<string, string>) {
+function sh(script: string, cwd: string, env: Record<string, string>): Promise<ProcessResult> {
   const base = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('LONGHAUL_') && k !== 'SMOKE_AFTER_DEPLOY'),
   );
-  const child = spawn('sh', ['-c', script], {
+  return runProcess('sh', ['-c', script], {
     cwd,
     env: { ...base, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const [code] = (await once(child, 'exit')) as [number];
-  return { code, stdout, stderr };
 }

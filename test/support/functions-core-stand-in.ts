@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import Module from 'node:module';
+import { runProcess } from './run-process';
 
 /** One function as `@azure/functions` registers it with the Functions host (its `FunctionMetadata`). */
 export interface RegisteredFunction {
@@ -26,15 +26,9 @@ const INSTALL = 'LONGHAUL_FUNCTIONS_CORE_STAND_IN';
  * both and exits.
  */
 export async function captureRegistration(main: string, env: NodeJS.ProcessEnv): Promise<AppRegistration> {
-  const child = spawn(process.execPath, ['-r', __filename, main], {
+  const { code, stdout, stderr } = await runProcess(process.execPath, ['-r', __filename, main], {
     env: { ...env, [INSTALL]: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   const line = stdout.split('\n').find((l) => l.startsWith(MARKER));
   if (code !== 0 || !line) throw new Error(`loading ${main} failed (exit ${code}): ${stderr || stdout}`);
   return JSON.parse(line.slice(MARKER.length)) as AppRegistration;
