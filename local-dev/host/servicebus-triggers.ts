@@ -1,3 +1,4 @@
+import { format } from 'node:util';
 import { DefaultAzureCredential } from '@azure/identity';
 import {
   ServiceBusClient,
@@ -149,7 +150,9 @@ async function dispatch(
   const startedAt = performance.now();
   let failure: unknown;
   try {
-    const input = registration.sdkBinding ? sdkBindingInput(message) : standardBindingBody(message);
+    const input = registration.sdkBinding
+      ? sdkBindingInput(message, log, trigger.name)
+      : standardBindingBody(message);
     await withFunctionTimeout(registration.handler(input, context), config.functionTimeoutMs, trigger.name);
   } catch (error) {
     failure = error ?? new Error('the handler threw');
@@ -210,10 +213,20 @@ function renewWhileRunning(
   };
 }
 
-/** What `@azure/functions` passes an `sdkBinding` handler: the extension's factory applied to the host's data. */
-function sdkBindingInput(message: ServiceBusReceivedMessage): unknown {
+/**
+ * What `@azure/functions` passes an `sdkBinding` handler: the extension's factory applied to the host's data. The
+ * preview extension's decoding makes rhea warn once per message (docs/local-development.md); on Azure the worker's
+ * console output lands in the host's log, so here it goes to the local host's log too, not to the terminal.
+ */
+function sdkBindingInput(message: ServiceBusReceivedMessage, log: LogSink, name: string): unknown {
   const data = serviceBusModelBindingData(message);
-  return ResourceFactoryResolver.getInstance().createClient(data.source, data);
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => log(`${name}: [warning] ${format(...args)}`);
+  try {
+    return ResourceFactoryResolver.getInstance().createClient(data.source, data);
+  } finally {
+    console.warn = warn;
+  }
 }
 
 /** The standard binding's body: text, parsed when it is JSON (`@azure/functions` does the same with the host's string). */
