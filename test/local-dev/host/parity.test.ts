@@ -118,6 +118,7 @@ describe('local host parity: host.json', () => {
       () => readHostConfig(withPath('extensions.serviceBus.prefetchCount', 20)),
       /prefetchCount must be 0/,
     );
+    assert.throws(() => readHostConfig(withPath('version', '1.0')), /version must be "2\.0"/);
   });
 });
 
