@@ -33,6 +33,7 @@ import { TaskService } from './tasks/task-service';
 import { UploadUrls } from './storage/upload-urls';
 import { UploadService } from './uploads/upload-service';
 import { WebhookDelivery } from './webhooks/webhook-delivery';
+import { describeError } from './platform/describe-error';
 
 /** Sent with every outbound request (crawler, webhooks), so site owners can tell who calls. */
 export const OUTBOUND_USER_AGENT = 'Longhaul/0.1 (+https://github.com/longhaul-dev/longhaul)';
@@ -127,7 +128,7 @@ export function createAppServices(settings: Settings): AppServices {
   const adminRepository = new AdminRepository(pool);
   const live = (owner: string) => new RedisEventPublisher(redis, owner, (m) => log('warn', m));
   // Pool errors on idle clients (a restarted server) must not crash the process; the next query reconnects.
-  pool.on('error', (err) => log('warn', `postgres pool: ${err.message}`));
+  pool.on('error', (err) => log('warn', `postgres pool: ${describeError(err)}`));
   return {
     settings,
     pool,

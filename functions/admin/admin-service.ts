@@ -9,6 +9,7 @@ import {
   type TaskRow,
   type TaskStatus,
 } from '../storage/task-repository';
+import { describeError } from '../platform/describe-error';
 
 /** Messages counted per queue by peeking; beyond it the counts say `truncated`. */
 const QUEUE_COUNT_LIMIT = 5_000;
@@ -149,7 +150,10 @@ export class AdminService {
       );
       await repository.markEnqueued(id);
     } catch (err) {
-      this.deps.log('warn', `task ${id}: retry send failed, left queued for the sweeper: ${String(err)}`);
+      this.deps.log(
+        'warn',
+        `task ${id}: retry send failed, left queued for the sweeper: ${describeError(err)}`,
+      );
     }
     const requeued = await repository.find(id);
     return requeued ? { kind: 'requeued', task: requeued } : { kind: 'notFound' };

@@ -1,6 +1,7 @@
 import type * as Jose from 'jose' with { 'resolution-mode': 'import' };
 import type { EntraSettings } from '../platform/settings';
 import type { KeyHolder } from './api-keys';
+import { describeError } from '../platform/describe-error';
 
 // jose is an ES module; Node 20.19+ loads it with require(), which TypeScript's node16 mode cannot express as an import.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -57,9 +58,7 @@ export class EntraTokens {
       }));
     } catch (err) {
       if (isKeySetFailure(err)) {
-        this.warn(
-          `entra: no signing keys from ${this.keysUrl.href}: ${(err as Error).message.split('\n')[0]}`,
-        );
+        this.warn(`entra: no signing keys from ${this.keysUrl.href}: ${describeError(err).split('\n')[0]}`);
       }
       return undefined;
     }

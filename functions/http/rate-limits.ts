@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts } from 'rate-limiter-flexible';
 import type { RateLimitSettings } from '../platform/settings';
 import { problem } from './responses';
+import { describeError } from '../platform/describe-error';
 
 /** Which per-window budget a request spends: writes (submits, uploads) or everything else. */
 export type LimitKind = 'submit' | 'read';
@@ -95,7 +96,7 @@ export class RateLimits {
       this.lastWarning = Date.now();
       this.log(
         'warn',
-        `rate limits: Redis cannot count (${(err as Error).message ?? String(err)}); reads proceed unlimited, ` +
+        `rate limits: Redis cannot count (${describeError(err)}); reads proceed unlimited, ` +
           'submits and uploads are refused with 503 until it answers again',
       );
     }

@@ -1,5 +1,6 @@
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { redactSecrets } from './redact';
+import { describeError } from './describe-error';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -47,7 +48,7 @@ export function createLogger(
 
 /** Errors as their name and message (JSON.stringify makes `{}` of them); bigints as strings. */
 function plain(_key: string, value: unknown): unknown {
-  if (value instanceof Error) return `${value.name}: ${value.message}`;
+  if (value instanceof Error) return `${value.name}: ${describeError(value)}`;
   if (typeof value === 'bigint') return value.toString();
   return value;
 }

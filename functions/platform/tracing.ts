@@ -13,6 +13,7 @@ import {
   type TracerProvider,
 } from '@opentelemetry/api';
 import { redactSecrets } from './redact';
+import { describeError } from './describe-error';
 
 export { SpanKind };
 
@@ -72,7 +73,7 @@ export function withSpan<T>(
 /** Marks a span failed with the error's name and redacted message (never its payload). */
 function recordFailure(span: Span, err: unknown): void {
   if (!span.isRecording()) return;
-  const message = redactSecrets(err instanceof Error ? err.message : String(err));
+  const message = redactSecrets(describeError(err));
   span.recordException({ name: err instanceof Error ? err.name : 'Error', message });
   span.setStatus({ code: SpanStatusCode.ERROR, message });
 }

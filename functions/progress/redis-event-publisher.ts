@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { ATTR, SpanKind, withSpan } from '../platform/tracing';
 import type { TaskEventRow } from '../storage/task-repository';
 import { eventJson, ownerChannel, taskChannel } from './event-json';
+import { describeError } from '../platform/describe-error';
 
 /** Where events go besides Postgres (live fan-out); best effort, it must never fail or slow the task. */
 export interface LiveEventPublisher {
@@ -40,7 +41,7 @@ export class RedisEventPublisher implements LiveEventPublisher {
         this.failing = false;
       },
       (err: unknown) => {
-        if (!this.failing) this.log(`live events not published (Redis): ${String(err)}`);
+        if (!this.failing) this.log(`live events not published (Redis): ${describeError(err)}`);
         this.failing = true;
       },
     );

@@ -1,4 +1,5 @@
 import type { BlobServiceClient } from '@azure/storage-blob';
+import { azureErrorCode } from '../platform/describe-error';
 import { SpanKind, withSpan } from '../platform/tracing';
 
 export const CONTAINERS = {
@@ -7,6 +8,21 @@ export const CONTAINERS = {
   uploads: 'uploads',
   checkpoints: 'checkpoints',
 } as const;
+
+/**
+ * Storage's codes for a 404 on a blob: the blob, its container, or (the common code) the resource is not there
+ * (https://learn.microsoft.com/en-us/rest/api/storageservices/blob-service-error-codes,
+ * https://learn.microsoft.com/en-us/rest/api/storageservices/common-rest-api-error-codes).
+ */
+const NOT_FOUND_CODES = new Set(['BlobNotFound', 'ContainerNotFound', 'ResourceNotFound']);
+
+/** Whether Storage answered that the blob (or its container) does not exist. */
+export function isBlobNotFound(err: unknown): boolean {
+  return (
+    (err as { statusCode?: unknown } | undefined)?.statusCode === 404 &&
+    NOT_FOUND_CODES.has(azureErrorCode(err) ?? '')
+  );
+}
 
 /** Task payloads and results as JSON blobs (the claim check). */
 export class BlobStore {

@@ -2,7 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { appMetrics } from '../platform/metrics';
 import { ATTR, withSpan } from '../platform/tracing';
-import { CONTAINERS, type BlobStore } from './blob-store';
+import { CheckpointMissingError } from '../tasks/task-errors';
+import { CONTAINERS, isBlobNotFound, type BlobStore } from './blob-store';
 
 /** Another worker took the lease (ours expired), so this one must stop without writing anything more. */
 export class LeaseLostError extends Error {
@@ -19,11 +20,14 @@ export interface Lease {
   expiresAt: number;
   /** The last slice that ran under any lease. */
   slice: number;
+  /** The loop state; when it is held in a blob (`stateRef`), only once `replay` has read it. */
   state: unknown;
   /** The blob holding `state` when it is too large for the row. */
   stateRef?: string;
   /** Taken over from a worker whose lease expired without a release (it died or lost touch mid-slice). */
   takenOver?: boolean;
+  /** There was no lease row: this acquisition created it (a task's first slice, unless its checkpoints are gone). */
+  created?: boolean;
 }
 
 const LEASE_ROW = 'lease';
@@ -95,6 +99,7 @@ export class CheckpointStore {
           expiresAt: entity.expiresAt,
           slice: 0,
           state: undefined,
+          created: true,
         };
       } catch (err) {
         if (statusOf(err) === 409) return undefined; // another worker created it first
@@ -114,7 +119,7 @@ export class CheckpointStore {
         etag: updated.etag ?? '',
         expiresAt: now + leaseMs,
         slice: current.slice,
-        state: await this.readJson(current.state, current.stateRef),
+        state: current.stateRef ? undefined : parseInline(current.state),
         stateRef: current.stateRef || undefined,
         takenOver: Boolean(current.owner) && current.owner !== owner,
       };
@@ -179,6 +184,18 @@ export class CheckpointStore {
   /** Results of the steps completed so far, by step name. */
   completedSteps(taskId: string): Promise<Map<string, unknown>> {
     return this.timed('load', taskId, () => this.readCompletedSteps(taskId));
+  }
+
+  /**
+   * Reads what the task's checkpoints hold: its loop state into `lease.state` (from its blob, when large), and the
+   * results of the steps completed so far, by step name. A blob a checkpoint points at that is gone throws
+   * CheckpointMissingError.
+   */
+  replay(lease: Lease): Promise<Map<string, unknown>> {
+    return this.timed('load', lease.taskId, async () => {
+      if (lease.stateRef) lease.state = await this.readJson(undefined, lease.stateRef);
+      return this.readCompletedSteps(lease.taskId);
+    });
   }
 
   private async readCompletedSteps(taskId: string): Promise<Map<string, unknown>> {
@@ -318,9 +335,18 @@ export class CheckpointStore {
   }
 
   private async readJson(inline: string | undefined, ref: string | undefined): Promise<unknown> {
-    if (ref) return this.blobs.getJson(ref);
-    return inline ? JSON.parse(inline) : undefined;
+    if (!ref) return parseInline(inline);
+    try {
+      return await this.blobs.getJson(ref);
+    } catch (err) {
+      if (isBlobNotFound(err)) throw new CheckpointMissingError(`checkpoint blob ${ref}`, { cause: err });
+      throw err;
+    }
   }
+}
+
+function parseInline(json: string | undefined): unknown {
+  return json ? JSON.parse(json) : undefined;
 }
 
 function statusOf(err: unknown): number | undefined {

@@ -1,3 +1,4 @@
+import { describeError } from '../platform/describe-error';
 import { loadSettings, SettingsError } from '../platform/settings';
 import { runMigrations } from './migrate';
 
@@ -14,6 +15,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : String(err));
+  console.error(describeError(err));
   process.exit(1);
 });

@@ -1,3 +1,5 @@
+import { PermanentError } from './define-task';
+
 export interface FieldError {
   path: string;
   message: string;
@@ -24,5 +26,32 @@ export class ActiveTasksLimitError extends Error {
   constructor(readonly limit: number) {
     super(`At most ${limit} queued or running tasks per caller.`);
     this.name = 'ActiveTasksLimitError';
+  }
+}
+
+/**
+ * The task's claim-check payload blob is gone (deleted by hand, storage restored without it). Its input cannot be
+ * read however often the task is retried, so it fails at once.
+ */
+export class PayloadMissingError extends PermanentError {
+  constructor(
+    readonly ref: string,
+    options?: ErrorOptions,
+  ) {
+    super(`the task's payload blob ${ref} is missing from storage`, 'payload_missing');
+    this.name = 'PayloadMissingError';
+    this.cause = options?.cause;
+  }
+}
+
+/**
+ * A checkpoint the task's history says exists is gone (its lease row, or a blob a checkpoint points at). Running on
+ * without it would redo completed steps or lose loop state, so the task fails at once.
+ */
+export class CheckpointMissingError extends PermanentError {
+  constructor(what: string, options?: ErrorOptions) {
+    super(`the task's ${what} is missing from storage`, 'checkpoint_missing');
+    this.name = 'CheckpointMissingError';
+    this.cause = options?.cause;
   }
 }

@@ -21,6 +21,7 @@ import {
   TaskInputError,
   type FieldError,
 } from './task-errors';
+import { describeError } from '../platform/describe-error';
 
 /**
  * How long a submit waits for its message to be sent. The task is already stored, and the sweeper sends what was not
@@ -129,7 +130,7 @@ export class TaskService {
     } catch (err) {
       this.deps.log(
         'warn',
-        `task ${id}: send to the queue failed, left queued for the sweeper: ${String(err)}`,
+        `task ${id}: send to the queue failed, left queued for the sweeper: ${describeError(err)}`,
       );
     }
     return { replayed: false, task };

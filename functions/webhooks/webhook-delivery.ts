@@ -4,6 +4,7 @@ import type { TaskQueue } from '../storage/task-queue';
 import type { CallbackOutcome, TaskRepository, TaskRow } from '../storage/task-repository';
 import { taskJson } from '../tasks/task-json';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature';
+import { describeError } from '../platform/describe-error';
 
 export interface WebhookDeliveryDeps {
   repository: TaskRepository;
@@ -33,7 +34,10 @@ export class WebhookDelivery {
   async announce(task: TaskRow | undefined): Promise<void> {
     if (task?.callbackState !== 'pending') return;
     await this.send(task, task.callbackAttempts + 1).catch((err: unknown) =>
-      this.deps.log('warn', `task ${task.id}: webhook message not sent, left to the sweeper: ${String(err)}`),
+      this.deps.log(
+        'warn',
+        `task ${task.id}: webhook message not sent, left to the sweeper: ${describeError(err)}`,
+      ),
     );
   }
 
@@ -95,7 +99,7 @@ export class WebhookDelivery {
       // 410 Gone: the receiver asks not to be called again. Redirects are not followed: they are failures.
       return { message: `answered ${res.status}`, final: res.status === 410 };
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = describeError(err);
       return { message, final: err instanceof OutboundError && err.code === 'refused' };
     }
   }

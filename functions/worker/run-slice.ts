@@ -1,17 +1,19 @@
 import type { InvocationContext } from '@azure/functions';
 import { z, ZodError } from 'zod';
 import { appServices, type AppServices } from '../app-services';
-import { CONTAINERS } from '../storage/blob-store';
+import { CONTAINERS, isBlobNotFound } from '../storage/blob-store';
 import { LeaseLostError, type Lease } from '../storage/checkpoint-store';
 import type { TaskMessage } from '../storage/task-queue';
 import type { TaskRow } from '../storage/task-repository';
 import { withTransientRetry } from '../platform/transient-retry';
 import { PermanentError, type TaskContext } from '../tasks/define-task';
+import { CheckpointMissingError, PayloadMissingError } from '../tasks/task-errors';
 import type { ServiceBusMessageActions } from '../trigger-types';
 import { RedisEventPublisher } from '../progress/redis-event-publisher';
 import { whileRunning } from './shutdown';
 import { EventRecorder } from './event-recorder';
 import { retryDelayMs } from '../platform/retry-backoff';
+import { describeError } from '../platform/describe-error';
 import type { LogLevel } from '../platform/logger';
 import { appMetrics } from '../platform/metrics';
 import { annotateActiveSpan, ATTR, withSpan } from '../platform/tracing';
@@ -118,7 +120,7 @@ export async function runSlice(
     new Slice(services, context, task, parsed.data, settle).run(),
   );
   await settle.complete().catch((err: unknown) =>
-    services.log('warn', `completing the message: ${String(err)}`, {
+    services.log('warn', `completing the message: ${describeError(err)}`, {
       taskId: task.id,
       traceId: task.traceId,
     }),
@@ -172,7 +174,7 @@ class Slice {
       lease.takenOver ? lastSeq + TAKEOVER_SEQ_GAP : lastSeq,
       repository,
       publisher,
-      (err) => warn(`event not recorded: ${String(err)}`),
+      (err) => warn(`event not recorded: ${describeError(err)}`),
     );
     try {
       await this.execute();
@@ -237,8 +239,11 @@ class Slice {
     );
     this.startHeartbeat();
     try {
-      const input = definition.input.parse(await withTransientRetry(() => blobs.getJson(this.task.inputRef)));
-      const completed = await withTransientRetry(() => checkpoints.completedSteps(taskId));
+      if (this.lease.created && this.ranBefore) {
+        throw new CheckpointMissingError(`lease row (partition ${taskId} of the checkpoint table)`);
+      }
+      const input = definition.input.parse(await this.readPayload());
+      const completed = await withTransientRetry(() => checkpoints.replay(this.lease));
       const result = await definition.run(input, this.contextFor(completed));
       await this.leaseWrites;
       const resultJson = Buffer.from(JSON.stringify(result ?? null));
@@ -262,7 +267,7 @@ class Slice {
       } else if (err instanceof TaskCancelled) {
         await this.end('cancelled');
       } else if (caught instanceof PermanentError) {
-        await this.fail({ code: caught.code, message: caught.message });
+        await this.fail({ code: caught.code, message: describeError(caught) });
       } else if (caught instanceof ZodError) {
         await this.fail({ code: 'invalid_input', message: caught.issues[0]?.message ?? 'invalid input' });
       } else {
@@ -270,6 +275,25 @@ class Slice {
       }
     } finally {
       unregister();
+    }
+  }
+
+  /**
+   * Whether a slice of the task ran before: a continuation, or a task some worker marked running (always after
+   * writing its lease row). Its lease row must then exist.
+   */
+  private get ranBefore(): boolean {
+    return this.message.slice > 0 || this.task.status === 'running';
+  }
+
+  /** The task's input, from its claim-check blob. A blob that is gone stays gone: the task fails without a retry. */
+  private async readPayload(): Promise<unknown> {
+    const ref = this.task.inputRef;
+    try {
+      return await withTransientRetry(() => this.services.blobs.getJson(ref));
+    } catch (err) {
+      if (isBlobNotFound(err)) throw new PayloadMissingError(ref, { cause: err });
+      throw err;
     }
   }
 
@@ -335,7 +359,7 @@ class Slice {
         if (cancelRequested) this.abort.abort(new TaskCancelled());
       } catch (err) {
         if (err instanceof LeaseLostError) this.abort.abort(err);
-        else this.log('warn', `heartbeat failed: ${String(err)}`);
+        else this.log('warn', `heartbeat failed: ${describeError(err)}`);
       }
       if (!this.abort.signal.aborted)
         this.timers.push(setTimeout(beat, this.settings.heartbeatSeconds * 1000));
@@ -357,7 +381,7 @@ class Slice {
   }
 
   private async retryOrFail(err: unknown): Promise<void> {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = describeError(err);
     const { attempt, slice } = this.message;
     if (attempt >= this.settings.retryMaxAttempts) {
       return this.fail({ code: 'retries_exhausted', message: `attempt ${attempt} failed: ${message}` });

@@ -1,5 +1,6 @@
 import type { InvocationContext, Timer } from '@azure/functions';
 import { appServices } from '../app-services';
+import { describeError } from '../platform/describe-error';
 import type { TaskRow } from '../storage/task-repository';
 
 /** Past the queue's duplicate-detection window (5 min), so a re-send is never dropped as a duplicate. */
@@ -26,7 +27,7 @@ export async function sweepTasks(_timer: Timer, _context: InvocationContext): Pr
       await repository.markEnqueued(task.id);
       log('info', task, 're-sent a queued task');
     } catch (err) {
-      log('warn', task, `could not re-send a queued task: ${String(err)}`);
+      log('warn', task, `could not re-send a queued task: ${describeError(err)}`);
     }
   }
   for (const task of await repository.staleRunning(
@@ -47,7 +48,7 @@ export async function sweepTasks(_timer: Timer, _context: InvocationContext): Pr
       await repository.heartbeat(task.id);
       log('info', task, `re-drove a running task at slice ${lease.nextSlice}`);
     } catch (err) {
-      log('warn', task, `could not re-drive a running task: ${String(err)}`);
+      log('warn', task, `could not re-drive a running task: ${describeError(err)}`);
     }
   }
   for (const task of await repository.takeOverdueCallbacks(
@@ -59,7 +60,7 @@ export async function sweepTasks(_timer: Timer, _context: InvocationContext): Pr
       await webhooks.resend(task);
       log('info', task, `re-sent webhook delivery ${task.callbackAttempts + 1}`);
     } catch (err) {
-      log('warn', task, `could not re-send the webhook: ${String(err)}`);
+      log('warn', task, `could not re-send the webhook: ${describeError(err)}`);
     }
   }
 }

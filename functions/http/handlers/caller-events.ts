@@ -5,6 +5,7 @@ import { handler } from '../handle';
 import { problem } from '../responses';
 import { sseResponse, wantsEventStream } from '../sse';
 import { taskJson } from '../../tasks/task-json';
+import { describeError } from '../../platform/describe-error';
 
 /** GET /api/events: one SSE connection carrying every event of the caller's tasks, or every task for admins (design §3). */
 export const streamCallerEvents = handler(
@@ -25,7 +26,7 @@ export const streamCallerEvents = handler(
           sink,
           timings,
         ),
-      (err) => context.error(`event stream of caller ${caller.id} failed: ${String(err)}`),
+      (err) => context.error(`event stream of caller ${caller.id} failed: ${describeError(err)}`),
     );
   },
   { streamScope: () => ({}) },

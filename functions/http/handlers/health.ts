@@ -1,5 +1,6 @@
 import { publicHandler } from '../handle';
 import { json } from '../responses';
+import { describeError } from '../../platform/describe-error';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
@@ -50,7 +51,7 @@ async function timed(
     return {
       ok: false,
       latencyMs: Math.round(performance.now() - start),
-      error: (err as Error).message.split('\n')[0],
+      error: describeError(err).split('\n')[0],
     };
   } finally {
     clearTimeout(timer);

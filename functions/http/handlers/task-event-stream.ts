@@ -5,6 +5,7 @@ import { badRequest, type RequestScope } from '../handle';
 import { sseResponse } from '../sse';
 import { taskJson } from '../../tasks/task-json';
 import { notFound } from './read-tasks';
+import { describeError } from '../../platform/describe-error';
 
 /** GET /api/tasks/{id}/events with `Accept: text/event-stream`: the task's live stream (design §3). */
 export async function streamTaskEvents(
@@ -30,6 +31,6 @@ export async function streamTaskEvents(
         sink,
         timings,
       ),
-    (err) => context.error(`event stream of task ${id} failed: ${String(err)}`),
+    (err) => context.error(`event stream of task ${id} failed: ${describeError(err)}`),
   );
 }

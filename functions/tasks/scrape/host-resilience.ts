@@ -16,6 +16,7 @@ import { OutboundError, type OutboundResponse } from '../../outbound/outbound-cl
 import { retryDelayMs } from '../../platform/retry-backoff';
 import { isTransientError } from '../../platform/transient-retry';
 import type { TaskContext } from '../define-task';
+import { describeError } from '../../platform/describe-error';
 
 export interface ResilienceOptions {
   /** Time for one attempt, redirects included. */
@@ -88,7 +89,7 @@ export class HostResilience {
       },
     );
     retries.onRetry((event) => {
-      const reason = 'error' in event ? event.error.message : 'failed';
+      const reason = 'error' in event ? describeError(event.error) : 'failed';
       this.log('info', `retrying ${url.href} in ${event.delay} ms: ${reason}`, {
         url: url.href,
         attempt: event.attempt + 1,

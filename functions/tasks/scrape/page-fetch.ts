@@ -7,6 +7,7 @@ import {
   type OutboundResponse,
 } from '../../outbound/outbound-client';
 import { HttpStatusError, type HostResilience } from './host-resilience';
+import { describeError } from '../../platform/describe-error';
 
 export type PageErrorCode = OutboundErrorCode | 'network' | 'circuit_open' | 'http_status';
 
@@ -114,6 +115,6 @@ export class PageFetcher {
     if (err instanceof TaskCancelledError) {
       return { code: 'timeout', message: `${url.href} did not answer within ${this.options.timeoutMs} ms` };
     }
-    return { code: 'network', message: `${url.href}: ${err instanceof Error ? err.message : String(err)}` };
+    return { code: 'network', message: `${url.href}: ${describeError(err)}` };
   }
 }

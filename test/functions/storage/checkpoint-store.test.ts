@@ -3,7 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { appServices } from '../../../functions/app-services';
+import { describeError } from '../../../functions/platform/describe-error';
+import { isBlobNotFound } from '../../../functions/storage/blob-store';
 import { LeaseLostError, type CheckpointStore } from '../../../functions/storage/checkpoint-store';
+import { CheckpointMissingError } from '../../../functions/tasks/task-errors';
 import { startAppStack, type AppStack } from '../../support/app-stack';
 
 describe('checkpoint store (Table storage on Azurite)', () => {
@@ -51,6 +54,7 @@ describe('checkpoint store (Table storage on Azurite)', () => {
     await store.release(first, 4);
     const second = await store.acquire(task, 'w2', 10_000);
     assert.ok(second);
+    await store.replay(second);
     assert.deepEqual(second.state, state);
     assert.equal(second.slice, 4);
     assert.deepEqual(await store.leaseState(task), { live: true, nextSlice: 4 });
@@ -77,7 +81,81 @@ describe('checkpoint store (Table storage on Azurite)', () => {
     await assert.rejects(store.saveState(old, { by: 'old again', pad: 'x'.repeat(50_000) }), LeaseLostError);
     await store.release(current, 1);
     const next = await store.acquire(task, 'next', 10_000);
-    assert.equal((next?.state as { by: string }).by, 'new');
+    assert.ok(next);
+    await store.replay(next);
+    assert.equal((next.state as { by: string }).by, 'new');
     assert.equal((await stateBlobs(task)).length, 1, 'replaced and refused state blobs are deleted');
+  });
+
+  const checkpointBlobs = async (task: string) => {
+    const container = BlobServiceClient.fromConnectionString(stack.settings.TASKS_STORAGE).getContainerClient(
+      'checkpoints',
+    );
+    const names: string[] = [];
+    for await (const b of container.listBlobsFlat({ prefix: `${task}/` })) names.push(b.name);
+    return { container, names };
+  };
+
+  /** Replay fails with checkpoint_missing naming the blob; the cause is Storage's 404 on the SDK's HEAD probe. */
+  async function assertMissing(lease: Parameters<CheckpointStore['replay']>[0], blob: string): Promise<void> {
+    const err = await store.replay(lease).then(
+      () => assert.fail('replay succeeded without the blob'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof CheckpointMissingError, describeError(err));
+    assert.equal(err.code, 'checkpoint_missing');
+    assert.equal(err.message, `the task's checkpoint blob checkpoints/${blob} is missing from storage`);
+    assert.match(
+      describeError(err.cause),
+      new RegExp(`^HTTP 404 BlobNotFound on HEAD /\\S*/checkpoints/${blob}$`),
+    );
+  }
+
+  it('a step result blob that is gone fails replay with checkpoint_missing, naming the blob', async () => {
+    const task = randomUUID();
+    const lease = await store.acquire(task, 'w', 10_000);
+    assert.ok(lease);
+    await store.commitStep(lease, 'big', { pad: 'b'.repeat(40_000) });
+    const { container, names } = await checkpointBlobs(task);
+    assert.equal(names.length, 1);
+    await container.deleteBlob(names[0]);
+    await assertMissing(lease, names[0]);
+  });
+
+  it('a loop state blob that is gone fails replay with checkpoint_missing, naming the blob', async () => {
+    const task = randomUUID();
+    const first = await store.acquire(task, 'w1', 10_000);
+    assert.ok(first);
+    await store.saveState(first, { pad: 's'.repeat(40_000) });
+    await store.release(first, 1);
+    const { container, names } = await checkpointBlobs(task);
+    await container.deleteBlob(names[0]);
+    const second = await store.acquire(task, 'w2', 10_000);
+    assert.ok(second);
+    assert.equal(second.created, undefined, 'the lease row is there');
+    await assertMissing(second, names[0]);
+  });
+
+  it('tells a lease row it created from one that was there', async () => {
+    const task = randomUUID();
+    const first = await store.acquire(task, 'w1', 10_000);
+    assert.equal(first?.created, true);
+    await store.release(first!, 1);
+    assert.equal((await store.acquire(task, 'w2', 10_000))?.created, undefined);
+  });
+
+  it('knows a blob or container that is not there from other failures', async () => {
+    const { blobs } = appServices();
+    const missingBlob = await blobs.getJson(`payloads/${randomUUID()}.json`).catch((e: unknown) => e);
+    assert.ok(isBlobNotFound(missingBlob));
+    assert.match(describeError(missingBlob), /^HTTP 404 BlobNotFound on HEAD \/\S*\/payloads\/[\w-]+\.json$/);
+    const missingContainer = await blobs.getJson(`no-such-container/x.json`).catch((e: unknown) => e);
+    assert.ok(isBlobNotFound(missingContainer));
+    assert.match(describeError(missingContainer), /^HTTP 404 ContainerNotFound on HEAD /);
+    const name = `${randomUUID()}.json`;
+    await blobs.putJson('payloads', name, Buffer.from('1'));
+    const conflict = await blobs.putJson('payloads', name, Buffer.from('2')).catch((e: unknown) => e);
+    assert.equal((conflict as { statusCode?: number }).statusCode, 409, describeError(conflict));
+    assert.equal(isBlobNotFound(conflict), false);
   });
 });
