@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { benchAzuriteDurability, type AzuriteDurabilityBenchResult } from './azurite-durability';
 import { benchCostModel, COST_MODEL_SIZES, type CostModelResult } from './cost-model';
 import { benchDataset, type DatasetBenchResult } from './dataset';
 import {
@@ -45,6 +46,16 @@ const benchmarks: Record<string, Benchmark> = {
       `send ${f0(sb.sendPerSecond)} msg/s (single messages, ${sb.sendConcurrency} in flight), batch send ` +
         `${f0(sb.batchSendPerSecond)} msg/s, receive+complete ${f0(sb.receiveCompletePerSecond)} msg/s (${sb.messages} messages)`,
     ],
+  },
+  'azurite-durability': {
+    run: (quick) => benchAzuriteDurability(quick ? 200 : 2_000),
+    print: (a: AzuriteDurabilityBenchResult) =>
+      a.modes.map(
+        (m) =>
+          `${m.durability}: table upserts ${f0(m.tableUpserts.perSecond)}/s (p50 ${f1(m.tableUpserts.latency.p50Ms)} ms, ` +
+          `${f0(m.concurrentTableUpsertsPerSecond)}/s with ${a.concurrency} in flight), blob uploads ` +
+          `${f0(m.blobUploads.perSecond)}/s (p50 ${f1(m.blobUploads.latency.p50Ms)} ms), restart ${f0(m.restartMs)} ms`,
+      ),
   },
   engine: {
     run: (quick) => benchEngine(quick ? 100 : 1_000),

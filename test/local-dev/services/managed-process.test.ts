@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { startManagedProcess } from '../../../local-dev/services/managed-process';
-import { assertProcessesGone, descendantPids } from './helpers';
+import { isAlive, startManagedProcess, stopPid } from '../../../local-dev/services/managed-process';
+import { assertProcessesGone, descendantPids, makeTempDir } from './helpers';
 
 const node = (script: string, readyTimeoutMs = 5_000) => ({
   name: 'probe',
@@ -56,5 +58,48 @@ describe('managed process', () => {
       startManagedProcess({ ...node(''), command: '/nonexistent/binary' }),
       /probe: cannot run \/nonexistent\/binary: spawn \/nonexistent\/binary ENOENT/,
     );
+  });
+
+  describe('detached, with a log file', () => {
+    const temp = makeTempDir('managed');
+    after(() => temp.remove());
+
+    it('leads a session of its own, writes its output to the file, and still logs it and stops', async () => {
+      const logFile = join(temp.path, 'logs/probe.log');
+      const lines: string[] = [];
+      const probe = await startManagedProcess({
+        ...node("console.error('warming up'); console.log('ready 7'); setInterval(() => {}, 1000)"),
+        logFile,
+        log: (line) => lines.push(line),
+      });
+      assert.equal(probe.value, '7');
+      const stat = readFileSync(`/proc/${probe.pid}/stat`, 'utf8');
+      assert.equal(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]), probe.pid, 'session id');
+      assert.equal(readFileSync(logFile, 'utf8'), 'warming up\nready 7\n');
+      assert.deepEqual(lines, ['[probe] warming up', '[probe] ready 7']);
+      await probe.stop();
+      assertProcessesGone([probe.pid]);
+    });
+
+    it('fails with the last lines of the file when the process exits before it is ready', async () => {
+      await assert.rejects(
+        startManagedProcess({
+          ...node("console.error('bad config'); process.exit(3)"),
+          logFile: join(temp.path, 'bad.log'),
+        }),
+        /^Error: probe exited \(code 3\) before it was ready: bad config$/,
+      );
+    });
+
+    it('stopPid stops a process that ignores its stop signal with SIGKILL after the grace period', async () => {
+      const stubborn = await startManagedProcess({
+        ...node("process.on('SIGTERM', () => {}); console.log('ready 1'); setInterval(() => {}, 1000)"),
+        logFile: join(temp.path, 'stubborn.log'),
+      });
+      const started = Date.now();
+      await stopPid(stubborn.pid, 'SIGTERM', 300);
+      assert.equal(isAlive(stubborn.pid), false);
+      assert.ok(Date.now() - started >= 300, 'killed before the grace period ended');
+    });
   });
 });
