@@ -45,6 +45,8 @@ const benchmarks: Record<string, Benchmark> = {
     print: (sb: ServiceBusEmulatorBenchResult) => [
       `send ${f0(sb.sendPerSecond)} msg/s (single messages, ${sb.sendConcurrency} in flight), batch send ` +
         `${f0(sb.batchSendPerSecond)} msg/s, receive+complete ${f0(sb.receiveCompletePerSecond)} msg/s (${sb.messages} messages)`,
+      `with --data-dir: send ${f0(sb.persistent.sendPerSecond)} msg/s, batch send ${f0(sb.persistent.batchSendPerSecond)} ` +
+        `msg/s, receive+complete ${f0(sb.persistent.receiveCompletePerSecond)} msg/s`,
     ],
   },
   'azurite-durability': {

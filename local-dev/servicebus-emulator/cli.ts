@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util';
 import { readEmulatorConfigFile } from './config';
+import { parsePressureSpec } from './pressure';
 import { startServiceBusEmulator } from './server';
 
-const USAGE = 'usage: servicebus-emulator --config <Config.json> [--port 5672] [--host 127.0.0.1] [--quiet]';
+const USAGE =
+  'usage: servicebus-emulator --config <Config.json> [--port 5672] [--host 127.0.0.1] [--data-dir <dir>] [--pressure <spec>] [--quiet]';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -10,17 +12,22 @@ async function main(): Promise<void> {
       config: { type: 'string', default: 'local-dev/servicebus-config.json' },
       port: { type: 'string', default: '5672' },
       host: { type: 'string', default: '127.0.0.1' },
+      'data-dir': { type: 'string' },
+      pressure: { type: 'string' },
       quiet: { type: 'boolean', default: false },
     },
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`--port: "${values.port}" is not a port`);
+  const pressure = values.pressure === undefined ? undefined : parsePressureSpec(values.pressure);
   const config = readEmulatorConfigFile(values.config);
   const emulator = await startServiceBusEmulator({
     config,
     port,
     host: values.host,
+    dataDir: values['data-dir'],
+    pressure,
     log: values.quiet ? undefined : (line) => console.error(`[servicebus-emulator] ${line}`),
   }).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'EADDRINUSE') throw err;

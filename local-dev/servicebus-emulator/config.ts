@@ -12,6 +12,7 @@ export interface QueueSettings {
   requiresDuplicateDetection: boolean;
   duplicateDetectionWindowMs: number;
   deadLetteringOnMessageExpiration: boolean;
+  requiresSession: boolean;
 }
 
 const duration = (min: number, max: number) =>
@@ -37,7 +38,7 @@ const queueProperties = z
     RequiresDuplicateDetection: z.boolean().default(false),
     DuplicateDetectionHistoryTimeWindow: duration(100, 7 * 24 * 3_600_000).default(10 * 60_000),
     DeadLetteringOnMessageExpiration: z.boolean().default(false),
-    RequiresSession: z.literal(false, { message: 'sessions are not supported by this emulator' }).optional(),
+    RequiresSession: z.boolean().default(false),
     ForwardTo: z.string().max(0, 'auto-forwarding is not supported by this emulator').optional(),
     ForwardDeadLetteredMessagesTo: z
       .string()
@@ -102,6 +103,7 @@ export function parseEmulatorConfig(raw: unknown): EmulatorConfig {
         requiresDuplicateDetection: p.RequiresDuplicateDetection,
         duplicateDetectionWindowMs: p.DuplicateDetectionHistoryTimeWindow,
         deadLetteringOnMessageExpiration: p.DeadLetteringOnMessageExpiration,
+        requiresSession: p.RequiresSession,
       });
     }
   }

@@ -7,6 +7,7 @@ import {
   toWireMessage,
 } from './amqp-message';
 import { badRequest, notImplemented } from './faults';
+import { checkMessageLimits, type TierLimits } from './limits';
 import { bytesToUuid, uuidToBytes } from './lock-token';
 import type { QueueEntity, Settlement } from './queue';
 
@@ -22,6 +23,7 @@ export function handleManagementRequest(
   entity: QueueEntity,
   operation: unknown,
   requestBody: unknown,
+  limits: TierLimits,
 ): ManagementResponse {
   const body = (requestBody && typeof requestBody === 'object' ? requestBody : {}) as Body;
   switch (operation) {
@@ -31,7 +33,7 @@ export function handleManagementRequest(
         body: { expirations: lockTokens(body).map((t) => new Date(entity.renewLock(t))) },
       };
     case 'com.microsoft:schedule-message':
-      return { statusCode: 200, body: { 'sequence-numbers': scheduleMessages(entity, body) } };
+      return { statusCode: 200, body: { 'sequence-numbers': scheduleMessages(entity, body, limits) } };
     case 'com.microsoft:cancel-scheduled-message':
       for (const n of sequenceNumbers(body)) entity.cancelScheduled(n);
       return { statusCode: 200, body: {} };
@@ -42,6 +44,18 @@ export function handleManagementRequest(
       return { statusCode: 200, body: {} };
     case 'com.microsoft:receive-by-sequence-number':
       return receiveDeferred(entity, body);
+    case 'com.microsoft:renew-session-lock':
+      return { statusCode: 200, body: { expiration: new Date(entity.renewSessionLock(sessionId(body))) } };
+    case 'com.microsoft:get-session-state':
+      return { statusCode: 200, body: { 'session-state': entity.getSessionState(sessionId(body)) ?? null } };
+    case 'com.microsoft:set-session-state': {
+      const state: unknown = body['session-state'];
+      if (state !== null && state !== undefined && !Buffer.isBuffer(state)) {
+        throw badRequest("'session-state' must be binary");
+      }
+      entity.setSessionState(sessionId(body), state ?? undefined);
+      return { statusCode: 200, body: {} };
+    }
     default:
       throw notImplemented(String(operation));
   }
@@ -55,6 +69,12 @@ function lockTokens(body: Body): string[] {
   return tokens.map((t: Buffer) => bytesToUuid(t));
 }
 
+function sessionId(body: Body): string {
+  const id = body['session-id'];
+  if (typeof id !== 'string' || id.length === 0) throw badRequest("'session-id' must be a string");
+  return id;
+}
+
 function sequenceNumbers(body: Body): number[] {
   const numbers = body['sequence-numbers'];
   if (!Array.isArray(numbers)) throw badRequest("'sequence-numbers' must be an array of longs");
@@ -65,17 +85,21 @@ function sequenceNumbers(body: Body): number[] {
   }
 }
 
-function scheduleMessages(entity: QueueEntity, body: Body): number[] {
+function scheduleMessages(entity: QueueEntity, body: Body, limits: TierLimits): number[] {
   const entries = body.messages;
   if (!Array.isArray(entries)) throw badRequest("'messages' must be an array");
   const decoded = entries.map((entry: unknown) => {
     const bytes = (entry as Body | undefined)?.message;
     if (!Buffer.isBuffer(bytes)) throw badRequest("each scheduled entry needs an encoded 'message'");
+    let message;
     try {
-      return decodeMessage(bytes);
+      message = decodeMessage(bytes);
     } catch {
       throw badRequest('a scheduled message could not be decoded');
     }
+    // Scheduling is sending: the same limits apply (Azure's quotas make no exception for it).
+    checkMessageLimits(message, bytes.length, limits);
+    return message;
   });
   return decoded.map((m) => entity.enqueue(m, { scheduledAt: scheduledEnqueueTime(m) }));
 }

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Message } from 'rhea';
+import { decodeMessage, encodeMessage } from './amqp-message';
 import type { QueueSettings } from './config';
-import { lockLost, messageNotFound } from './faults';
+import { lockLost, messageNotFound, ServiceBusFault } from './faults';
 import { newLockToken } from './lock-token';
+import type { EntityImage, Journal, JournalRecord } from './persistence';
+import { SessionLocks, sessionIdOf, sessionIdRequired, sessionLockLost, type SessionLock } from './sessions';
 
 export interface MessageLock {
   readonly token: string;
@@ -29,6 +32,8 @@ export interface StoredMessage {
 /** A receiving link as the queue sees it. */
 export interface Consumer {
   readonly receiveAndDelete: boolean;
+  /** The session it holds, on a session queue. */
+  readonly sessionId?: string;
   hasCredit(): boolean;
   deliver(message: StoredMessage, deliveryCount: number, lock: MessageLock | undefined): void;
 }
@@ -60,6 +65,10 @@ export class QueueEntity {
   private readonly consumers: Consumer[] = [];
   private nextConsumer = 0;
   private pumping = false;
+  private journal: Journal | undefined;
+  /** Session locks, on a queue that requires sessions (its dead-letter queue does not). */
+  readonly sessions: SessionLocks | undefined;
+  private readonly sessionStates = new Map<string, Buffer>();
 
   constructor(
     readonly path: string,
@@ -70,6 +79,15 @@ export class QueueEntity {
     this.deadLetterQueue = isDeadLetterQueue
       ? undefined
       : new QueueEntity(`${path}/$DeadLetterQueue`, settings, now, true);
+    this.sessions =
+      settings.requiresSession && !isDeadLetterQueue
+        ? new SessionLocks(settings.lockDurationMs, now, () => this.pump())
+        : undefined;
+  }
+
+  /** Throws what Azure reports for a message this entity does not take. */
+  validate(sent: Message): void {
+    if (this.sessions && sessionIdOf(sent) === undefined) throw sessionIdRequired();
   }
 
   get size(): number {
@@ -78,6 +96,7 @@ export class QueueEntity {
 
   /** Accepts a message; returns its sequence number (the original one for a detected duplicate). */
   enqueue(sent: Message, options: EnqueueOptions = {}): number {
+    this.validate(sent);
     const now = this.now();
     // The SDK's lock renewal needs a message id, and Azure assigns one when the sender did not.
     const amqp =
@@ -93,6 +112,7 @@ export class QueueEntity {
     const sequenceNumber = this.nextSequenceNumber++;
     if (this.settings.requiresDuplicateDetection && !this.isDeadLetterQueue) {
       this.recentIds.set(messageId, { at: now, sequenceNumber });
+      this.journal?.append({ type: 'seen', entity: this.path, messageId, at: now, sequenceNumber });
     }
     const stored: StoredMessage = {
       sequenceNumber,
@@ -108,7 +128,9 @@ export class QueueEntity {
       const timer = setTimeout(() => this.activateScheduled(stored), options.scheduledAt - now);
       timer.unref();
       stored.scheduled = { at: options.scheduledAt, timer };
+      this.persist(stored);
     } else {
+      this.persist(stored);
       this.makeAvailable(stored);
       this.pump();
     }
@@ -133,6 +155,7 @@ export class QueueEntity {
       deadLetterSource: source,
     };
     this.messages.set(sequenceNumber, stored);
+    this.persist(stored);
     this.makeAvailable(stored);
     this.pump();
   }
@@ -141,7 +164,7 @@ export class QueueEntity {
     const m = this.messages.get(sequenceNumber);
     if (!m?.scheduled) throw messageNotFound(`no scheduled message with sequence number ${sequenceNumber}`);
     clearTimeout(m.scheduled.timer);
-    this.messages.delete(sequenceNumber);
+    this.remove(sequenceNumber);
   }
 
   addConsumer(consumer: Consumer): void {
@@ -153,6 +176,38 @@ export class QueueEntity {
   removeConsumer(consumer: Consumer): void {
     const i = this.consumers.indexOf(consumer);
     if (i >= 0) this.consumers.splice(i, 1);
+    this.sessions?.release(consumer);
+  }
+
+  /**
+   * Locks a session for `holder`: the named one (even without messages, as Azure allows), or else the session
+   * of the oldest available message no one holds; undefined when there is none.
+   * https://learn.microsoft.com/azure/service-bus-messaging/message-sessions
+   */
+  acceptSession(holder: Consumer, sessionId: string | undefined): SessionLock | undefined {
+    const sessions = this.sessions as SessionLocks;
+    if (sessionId !== undefined) return sessions.acquire(sessionId, holder);
+    for (const m of this.available) {
+      const id = sessionIdOf(m.amqp);
+      if (id !== undefined && !sessions.isLocked(id)) return sessions.acquire(id, holder);
+    }
+    return undefined;
+  }
+
+  renewSessionLock(sessionId: string): number {
+    return (this.sessions ?? noSessions()).renew(sessionId);
+  }
+
+  getSessionState(sessionId: string): Buffer | undefined {
+    if (!this.sessions?.isLocked(sessionId)) throw sessionLockLost(sessionId);
+    return this.sessionStates.get(sessionId);
+  }
+
+  setSessionState(sessionId: string, state: Buffer | undefined): void {
+    if (!this.sessions?.isLocked(sessionId)) throw sessionLockLost(sessionId);
+    if (state) this.sessionStates.set(sessionId, state);
+    else this.sessionStates.delete(sessionId);
+    this.journal?.append({ type: 'sessionState', entity: this.path, sessionId, state });
   }
 
   /** Hands available messages to consumers with credit, round-robin. */
@@ -160,21 +215,45 @@ export class QueueEntity {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      for (;;) {
-        const consumer = this.consumerWithCredit();
-        if (!consumer) return;
-        const message = this.takeAvailable();
-        if (!message) return;
-        const deliveryCount = message.deliveries++;
-        if (consumer.receiveAndDelete) {
-          this.messages.delete(message.sequenceNumber);
-          consumer.deliver(message, deliveryCount, undefined);
-        } else {
-          consumer.deliver(message, deliveryCount, this.lock(message));
+      if (this.sessions) this.pumpSessions(this.sessions);
+      else {
+        for (;;) {
+          const consumer = this.consumerWithCredit();
+          if (!consumer) return;
+          const message = this.takeAvailable();
+          if (!message) return;
+          this.handOut(consumer, message);
         }
       }
     } finally {
       this.pumping = false;
+    }
+  }
+
+  /** A session's messages go, in order, only to the receiver holding the session. */
+  private pumpSessions(sessions: SessionLocks): void {
+    const now = this.now();
+    for (const consumer of this.consumers) {
+      const sessionId = consumer.sessionId;
+      if (sessionId === undefined || !sessions.holds(consumer, sessionId)) continue;
+      while (consumer.hasCredit()) {
+        const i = this.available.findIndex((m) => sessionIdOf(m.amqp) === sessionId);
+        if (i < 0) break;
+        const [message] = this.available.splice(i, 1);
+        if (message.expiresAt <= now) this.expire(message);
+        else this.handOut(consumer, message);
+      }
+    }
+  }
+
+  private handOut(consumer: Consumer, message: StoredMessage): void {
+    const deliveryCount = message.deliveries++;
+    if (consumer.receiveAndDelete) {
+      this.remove(message.sequenceNumber);
+      consumer.deliver(message, deliveryCount, undefined);
+    } else {
+      this.persistDeliveries(message);
+      consumer.deliver(message, deliveryCount, this.lock(message));
     }
   }
 
@@ -183,18 +262,22 @@ export class QueueEntity {
     this.unlock(m);
     switch (settlement.kind) {
       case 'complete':
-        this.messages.delete(m.sequenceNumber);
+        this.remove(m.sequenceNumber);
         break;
       case 'abandon':
-        this.modifyProperties(m, settlement.properties);
+        if (this.modifyProperties(m, settlement.properties)) this.persist(m);
         this.release(m);
         break;
       case 'defer':
         this.modifyProperties(m, settlement.properties);
         m.deferred = true;
+        this.persist(m);
         break;
       case 'deadLetter':
         this.modifyProperties(m, settlement.properties);
+        // The count goes up when a lock expires or the message is abandoned, not when it is dead-lettered
+        // (https://learn.microsoft.com/dotnet/api/azure.messaging.servicebus.administration.queueproperties.maxdeliverycount).
+        m.deliveries--;
         this.deadLetter(m, settlement.reason, settlement.description);
         break;
     }
@@ -222,9 +305,10 @@ export class QueueEntity {
     return found.map((message) => {
       const deliveryCount = message.deliveries++;
       if (receiveAndDelete) {
-        this.messages.delete(message.sequenceNumber);
+        this.remove(message.sequenceNumber);
         return { message, deliveryCount };
       }
+      this.persistDeliveries(message);
       return { message, deliveryCount, lock: this.lock(message) };
     });
   }
@@ -250,6 +334,60 @@ export class QueueEntity {
     }
   }
 
+  /**
+   * Journals every later change of this entity (and its dead-letter queue), after taking back the state an
+   * earlier run journaled. Locks are not journaled: a message locked at the crash is available at once.
+   */
+  persistTo(journal: Journal, images: Map<string, EntityImage>): void {
+    this.restore(images.get(this.path));
+    this.journal = journal;
+    this.deadLetterQueue?.persistTo(journal, images);
+    this.pump();
+  }
+
+  /** The records that rebuild this entity's live state (a compaction writes them instead of its history). */
+  *snapshot(): Generator<JournalRecord> {
+    yield { type: 'highWater', entity: this.path, nextSequenceNumber: this.nextSequenceNumber };
+    for (const [messageId, seen] of this.recentIds) {
+      yield { type: 'seen', entity: this.path, messageId, ...seen };
+    }
+    for (const m of this.messages.values())
+      yield { type: 'upsert', entity: this.path, message: toPersisted(m) };
+    for (const [sessionId, state] of this.sessionStates) {
+      yield { type: 'sessionState', entity: this.path, sessionId, state };
+    }
+    if (this.deadLetterQueue) yield* this.deadLetterQueue.snapshot();
+  }
+
+  private restore(image: EntityImage | undefined): void {
+    if (!image) return;
+    this.nextSequenceNumber = Math.max(this.nextSequenceNumber, image.nextSequenceNumber);
+    for (const [id, seen] of image.seen) this.recentIds.set(id, seen);
+    for (const [id, state] of image.sessionStates) this.sessionStates.set(id, state);
+    const now = this.now();
+    const restored = [...image.messages.values()].sort((a, b) => a.sequenceNumber - b.sequenceNumber);
+    for (const p of restored) {
+      const stored: StoredMessage = {
+        sequenceNumber: p.sequenceNumber,
+        messageId: p.messageId,
+        amqp: decodeMessage(p.amqp),
+        enqueuedAt: p.enqueuedAt,
+        expiresAt: p.expiresAt,
+        deliveries: p.deliveries,
+        deferred: p.deferred,
+        deadLetterSource: p.deadLetterSource,
+      };
+      this.messages.set(stored.sequenceNumber, stored);
+      if (p.scheduledAt !== undefined) {
+        const timer = setTimeout(() => this.activateScheduled(stored), Math.max(0, p.scheduledAt - now));
+        timer.unref();
+        stored.scheduled = { at: p.scheduledAt, timer };
+      } else if (!p.deferred) {
+        this.available.push(stored);
+      }
+    }
+  }
+
   close(): void {
     for (const m of this.messages.values()) {
       if (m.scheduled) clearTimeout(m.scheduled.timer);
@@ -259,6 +397,7 @@ export class QueueEntity {
     this.available.length = 0;
     this.locked.clear();
     this.consumers.length = 0;
+    this.sessions?.clear();
     this.deadLetterQueue?.close();
   }
 
@@ -279,6 +418,7 @@ export class QueueEntity {
     m.scheduled = undefined;
     m.enqueuedAt = this.now();
     m.expiresAt = this.expiryFor(m.amqp, m.enqueuedAt);
+    this.persist(m);
     this.makeAvailable(m);
     this.pump();
   }
@@ -371,27 +511,66 @@ export class QueueEntity {
     if (this.settings.deadLetteringOnMessageExpiration) {
       this.deadLetter(m, 'TTLExpiredException', 'The message expired and was dead lettered.');
     } else {
-      this.messages.delete(m.sequenceNumber);
+      this.remove(m.sequenceNumber);
     }
   }
 
   private deadLetter(m: StoredMessage, reason?: string, description?: string): void {
-    this.messages.delete(m.sequenceNumber);
     const properties: Record<string, unknown> = {};
     if (reason !== undefined) properties.DeadLetterReason = reason;
     if (description !== undefined) properties.DeadLetterErrorDescription = description;
     // A dead-letter queue has no dead-letter queue of its own: Azure keeps the message where it is.
     const target = this.deadLetterQueue ?? this;
+    // Adopted before it is removed here, so a crash between the two journal records duplicates, never loses.
     target.adopt(m, this.path, properties);
+    this.remove(m.sequenceNumber);
   }
 
-  private modifyProperties(m: StoredMessage, properties: Record<string, unknown> | undefined): void {
-    if (!properties || Object.keys(properties).length === 0) return;
+  /** Returns whether anything changed. */
+  private modifyProperties(m: StoredMessage, properties: Record<string, unknown> | undefined): boolean {
+    if (!properties || Object.keys(properties).length === 0) return false;
     m.amqp = {
       ...m.amqp,
       application_properties: { ...m.amqp.application_properties, ...properties },
     };
+    return true;
   }
+
+  private remove(sequenceNumber: number): void {
+    this.messages.delete(sequenceNumber);
+    this.journal?.append({ type: 'remove', entity: this.path, sequenceNumber });
+  }
+
+  private persist(m: StoredMessage): void {
+    this.journal?.append({ type: 'upsert', entity: this.path, message: toPersisted(m) });
+  }
+
+  private persistDeliveries(m: StoredMessage): void {
+    this.journal?.append({
+      type: 'deliveries',
+      entity: this.path,
+      sequenceNumber: m.sequenceNumber,
+      deliveries: m.deliveries,
+    });
+  }
+}
+
+function noSessions(): never {
+  throw new ServiceBusFault('amqp:not-allowed', 'The entity does not require sessions.', 400);
+}
+
+function toPersisted(m: StoredMessage) {
+  return {
+    sequenceNumber: m.sequenceNumber,
+    messageId: m.messageId,
+    amqp: encodeMessage(m.amqp),
+    enqueuedAt: m.enqueuedAt,
+    expiresAt: m.expiresAt,
+    deliveries: m.deliveries,
+    deferred: m.deferred,
+    scheduledAt: m.scheduled?.at,
+    deadLetterSource: m.deadLetterSource,
+  };
 }
 
 function messageIdOf(amqp: Message): string {

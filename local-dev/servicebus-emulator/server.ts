@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import {
   create_container,
   message as amqp,
+  types,
   type Connection,
   type Delivery,
   type EventContext,
@@ -19,13 +21,17 @@ import {
   toWireMessage,
 } from './amqp-message';
 import { parseEmulatorConfig, type EmulatorConfig } from './config';
-import { asFault, entityNotFound, messageTooLarge, ServiceBusFault } from './faults';
+import { asFault, entityNotFound, ServiceBusFault } from './faults';
+import { checkMessageLimits, TIER_LIMITS, type Tier } from './limits';
 import { deliveryTagToLockToken, lockTokenToDeliveryTag } from './lock-token';
 import { handleManagementRequest } from './management';
+import { LOCKED_UNTIL_PROPERTY, SESSION_FILTER, sessionReceiverRequired, toTicks } from './sessions';
+import { DEFAULT_COMPACT_AT_BYTES, Journal, replay } from './persistence';
+import { Pressure, type PressureOptions } from './pressure';
 import { QueueEntity, type Consumer, type MessageLock, type Settlement, type StoredMessage } from './queue';
 
 /** Azure Service Bus Standard's message (and batch) size limit. */
-export const MAX_MESSAGE_BYTES = 256 * 1024;
+export const MAX_MESSAGE_BYTES = TIER_LIMITS.Standard.maxMessageBytes;
 const EXPIRY_SWEEP_MS = 1_000;
 
 export interface ServiceBusEmulatorOptions {
@@ -35,6 +41,14 @@ export interface ServiceBusEmulatorOptions {
   port?: number;
   host?: string;
   log?: (line: string) => void;
+  /** Opt-in "Azure under load" faults (see pressure.ts); off unless given. */
+  pressure?: PressureOptions;
+  /** Keeps queue state in this directory (created if absent) so it survives a restart; in memory without it. */
+  dataDir?: string;
+  /** Whose size limits to enforce (limits.ts); Standard by default. */
+  tier?: Tier;
+  /** The journal in `dataDir` is compacted once it passes this size (64 MiB by default). */
+  compactAtBytes?: number;
 }
 
 export interface ServiceBusEmulator {
@@ -56,7 +70,7 @@ interface LinkState {
   local: { attach: { snd_settle_mode?: number; rcv_settle_mode?: number; max_message_size?: number } };
   remote: {
     attach?: {
-      source?: { address?: string } | null;
+      source?: { address?: string; filter?: Record<string, unknown> } | null;
       target?: { address?: string } | null;
       snd_settle_mode?: number;
       rcv_settle_mode?: number;
@@ -76,6 +90,7 @@ interface ConnectionState {
 class LinkConsumer implements Consumer {
   private sent = 0;
   readonly receiveAndDelete: boolean;
+  sessionId: string | undefined;
 
   constructor(
     readonly sender: Sender,
@@ -115,10 +130,28 @@ export async function startServiceBusEmulator(
 ): Promise<ServiceBusEmulator> {
   const config = isParsed(options.config) ? options.config : parseEmulatorConfig(options.config);
   const log = options.log ?? (() => undefined);
+  const limits = TIER_LIMITS[options.tier ?? 'Standard'];
+  const host = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1';
   for (const part of config.ignored) log(`ignored (not supported): ${part}`);
 
   const queues = new Map<string, QueueEntity>();
   for (const q of config.queues) queues.set(q.name.toLowerCase(), new QueueEntity(q.name, q));
+  let journal: Journal | undefined;
+  if (options.dataDir !== undefined) {
+    mkdirSync(options.dataDir, { recursive: true });
+    const opened = Journal.open(options.dataDir, {
+      compactAtBytes: options.compactAtBytes ?? DEFAULT_COMPACT_AT_BYTES,
+      log,
+    });
+    journal = opened.journal;
+    const images = replay(opened.records);
+    for (const q of queues.values()) q.persistTo(journal, images);
+    journal.setSnapshotSource(function* () {
+      for (const q of queues.values()) yield* q.snapshot();
+    });
+  }
+  /** Acknowledges only once the operation's journal records are durable (at once in memory). */
+  const whenDurable = (ack: () => void) => (journal ? journal.afterDurable(ack) : ack());
 
   const connections = new WeakMap<Connection, ConnectionState>();
   const consumers = new WeakMap<Sender, LinkConsumer>();
@@ -156,6 +189,7 @@ export async function startServiceBusEmulator(
     sender_options: { treat_modified_as_released: false },
   });
   container.sasl_server_mechanisms.enable_anonymous();
+  const pressure = options.pressure ? new Pressure(options.pressure, container, log) : undefined;
 
   container.on('sender_open', (ctx: EventContext) => {
     const sender = ctx.sender as Sender;
@@ -168,18 +202,53 @@ export async function startServiceBusEmulator(
     const node = resolve(address);
     const conn = connectionState(ctx.connection);
     if (!node) {
-      closeLink(sender, entityNotFound(address ?? '(none)'));
+      closeLink(sender, entityNotFound(host, address ?? '(none)'));
     } else if (node.kind === 'cbs') {
       conn.cbsReplies = sender;
     } else if (node.kind === 'management') {
       conn.managementReplies.set(remote.target?.address ?? '', sender);
     } else {
       const consumer = new LinkConsumer(sender, node.entity);
+      if (node.entity.sessions && !acceptSession(sender, consumer, node.entity, remote.source)) return;
+      pressure?.watch(consumer);
       consumers.set(sender, consumer);
       conn.consumers.add(consumer);
       node.entity.addConsumer(consumer);
     }
   });
+
+  /** Binds a session receiver to its session; false when the link gets no session (refused or none free). */
+  const acceptSession = (
+    sender: Sender,
+    consumer: LinkConsumer,
+    entity: QueueEntity,
+    source: { address?: string; filter?: Record<string, unknown> } | null | undefined,
+  ): boolean => {
+    const filter = source?.filter;
+    if (!filter || !(SESSION_FILTER in filter)) {
+      closeLink(sender, sessionReceiverRequired());
+      return false;
+    }
+    const requested = filter[SESSION_FILTER];
+    let lock;
+    try {
+      lock = entity.acceptSession(consumer, typeof requested === 'string' ? requested : undefined);
+    } catch (err) {
+      closeLink(sender, asFault(err));
+      return false;
+    }
+    // With no session in the attach reply, the SDK reports "no unlocked sessions available" (SessionCannotBeLocked).
+    if (!lock) return false;
+    consumer.sessionId = lock.sessionId;
+    sender.set_source({
+      address: source?.address,
+      filter: { [SESSION_FILTER]: lock.sessionId },
+    } as TerminusOptions);
+    (state(sender).local.attach as { properties?: Record<string, unknown> }).properties = {
+      [LOCKED_UNTIL_PROPERTY]: types.wrap_long(toTicks(lock.lockedUntil)),
+    };
+    return true;
+  };
 
   container.on('receiver_open', (ctx: EventContext) => {
     const receiver = ctx.receiver as Receiver;
@@ -187,9 +256,9 @@ export async function startServiceBusEmulator(
     const address = remote.target?.address;
     receiver.set_source(terminus(remote.source?.address));
     receiver.set_target(terminus(address));
-    state(receiver).local.attach.max_message_size = MAX_MESSAGE_BYTES;
+    state(receiver).local.attach.max_message_size = limits.maxMessageBytes;
     const node = resolve(address);
-    if (!node) closeLink(receiver, entityNotFound(address ?? '(none)'));
+    if (!node) closeLink(receiver, entityNotFound(host, address ?? '(none)'));
     else if (node.kind === 'entity' && node.entity.isDeadLetterQueue) {
       closeLink(
         receiver,
@@ -202,11 +271,13 @@ export async function startServiceBusEmulator(
     const receiver = ctx.receiver as Receiver;
     const delivery = ctx.delivery as Delivery;
     const node = resolve(state(receiver).remote.attach?.target?.address);
+    const throttled = node?.kind === 'entity' ? pressure?.throttleSend(ctx) : undefined;
+    if (throttled) return settle(delivery, throttled);
     try {
       if (node?.kind === 'cbs') replyToCbs(ctx);
       else if (node?.kind === 'management') replyToManagement(ctx, node.entity);
       else if (node?.kind === 'entity') acceptSend(ctx, node.entity);
-      settle(delivery, undefined);
+      whenDurable(() => settle(delivery, undefined));
     } catch (err) {
       const fault = asFault(err);
       if (fault.statusCode >= 500) log(`error handling a transfer on ${receiver.name}: ${String(err)}`);
@@ -223,8 +294,12 @@ export async function startServiceBusEmulator(
     }
     const raw = ctx.message as unknown;
     const size = batch ? (raw as Buffer).length : encodeMessage(raw as Message).length;
-    if (size > MAX_MESSAGE_BYTES) throw messageTooLarge(size, MAX_MESSAGE_BYTES);
     const messages = batch ? decodeBatch(raw as Buffer) : [raw as Message];
+    // A batch counts against the message size limit as a whole; each message in it against the header limits.
+    for (const m of messages) {
+      checkMessageLimits(m, size, limits);
+      entity.validate(m);
+    }
     for (const m of messages) entity.enqueue(m, { scheduledAt: scheduledEnqueueTime(m) });
   };
 
@@ -246,7 +321,8 @@ export async function startServiceBusEmulator(
     const operation = request.application_properties?.operation as unknown;
     let response: { statusCode: number; body?: unknown; fault?: ServiceBusFault };
     try {
-      response = handleManagementRequest(entity, operation, request.body);
+      response =
+        pressure?.throttleManagement() ?? handleManagementRequest(entity, operation, request.body, limits);
     } catch (err) {
       const fault = asFault(err);
       if (fault.statusCode >= 500 && fault.statusCode !== 501) {
@@ -263,12 +339,14 @@ export async function startServiceBusEmulator(
       'status-description': response.fault?.message ?? 'OK',
     };
     if (response.fault) properties['error-condition'] = response.fault.condition;
-    replies.send({
-      correlation_id: request.message_id,
-      to: request.reply_to,
-      application_properties: properties,
-      body: response.body,
-    });
+    whenDurable(() =>
+      replies.send({
+        correlation_id: request.message_id,
+        to: request.reply_to,
+        application_properties: properties,
+        body: response.body,
+      }),
+    );
   };
 
   const onOutcome = (ctx: EventContext) => {
@@ -276,17 +354,20 @@ export async function startServiceBusEmulator(
     const consumer = consumers.get(ctx.sender as Sender);
     if (!consumer || consumer.receiveAndDelete || delivery.settled) return;
     const lockToken = deliveryTagToLockToken(delivery.tag as Buffer);
+    const finish = (fault: ServiceBusFault | undefined) => {
+      settle(delivery, fault);
+      // Once the sender settles, the delivery is over (AMQP forgets it); rhea would keep it in the
+      // session's ring buffer until the client settles too, which an SDK receiver never does.
+      (delivery as { remote_settled: boolean }).remote_settled = true;
+    };
     try {
       if (!lockToken)
         throw new ServiceBusFault('amqp:invalid-field', 'delivery tag is not a lock token', 400);
       consumer.entity.settle(lockToken, settlementOf(delivery.remote_state));
-      settle(delivery, undefined);
+      whenDurable(() => finish(undefined));
     } catch (err) {
-      settle(delivery, asFault(err));
+      finish(asFault(err));
     }
-    // Once the sender settles, the delivery is over (AMQP forgets it); rhea would keep it in the
-    // session's ring buffer until the client settles too, which an SDK receiver never does.
-    (delivery as { remote_settled: boolean }).remote_settled = true;
   };
   for (const outcome of ['accepted', 'released', 'rejected', 'modified']) container.on(outcome, onOutcome);
 
@@ -324,6 +405,9 @@ export async function startServiceBusEmulator(
 
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
+    // Without it, Nagle's algorithm holds back small frames (dispositions, flows) waiting for ACKs.
+    socket.setNoDelay(true);
+    coalesceWrites(socket);
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', (err) => log(`socket error: ${err.message}`));
@@ -352,7 +436,6 @@ export async function startServiceBusEmulator(
   sweep.unref();
 
   const port = (server.address() as net.AddressInfo).port;
-  const host = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1';
   return {
     port,
     connectionString:
@@ -361,12 +444,35 @@ export async function startServiceBusEmulator(
     queue: (name) => queues.get(name.toLowerCase()),
     close: async () => {
       clearInterval(sweep);
+      pressure?.stop();
       for (const q of queues.values()) q.close();
       const closed = new Promise<void>((done) => server.close(() => done()));
       for (const socket of sockets) socket.destroy();
       await closed;
+      await journal?.close();
     },
   };
+}
+
+/**
+ * rhea writes every frame to the socket on its own; with TCP_NODELAY each would be a syscall and a packet.
+ * Corking until the end of the tick sends the frames of one turn (deliveries, dispositions) in one write.
+ */
+function coalesceWrites(socket: net.Socket): void {
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
+  socket.write = ((...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(uncork);
+    }
+    return write(...args);
+  }) as typeof socket.write;
 }
 
 function isParsed(config: unknown): config is EmulatorConfig {

@@ -7,7 +7,8 @@ import { describe, it } from 'node:test';
 import { ServiceBusClient } from '@azure/service-bus';
 
 const root = join(__dirname, '../../../..');
-const cli = join(root, 'dist/local-dev/servicebus-emulator/cli.js');
+// Relative to this compiled file, so the test runs from whichever out dir it was compiled to.
+const cli = join(__dirname, '../../../local-dev/servicebus-emulator/cli.js');
 
 describe('servicebus-emulator command line', () => {
   it('prints a connection string the SDK can use, then stops cleanly on SIGTERM', async () => {

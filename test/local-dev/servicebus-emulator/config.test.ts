@@ -15,9 +15,23 @@ describe('Service Bus emulator config', () => {
     assert.equal(parseIsoDuration('PT1M'), 60_000);
     assert.equal(parseIsoDuration('PT0.5S'), 500);
     assert.equal(parseIsoDuration('P1DT2H3M4S'), ((24 + 2) * 3600 + 3 * 60 + 4) * 1000);
-    for (const bad of ['1m', 'P', 'PT', 'PT5X', '', '00:01:00']) {
+    for (const bad of ['1m', 'P', 'PT', 'PT5X', '', '00:61:00']) {
       assert.throws(() => parseIsoDuration(bad), /ISO-8601/, bad);
     }
+  });
+
+  it('reads every duration form Config.json allows: ISO with years and months, and .NET TimeSpan text', () => {
+    assert.equal(parseIsoDuration('P0Y0M0DT0H0M30S'), 30_000);
+    assert.equal(parseIsoDuration('P1Y2M'), (365 + 60) * 86_400_000);
+    assert.equal(parseIsoDuration('00:01:00'), 60_000);
+    assert.equal(parseIsoDuration('00:00:30.5'), 30_500);
+    assert.equal(parseIsoDuration('1.02:00:00'), 26 * 3_600_000);
+    assert.equal(parseIsoDuration('02:30'), 2.5 * 3_600_000);
+    const q = parseEmulatorConfig(
+      withQueue({ LockDuration: '00:00:45', DefaultMessageTimeToLive: 'P0Y0M1DT0H0M0S' }),
+    ).queues[0];
+    assert.equal(q.lockDurationMs, 45_000);
+    assert.equal(q.defaultTtlMs, 86_400_000);
   });
 
   it("reads Microsoft's Config.json shape with every queue property", () => {
@@ -43,6 +57,7 @@ describe('Service Bus emulator config', () => {
         requiresDuplicateDetection: true,
         duplicateDetectionWindowMs: 120_000,
         deadLetteringOnMessageExpiration: true,
+        requiresSession: false,
       },
     ]);
   });
@@ -59,10 +74,8 @@ describe('Service Bus emulator config', () => {
   it('names the field at fault when a value is malformed or unsupported', () => {
     assert.throws(() => parseEmulatorConfig(withQueue({ LockDuration: 'PT10M' })), /LockDuration/);
     assert.throws(() => parseEmulatorConfig(withQueue({ MaxDeliveryCount: 0 })), /MaxDeliveryCount/);
-    assert.throws(
-      () => parseEmulatorConfig(withQueue({ RequiresSession: true })),
-      /sessions are not supported/,
-    );
+    assert.throws(() => parseEmulatorConfig(withQueue({ RequiresSession: 'yes' })), /RequiresSession/);
+    assert.equal(parseEmulatorConfig(withQueue({ RequiresSession: true })).queues[0].requiresSession, true);
     assert.throws(() => parseEmulatorConfig(withQueue({}, 'bad name')), /Queues\.0\.Name/);
     assert.throws(() => parseEmulatorConfig({ UserConfig: { Namespaces: [] } }), /Namespaces/);
   });

@@ -3,7 +3,11 @@ import {
   type ServiceBusReceivedMessage,
   type ServiceBusReceiver,
 } from '@azure/service-bus';
-import { startServiceBusEmulator, type ServiceBusEmulator } from '../../../local-dev/servicebus-emulator';
+import {
+  startServiceBusEmulator,
+  type ServiceBusEmulator,
+  type ServiceBusEmulatorOptions,
+} from '../../../local-dev/servicebus-emulator';
 
 export interface Harness {
   emulator: ServiceBusEmulator;
@@ -11,9 +15,13 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Starts an emulator on a free port with the given queues (Config.json `Properties` each) and an SDK client. */
-export async function startHarness(queues: Record<string, Record<string, unknown>>): Promise<Harness> {
+/** Starts an emulator (on a free port unless `options` names one) with the given queues (Config.json `Properties` each) and an SDK client. */
+export async function startHarness(
+  queues: Record<string, Record<string, unknown>>,
+  options: Omit<ServiceBusEmulatorOptions, 'config'> = {},
+): Promise<Harness> {
   const emulator = await startServiceBusEmulator({
+    ...options,
     config: {
       UserConfig: {
         Namespaces: [
