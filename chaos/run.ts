@@ -1,5 +1,5 @@
 import { cpus } from 'node:os';
-import { FAULTS, runScenario, type Fault, type ScenarioResult } from './scenario';
+import { FAULTS, runScenario, type Fault, type ScenarioOptions, type ScenarioResult } from './scenario';
 
 /** The results table's headings (docs/reliability.md), one per field of ScenarioResult, in the order it sets them. */
 const HEADINGS =
@@ -29,12 +29,35 @@ export function breaches(r: ScenarioResult): string[] {
 /** Faults that last half a minute; an outage (a restart, a blackhole) lasts 8 s. */
 const LONG_FAULTS: readonly Fault[] = ['kill-workers', 'short-leases-duplicates', 'postgres-latency'];
 
+type RunSize = Omit<ScenarioOptions, 'fault' | 'log'>;
+
+/** The short variant that `npm test` runs (test/chaos/chaos.test.ts): a few dozen tasks a fault. */
+export const SHORT_RUN: RunSize = {
+  tasks: 30,
+  workers: 2,
+  submitMs: 3_000,
+  faultMs: 2_500,
+  drainMs: 75_000,
+  lockSeconds: 10,
+  unsentSeconds: 5,
+};
+
+const fullRun = (fault: Fault): RunSize => ({
+  tasks: 300,
+  workers: 4,
+  submitMs: 60_000,
+  faultMs: LONG_FAULTS.includes(fault) ? 30_000 : 8_000,
+  drainMs: 120_000,
+});
+
 /**
- * `npm run chaos [-- fault ...]`: every scenario (or those named) at full size, one after the other; exits 1 when a
- * guarantee broke.
+ * `npm run chaos [-- [--short] fault ...]`: every scenario (or those named) at full size (or the short variant's),
+ * one after the other; each result is printed as a JSON line; exits 1 when a guarantee broke.
  */
 async function main(): Promise<void> {
-  const named = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const short = args.includes('--short');
+  const named = args.filter((a) => a !== '--short');
   const unknown = named.filter((name) => !(FAULTS as readonly string[]).includes(name));
   if (unknown.length)
     throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${FAULTS.join(', ')}`);
@@ -42,11 +65,7 @@ async function main(): Promise<void> {
   for (const fault of FAULTS.filter((f) => named.length === 0 || named.includes(f))) {
     const result = await runScenario({
       fault,
-      tasks: 300,
-      workers: 4,
-      submitMs: 60_000,
-      faultMs: LONG_FAULTS.includes(fault) ? 30_000 : 8_000,
-      drainMs: 120_000,
+      ...(short ? SHORT_RUN : fullRun(fault)),
       log: (line) => console.log(line),
     });
     console.log(JSON.stringify(result));

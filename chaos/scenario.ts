@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { appServices, closeAppServices } from '../functions/app-services';
 import { sweepTasks } from '../functions/worker/sweeper';
+import type { PressureOptions } from '../local-dev/servicebus-emulator';
 import { useSettings } from '../test/support/app-stack';
 import { invocation, startHostProcess, startWorkerProcess, timer } from '../test/support/engine-harness';
 import { startChaosStack, type ChaosStack, type ServiceName } from './stack';
@@ -22,6 +23,7 @@ export const FAULTS = [
   'storage-blackhole',
   'servicebus-blackhole',
   'postgres-latency',
+  'servicebus-pressure',
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 
@@ -45,6 +47,13 @@ const NETWORK_FAULTS: Partial<Record<Fault, { setting: NetworkSetting; mode: 'bl
   'servicebus-blackhole': { setting: 'ServiceBusConnection', mode: 'blackhole' },
   'postgres-latency': { setting: 'DATABASE_URL', mode: 'delay' },
 };
+/**
+ * `servicebus-pressure`: for the whole run the emulator acts as a Standard namespace under load (its pressure mode):
+ * a namespace whose credits are nearly all spent by other clients (Azure grants 1,000 a second; this app gets 12),
+ * one delivered lock in twenty lost, and a client connection forced closed every 2 s as in a gateway upgrade.
+ */
+const SERVICEBUS_PRESSURE: PressureOptions = { serverBusy: 12, lockLoss: 0.05, disconnectEveryMs: 2_000 };
+
 /** A round trip of 300 ms: several times what a step's queries take, a tenth of the chaos stack's 3 s lease. */
 const NETWORK_DELAY_MS = 150;
 
@@ -265,6 +274,11 @@ async function injectFault(
     for (const proxy of proxies) proxy.heal();
     return;
   }
+  if (options.fault === 'servicebus-pressure') {
+    // The stack's emulator has been under pressure from the start; it stays so for the run.
+    await sleep(options.faultMs);
+    return;
+  }
   const until = Date.now() + options.faultMs;
   if (options.fault === 'kill-workers') {
     while (Date.now() < until) {
@@ -287,7 +301,13 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const log = options.log ?? (() => undefined);
   const begin = Date.now();
   const shortLeases = options.fault === 'short-leases-duplicates';
-  const stack = await startChaosStack({ lockSeconds: options.lockSeconds });
+  const underPressure = options.fault === 'servicebus-pressure';
+  const stack = await startChaosStack({
+    lockSeconds: options.lockSeconds,
+    ...(underPressure
+      ? { pressure: SERVICEBUS_PRESSURE, log: (line: string) => log(`servicebus: ${line}`) }
+      : {}),
+  });
   // The app reaches the dependency through the proxies; the suite's own accounting goes straight to it.
   const network = NETWORK_FAULTS[options.fault];
   const proxied = network ? await throughProxies(stack.settings[network.setting]) : undefined;

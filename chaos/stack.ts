@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runMigrations } from '../functions/storage/migrate';
-import { readEmulatorConfigFile, startServiceBusEmulator } from '../local-dev/servicebus-emulator';
+import {
+  readEmulatorConfigFile,
+  startServiceBusEmulator,
+  type PressureOptions,
+} from '../local-dev/servicebus-emulator';
 import { startAzurite } from '../local-dev/services/azurite';
 import { freePort } from '../local-dev/services/ports';
 import { ensureDatabase, startPostgres } from '../local-dev/services/postgres';
@@ -50,7 +54,15 @@ function restartable(
  * else on the machine. Postgres and Azurite keep their data across a restart (as in Azure); Redis and the emulator
  * hold theirs in memory, so a restart loses it, which is the harder case.
  */
-export async function startChaosStack(options: { lockSeconds?: number } = {}): Promise<ChaosStack> {
+export async function startChaosStack(
+  options: {
+    lockSeconds?: number;
+    /** The Service Bus emulator's pressure mode (throttling, lock losses, forced disconnects); off without it. */
+    pressure?: PressureOptions;
+    /** The emulator's log lines (pressure mode reports what it inflicted). */
+    log?: (line: string) => void;
+  } = {},
+): Promise<ChaosStack> {
   const dir = await mkdtemp(join(tmpdir(), 'longhaul-chaos-'));
   // mkdtemp makes it private; as root, Postgres runs as the `postgres` user, which must be able to enter it.
   await chmod(dir, 0o755);
@@ -96,7 +108,13 @@ export async function startChaosStack(options: { lockSeconds?: number } = {}): P
       : fileConfig;
     let serviceBusConnection = '';
     const servicebusStart = async () => {
-      const emulator = await startServiceBusEmulator({ config, port: sbPort, host: '127.0.0.1' });
+      const emulator = await startServiceBusEmulator({
+        config,
+        port: sbPort,
+        host: '127.0.0.1',
+        pressure: options.pressure,
+        log: options.log,
+      });
       serviceBusConnection = emulator.connectionString;
       return () => emulator.close();
     };
