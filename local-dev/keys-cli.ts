@@ -2,13 +2,32 @@ import { parseArgs } from 'node:util';
 import { ApiKeyStore, type Role } from '../functions/auth/api-keys';
 import { createPostgresPool } from '../functions/platform/postgres-pool';
 import { keyVaultSecretReader, secretSetting } from '../functions/platform/secret-reference';
-import { loadSettings } from '../functions/platform/settings';
+import { SettingsError } from '../functions/platform/settings';
 import { readLocalSettings } from './local-settings';
 import { findRepoRoot } from './services/repo-root';
 
 const USAGE = `usage: npm run keys -- create --owner <owner> [--role user|admin] [--name <name>]
        npm run keys -- list
        npm run keys -- revoke <id>`;
+
+/**
+ * The settings `npm run keys` uses, and only those: it runs from a terminal where the app's others (Service Bus,
+ * storage) are not set. KEY_VAULT_URL and AZURE_CLIENT_ID matter only for an `@kv:` pepper.
+ */
+function keysSettings(env: Record<string, string | undefined>) {
+  const value = (name: string) => env[name]?.trim() || undefined;
+  const databaseUrl = value('DATABASE_URL');
+  if (!databaseUrl) throw new SettingsError('Setting DATABASE_URL: required by npm run keys');
+  const pepper = value('API_KEY_PEPPER');
+  if (!pepper)
+    throw new SettingsError('Setting API_KEY_PEPPER: required by npm run keys (the key hashes use it)');
+  return {
+    databaseUrl,
+    pepper,
+    keyVaultUrl: value('KEY_VAULT_URL'),
+    azureClientId: value('AZURE_CLIENT_ID'),
+  };
+}
 
 /**
  * `npm run keys`: creates, lists and revokes API keys in the database the settings name (the environment, over
@@ -38,12 +57,14 @@ export async function keysCommand(
     print(USAGE);
     return 2;
   }
-  const settings = loadSettings(env);
-  const pool = createPostgresPool(settings.postgres, settings.azureClientId, { max: 1 });
+  const settings = keysSettings(env);
+  const pool = createPostgresPool({ kind: 'url', url: settings.databaseUrl }, settings.azureClientId, {
+    max: 1,
+  });
   const reader = settings.keyVaultUrl
     ? keyVaultSecretReader(settings.keyVaultUrl, settings.azureClientId)
     : undefined;
-  const keys = new ApiKeyStore(pool, secretSetting('API_KEY_PEPPER', settings.apiKeyPepper, reader));
+  const keys = new ApiKeyStore(pool, secretSetting('API_KEY_PEPPER', settings.pepper, reader));
   try {
     if (command === 'create') {
       const { key, info } = await keys.create({ owner: values.owner as string, role, name: values.name });

@@ -1,10 +1,27 @@
+import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { readEmulatorConfigFile, startServiceBusEmulator } from './servicebus-emulator';
 import { startAzurite } from './services/azurite';
-import { ensureDatabase, isPostgresReachable, startPostgres } from './services/postgres';
+import { commandLineOf, isAlive, stopPid } from './services/managed-process';
+import { isPortAnswering } from './services/ports';
+import {
+  ensureDatabase,
+  isPostgresReachable,
+  POSTGRES_STOP_SIGNAL,
+  startPostgres,
+} from './services/postgres';
 import { isRedisReachable, startRedis } from './services/redis';
 import { findRepoRoot } from './services/repo-root';
+import { startServiceBusEmulatorProcess } from './services/servicebus';
+import {
+  readStackRecord,
+  removeStackRecord,
+  SERVICE_NAMES,
+  writeStackRecord,
+  type ServiceName,
+  type ServiceRecord,
+} from './stack-record';
 
 const TASKS_QUEUE = 'tasks';
 const DATABASE_NAME = 'longhaul';
@@ -17,17 +34,33 @@ const DEFAULT_PORTS = {
   postgres: 54329,
   redis: 63790,
 };
+const STOP_SIGNALS: Record<ServiceName, NodeJS.Signals> = {
+  servicebus: 'SIGTERM',
+  azurite: 'SIGTERM',
+  redis: 'SIGTERM',
+  postgres: POSTGRES_STOP_SIGNAL,
+};
+const WATCH_MS = 1_000;
 
 export interface LocalStackOptions {
-  /** Where the services keep their data (`.local/` for `npm start`). */
+  /** Where the services keep their data, logs and the record of what runs (`.local/` for `npm start`). */
   stateDir: string;
   /** Use this Postgres when it answers; otherwise start a private one. */
   databaseUrl?: string;
   /** Use this Redis when it answers; otherwise start a private one. */
   redisUrl?: string;
-  /** For tests: Azurite and Redis keep nothing on disk, and every port is a free one. */
+  /**
+   * For tests: Azurite and Redis keep nothing on disk, every port is a free one, the Service Bus emulator runs in
+   * this process, the services are children in this process's group (they die with it), and nothing is recorded.
+   * Otherwise (`npm start`) each service runs detached, outlives this process, and is recorded in
+   * `<stateDir>/stack.json`, so the next start reattaches to it.
+   */
   inMemory?: boolean;
-  /** Default 5673; 0 → a free port. */
+  /** Free ports instead of the fixed ones when not in memory (tests that run `npm start`'s script). */
+  freePorts?: boolean;
+  /** The emulator's Config.json; default local-dev/servicebus-config.json. */
+  servicebusConfig?: string;
+  /** Default 5673, or a free port with inMemory or freePorts; 0 → a free port. */
   servicebusPort?: number;
   log?: (line: string) => void;
 }
@@ -35,7 +68,10 @@ export interface LocalStackOptions {
 export interface LocalStack {
   /** App settings for the Functions app: TASKS_STORAGE, ServiceBusConnection, TASKS_QUEUE, DATABASE_URL, REDIS_URL. */
   settings: Record<string, string>;
-  /** Stops what the stack started (not servers it only connected to); idempotent. */
+  /**
+   * Stops what the stack runs (not servers it only connected to), one after the other: the emulator, Azurite, Redis,
+   * Postgres; then forgets the record. Idempotent.
+   */
   stop(): Promise<void>;
 }
 
@@ -43,6 +79,20 @@ export interface LocalStack {
 interface Provided {
   value: string;
   stop(): Promise<void>;
+}
+
+/** A service this start launched: its process (none for the in-process emulator) and the ports it answers on. */
+interface Started extends Provided {
+  pid?: number;
+  ports: number[];
+}
+
+interface Context {
+  options: LocalStackOptions;
+  /** What the previous start left in the record. */
+  previous: ServiceRecord[];
+  /** Adds a running service to the record (nothing in memory). */
+  record(service: ServiceRecord): void;
 }
 
 const nothingToStop = async () => undefined;
@@ -55,12 +105,79 @@ function hostOf(url: string): string {
   }
 }
 
-async function provideStorage(options: LocalStackOptions): Promise<Provided> {
+const portOf = (url: string) => Number(new URL(url).port);
+
+function fixedPort(options: LocalStackOptions, port: number): number {
+  return options.inMemory || options.freePorts ? 0 : port;
+}
+
+function logFileOf(options: LocalStackOptions, name: ServiceName): string | undefined {
+  return options.inMemory ? undefined : join(options.stateDir, 'logs', `${name}.log`);
+}
+
+/** Whether the recorded process still runs the same program: a pid alone may have been reused since. */
+function stillRuns(service: ServiceRecord): boolean {
+  return isAlive(service.pid) && isDeepStrictEqual(commandLineOf(service.pid), service.commandLine);
+}
+
+/** A recorded service used as it is; it is watched, since nothing else would notice it die. */
+function reattach(context: Context, service: ServiceRecord): Provided {
+  const { log } = context.options;
+  log?.(`reattached to ${service.name} (pid ${service.pid}), left running by an earlier start`);
+  context.record(service);
+  let stopping = false;
+  const watch = setInterval(() => {
+    if (isAlive(service.pid)) return;
+    clearInterval(watch);
+    if (!stopping) log?.(`[${service.name}] exited unexpectedly`);
+  }, WATCH_MS).unref();
+  return {
+    value: service.value,
+    stop: async () => {
+      stopping = true;
+      clearInterval(watch);
+      await stopPid(service.pid, STOP_SIGNALS[service.name]);
+    },
+  };
+}
+
+/**
+ * The recorded service if it still runs and answers; otherwise a fresh one, on the same data, recorded. One that runs
+ * but does not answer is stopped first: it holds the data folder and the ports.
+ */
+async function reattachOrStart(
+  context: Context,
+  name: ServiceName,
+  start: () => Promise<Started>,
+): Promise<Provided> {
+  const recorded = context.previous.find((s) => s.name === name);
+  if (recorded && stillRuns(recorded)) {
+    const answers = await Promise.all(recorded.ports.map((port) => isPortAnswering(port)));
+    if (answers.every(Boolean)) return reattach(context, recorded);
+    context.options.log?.(`${name} (pid ${recorded.pid}) does not answer; stopping it to start it again`);
+    await stopPid(recorded.pid, STOP_SIGNALS[name]);
+  }
+  const started = await start();
+  if (started.pid !== undefined) {
+    context.record({
+      name,
+      pid: started.pid,
+      commandLine: commandLineOf(started.pid) ?? [],
+      ports: started.ports,
+      value: started.value,
+      startedAt: new Date().toISOString(),
+    });
+  }
+  return started;
+}
+
+async function startStorage({ options }: Context): Promise<Started> {
   const azurite = await startAzurite({
     dataDir: options.inMemory ? undefined : join(options.stateDir, 'azurite'),
-    blobPort: options.inMemory ? 0 : DEFAULT_PORTS.blob,
-    queuePort: options.inMemory ? 0 : DEFAULT_PORTS.queue,
-    tablePort: options.inMemory ? 0 : DEFAULT_PORTS.table,
+    blobPort: fixedPort(options, DEFAULT_PORTS.blob),
+    queuePort: fixedPort(options, DEFAULT_PORTS.queue),
+    tablePort: fixedPort(options, DEFAULT_PORTS.table),
+    logFile: logFileOf(options, 'azurite'),
     log: options.log,
   });
   try {
@@ -69,7 +186,13 @@ async function provideStorage(options: LocalStackOptions): Promise<Provided> {
     await azurite.stop();
     throw err;
   }
-  return { value: azurite.connectionString, stop: azurite.stop };
+  const endpoints = [azurite.blobEndpoint, azurite.queueEndpoint, azurite.tableEndpoint];
+  return {
+    pid: azurite.pid,
+    ports: endpoints.map(portOf),
+    value: azurite.connectionString,
+    stop: azurite.stop,
+  };
 }
 
 /**
@@ -90,18 +213,33 @@ async function allowBrowserUploads(connectionString: string): Promise<void> {
   });
 }
 
-async function provideServiceBus(options: LocalStackOptions): Promise<Provided> {
-  const config = readEmulatorConfigFile(join(findRepoRoot(), 'local-dev/servicebus-config.json'));
-  const emulator = await startServiceBusEmulator({
-    config,
-    port: options.servicebusPort ?? DEFAULT_PORTS.servicebus,
-    host: '127.0.0.1',
-    log: options.log && ((line) => options.log?.(`[servicebus] ${line}`)),
+async function startServiceBus({ options }: Context): Promise<Started> {
+  const configPath = options.servicebusConfig ?? join(findRepoRoot(), 'local-dev/servicebus-config.json');
+  const port = options.servicebusPort ?? fixedPort(options, DEFAULT_PORTS.servicebus);
+  const log = options.log && ((line: string) => options.log?.(`[servicebus] ${line}`));
+  if (options.inMemory) {
+    const emulator = await startServiceBusEmulator({
+      config: readEmulatorConfigFile(configPath),
+      port,
+      host: '127.0.0.1',
+      log,
+    });
+    return { ports: [emulator.port], value: emulator.connectionString, stop: () => emulator.close() };
+  }
+  // A process of its own with its messages on disk: like Azure's broker, it outlives the app's host.
+  const emulator = await startServiceBusEmulatorProcess({
+    configPath,
+    dataDir: join(options.stateDir, 'servicebus'),
+    port,
+    logFile: logFileOf(options, 'servicebus'),
+    log: options.log,
   });
-  return { value: emulator.connectionString, stop: () => emulator.close() };
+  const listening = Number(/^Endpoint=sb:\/\/[^:/]+:(\d+)/.exec(emulator.connectionString)?.[1]);
+  return { pid: emulator.pid, ports: [listening], value: emulator.connectionString, stop: emulator.stop };
 }
 
-async function provideDatabase(options: LocalStackOptions): Promise<Provided> {
+async function provideDatabase(context: Context): Promise<Provided> {
+  const { options } = context;
   if (options.databaseUrl) {
     if (await isPostgresReachable(options.databaseUrl))
       return { value: options.databaseUrl, stop: nothingToStop };
@@ -109,68 +247,108 @@ async function provideDatabase(options: LocalStackOptions): Promise<Provided> {
       `DATABASE_URL (${hostOf(options.databaseUrl)}) does not answer; starting a private Postgres`,
     );
   }
-  const server = await startPostgres({
-    dataDir: join(options.stateDir, 'postgres'),
-    port: options.inMemory ? 0 : DEFAULT_PORTS.postgres,
-    log: options.log,
+  return reattachOrStart(context, 'postgres', async () => {
+    const server = await startPostgres({
+      dataDir: join(options.stateDir, 'postgres'),
+      port: fixedPort(options, DEFAULT_PORTS.postgres),
+      logFile: logFileOf(options, 'postgres'),
+      log: options.log,
+    });
+    try {
+      await ensureDatabase(server.url, DATABASE_NAME);
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+    const url = new URL(server.url);
+    url.pathname = `/${DATABASE_NAME}`;
+    return { pid: server.pid, ports: [portOf(server.url)], value: url.toString(), stop: server.stop };
   });
-  try {
-    await ensureDatabase(server.url, DATABASE_NAME);
-  } catch (err) {
-    await server.stop();
-    throw err;
-  }
-  const url = new URL(server.url);
-  url.pathname = `/${DATABASE_NAME}`;
-  return { value: url.toString(), stop: server.stop };
 }
 
-async function provideRedis(options: LocalStackOptions): Promise<Provided> {
+async function provideRedis(context: Context): Promise<Provided> {
+  const { options } = context;
   if (options.redisUrl) {
     if (await isRedisReachable(options.redisUrl)) return { value: options.redisUrl, stop: nothingToStop };
     options.log?.(`REDIS_URL (${hostOf(options.redisUrl)}) does not answer; starting a private Redis`);
   }
-  const server = await startRedis({
-    dataDir: options.inMemory ? undefined : join(options.stateDir, 'redis'),
-    port: options.inMemory ? 0 : DEFAULT_PORTS.redis,
-    log: options.log,
+  return reattachOrStart(context, 'redis', async () => {
+    const server = await startRedis({
+      dataDir: options.inMemory ? undefined : join(options.stateDir, 'redis'),
+      port: fixedPort(options, DEFAULT_PORTS.redis),
+      logFile: logFileOf(options, 'redis'),
+      log: options.log,
+    });
+    return { pid: server.pid, ports: [portOf(server.url)], value: server.url, stop: server.stop };
   });
-  return { value: server.url, stop: server.stop };
 }
 
-async function stopAll(provided: Provided[]): Promise<void> {
-  const results = await Promise.allSettled(provided.map((p) => p.stop()));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+/** Stops one after the other, in SERVICE_NAMES order; throws the first failure once all were tried. */
+async function stopInOrder(provided: Map<ServiceName, Provided>): Promise<void> {
+  let failure: unknown;
+  for (const name of SERVICE_NAMES) {
+    await provided
+      .get(name)
+      ?.stop()
+      .catch((err: unknown) => (failure ??= err));
+  }
+  if (failure !== undefined) throw failure;
+}
+
+/** Recorded services this start no longer uses (a private Postgres, now that DATABASE_URL answers) are stopped. */
+async function stopLeftovers(context: Context, used: ReadonlySet<ServiceName>): Promise<void> {
+  for (const service of context.previous) {
+    if (used.has(service.name) || !stillRuns(service)) continue;
+    context.options.log?.(`stopping ${service.name} (pid ${service.pid}), left running but no longer used`);
+    await stopPid(service.pid, STOP_SIGNALS[service.name]);
+  }
 }
 
 /**
  * Brings up everything the app needs on this machine, in parallel: Azurite, the Service Bus emulator, Postgres and
- * Redis. If any of them fails, the others are stopped again and the first error is thrown.
+ * Redis, reattaching to those an earlier start left running (see LocalStackOptions.inMemory). If any of them fails,
+ * the others are stopped again and the first error is thrown.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const recorded = new Map<ServiceName, ServiceRecord>();
+  const context: Context = {
+    options,
+    previous: options.inMemory ? [] : readStackRecord(options.stateDir),
+    record: (service) => {
+      if (options.inMemory) return;
+      recorded.set(service.name, service);
+      writeStackRecord(options.stateDir, [...recorded.values()]);
+    },
+  };
+  const forget = () => {
+    if (!options.inMemory) removeStackRecord(options.stateDir);
+  };
+  const names = ['azurite', 'servicebus', 'postgres', 'redis'] as const;
   const results = await Promise.allSettled([
-    provideStorage(options),
-    provideServiceBus(options),
-    provideDatabase(options),
-    provideRedis(options),
+    reattachOrStart(context, 'azurite', () => startStorage(context)),
+    reattachOrStart(context, 'servicebus', () => startServiceBus(context)),
+    provideDatabase(context),
+    provideRedis(context),
   ]);
-  const provided = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const provided = new Map<ServiceName, Provided>();
+  results.forEach((r, i) => r.status === 'fulfilled' && provided.set(names[i], r.value));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
-    await stopAll(provided).catch(() => undefined); // the start failure is the error worth reporting
+    await stopInOrder(provided).catch(() => undefined); // the start failure is the error worth reporting
+    forget();
     throw failed.reason;
   }
-  const [storage, serviceBus, database, redis] = provided;
+  await stopLeftovers(context, new Set(recorded.keys()));
+  const value = (name: ServiceName) => (provided.get(name) as Provided).value;
   let stopping: Promise<void> | undefined;
   return {
     settings: {
-      TASKS_STORAGE: storage.value,
-      ServiceBusConnection: serviceBus.value,
+      TASKS_STORAGE: value('azurite'),
+      ServiceBusConnection: value('servicebus'),
       TASKS_QUEUE,
-      DATABASE_URL: database.value,
-      REDIS_URL: redis.value,
+      DATABASE_URL: value('postgres'),
+      REDIS_URL: value('redis'),
     },
-    stop: () => (stopping ??= stopAll(provided)),
+    stop: () => (stopping ??= stopInOrder(provided).finally(forget)),
   };
 }

@@ -5,55 +5,74 @@ import { findRepoRoot } from './services/repo-root';
 startTelemetry(withLocalTelemetrySettings());
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSettings, SettingsError } from '../functions/platform/settings';
+import { loadSettings } from '../functions/platform/settings';
 import { runMigrations } from '../functions/storage/migrate';
 import { onAppTerminate } from '../functions/app-terminate';
 import { triggers } from '../functions/triggers';
-import { startLocalHost } from './host';
-import { startLocalStack } from './stack';
-
-const PORT = Number(process.env.PORT ?? 7071);
+import { startLocalHost, type LocalHost } from './host';
+import { acquireInstanceLock } from './instance-lock';
+import { freePort } from './services/ports';
+import { startLocalStack, type LocalStack } from './stack';
 
 /**
  * `npm start`: the whole stack on this machine — Azurite, the Service Bus emulator, Postgres, Redis, migrations —
- * then the local Functions host on http://localhost:7071. State lives under `.local/`, so a restart resumes.
+ * then the local Functions host on http://localhost:7071. State lives under `.local/` (LONGHAUL_LOCAL_DIR), so a
+ * restart resumes; the services run detached and a start after a crash reattaches to them (docs/local-development.md).
+ * LONGHAUL_FREE_PORTS=1 takes free ports instead of the fixed ones, for tests that run this script.
  */
 async function main(): Promise<void> {
   const root = findRepoRoot();
   const log = (line: string) => console.log(`[start] ${line}`);
-  const stateDir = join(root, '.local');
-  const stack = await startLocalStack({
-    stateDir,
-    databaseUrl: process.env.DATABASE_URL,
-    redisUrl: process.env.REDIS_URL,
-    log,
-  });
+  const stateDir = process.env.LONGHAUL_LOCAL_DIR ?? join(root, '.local');
+  const freePorts = process.env.LONGHAUL_FREE_PORTS === '1';
+  const port = process.env.PORT ? Number(process.env.PORT) : freePorts ? await freePort() : 7071;
+  const lock = acquireInstanceLock(stateDir, `http://localhost:${port}`);
+  let stack: LocalStack | undefined;
+  let host: LocalHost | undefined;
   let stopping = false;
-  const stopStack = async () => {
-    await stack.stop().catch((err: unknown) => console.error(`[start] stopping: ${String(err)}`));
+  const stop = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${why}: stopping`);
+    // The host first: its onAppTerminate hands running slices on through the emulator, which must still run.
+    await host?.close().catch((err: unknown) => console.error(`[start] closing the host: ${String(err)}`));
+    await stack?.stop().catch((err: unknown) => console.error(`[start] stopping: ${String(err)}`));
+    lock.release();
   };
   try {
+    stack = await startLocalStack({
+      stateDir,
+      databaseUrl: process.env.DATABASE_URL,
+      redisUrl: process.env.REDIS_URL,
+      freePorts,
+      servicebusConfig: process.env.LONGHAUL_SERVICEBUS_CONFIG,
+      log,
+    });
     // What the stack provides wins: it is what is actually running.
     const settings = { ...readLocalSettings(root), ...definedEnv(), ...stack.settings };
     if (!settings.WEBHOOK_SIGNING_SECRET) {
       settings.WEBHOOK_SIGNING_SECRET = localWebhookSecret(stateDir);
-      log('webhooks are signed with the key in .local/webhook-signing-secret');
+      log(`webhooks are signed with the key in ${join(stateDir, 'webhook-signing-secret')}`);
     }
     Object.assign(process.env, settings);
     loadSettings(process.env);
     log('migrating the database');
     await runMigrations(stack.settings.DATABASE_URL);
     const hostJson = JSON.parse(readFileSync(join(root, 'host.json'), 'utf8')) as object;
-    const host = await startLocalHost({
+    host = await startLocalHost({
       triggers,
-      port: PORT,
+      port,
       settings,
       hostJson,
       log: (line) => console.log(line),
       onTerminate: () => onAppTerminate(),
     });
-    const url = host.url.replace('127.0.0.1', 'localhost');
-    console.log(`
+  } catch (err) {
+    await stop('start-up failed');
+    throw err;
+  }
+  const url = host.url.replace('127.0.0.1', 'localhost');
+  console.log(`
 Longhaul is running.
   Web UI      ${url}/
   API docs    ${url}/api/docs
@@ -61,22 +80,8 @@ Longhaul is running.
   Health      ${url}/api/health/ready
   Submit      curl -X POST ${url}/api/tasks -H 'content-type: application/json' -d '{"type":"simulate","input":{"steps":5,"stepMs":500}}'
 Stop with Ctrl+C.`);
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log(`${signal}: stopping`);
-      void host
-        .close()
-        .catch((err: unknown) => console.error(`[start] closing the host: ${String(err)}`))
-        .then(stopStack)
-        .then(() => process.exit(0));
-    };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
-  } catch (err) {
-    await stopStack();
-    throw err;
-  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.on(signal, () => void stop(signal).then(() => process.exit(0)));
 }
 
 /**
@@ -100,6 +105,6 @@ function definedEnv(): Record<string, string> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof SettingsError || err instanceof Error ? err.message : String(err));
+  console.error(err instanceof Error ? err.message : String(err));
   process.exit(1);
 });

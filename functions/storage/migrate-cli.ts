@@ -1,16 +1,16 @@
 import { describeError } from '../platform/describe-error';
-import { loadSettings, SettingsError } from '../platform/settings';
+import { SettingsError } from '../platform/settings';
 import { runMigrations } from './migrate';
 
-/** `npm run migrate`: applies pending migrations to the database the settings name. */
+/** `npm run migrate`: applies pending migrations to the database DATABASE_URL names (the one setting it reads). */
 async function main(): Promise<void> {
-  const { postgres } = loadSettings(process.env);
-  if (postgres.kind !== 'url') {
+  const url = process.env.DATABASE_URL?.trim();
+  if (!url) {
     throw new SettingsError(
       'Setting DATABASE_URL: npm run migrate needs a connection URL (Entra tokens: run it from the app)',
     );
   }
-  const applied = await runMigrations(postgres.url, (line) => console.log(line));
+  const applied = await runMigrations(url, (line) => console.log(line));
   console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
 }
 

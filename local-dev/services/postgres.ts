@@ -12,6 +12,8 @@ const MISSING =
   'install it with `apt-get install postgresql`, or set DATABASE_URL to a running server';
 const DEBIAN_VERSIONS = '/usr/lib/postgresql';
 const READY = /database system is ready to accept connections/;
+// PostgreSQL's fast shutdown: clients are disconnected, data is flushed.
+export const POSTGRES_STOP_SIGNAL: NodeJS.Signals = 'SIGINT';
 // Crash recovery of a cluster that was not shut down cleanly can take a while.
 const READY_TIMEOUT_MS = 30_000;
 
@@ -20,10 +22,13 @@ export interface PostgresOptions {
   dataDir: string;
   /** 0 or omitted → a free port. */
   port?: number;
+  /** Run detached, outliving this process, with its output in this file (see startManagedProcess). */
+  logFile?: string;
   log?: (line: string) => void;
 }
 
 export interface Postgres {
+  pid: number;
   /** Superuser `postgres` (trust auth) on the `postgres` database. */
   url: string;
   stop(): Promise<void>;
@@ -85,7 +90,10 @@ async function initCluster(
   }
 }
 
-/** A private PostgreSQL server from the machine's binaries, run as our child process so it dies with us. */
+/**
+ * A private PostgreSQL server from the machine's binaries, run as our child process: attached, so it dies with us, or
+ * detached with `logFile`.
+ */
 export async function startPostgres(options: PostgresOptions): Promise<Postgres> {
   const binDir = findBinDir();
   const account = serverAccount();
@@ -108,14 +116,14 @@ export async function startPostgres(options: PostgresOptions): Promise<Postgres>
     ],
     ready: (line) => (READY.test(line) ? true : undefined),
     readyTimeoutMs: READY_TIMEOUT_MS,
-    // SIGINT is PostgreSQL's fast shutdown: clients are disconnected, data is flushed.
-    stopSignal: 'SIGINT',
+    stopSignal: POSTGRES_STOP_SIGNAL,
     cwd: options.dataDir,
     uid: account?.uid,
     gid: account?.gid,
+    logFile: options.logFile,
     log: options.log,
   });
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop: server.stop };
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, pid: server.pid, stop: server.stop };
 }
 
 async function withClient<T>(

@@ -15,15 +15,21 @@ export interface RedisOptions {
   dataDir?: string;
   /** 0 or omitted → a free port. */
   port?: number;
+  /** Run detached, outliving this process, with its output in this file (see startManagedProcess). */
+  logFile?: string;
   log?: (line: string) => void;
 }
 
 export interface RedisServer {
+  pid: number;
   url: string;
   stop(): Promise<void>;
 }
 
-/** A private Redis server from the machine's `redis-server`, run as our child process so it dies with us. */
+/**
+ * A private Redis server from the machine's `redis-server`, run as our child process: attached, so it dies with us, or
+ * detached with `logFile`.
+ */
 export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
   const binary = findInPath('redis-server');
   if (!binary) throw new Error(MISSING);
@@ -39,9 +45,10 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
     args: ['--bind', '127.0.0.1', '--port', String(port), '--save', '', ...persistence],
     ready: (line) => (READY.test(line) ? true : undefined),
     readyTimeoutMs: READY_TIMEOUT_MS,
+    logFile: options.logFile,
     log: options.log,
   });
-  return { url: `redis://127.0.0.1:${port}`, stop: server.stop };
+  return { url: `redis://127.0.0.1:${port}`, pid: server.pid, stop: server.stop };
 }
 
 /** Whether a Redis server at `url` answers PING within `timeoutMs`. */

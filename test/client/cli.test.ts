@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { LocalHost } from '../../local-dev/host';
+import { findRepoRoot } from '../../local-dev/services/repo-root';
 import type { AppStack } from '../support/app-stack';
 import { startAppOnLocalHost } from '../support/engine-harness';
 import { runProcess, type ProcessResult } from '../support/run-process';
@@ -31,6 +33,19 @@ describe('the longhaul command line', () => {
     assert.match(ls.stdout, new RegExp(`^${id}\\s+simulate\\s+succeeded`));
     const result = await cli(host.url, 'result', id);
     assert.equal((JSON.parse(result.stdout) as { totalExecutions: number }).totalExecutions, 3);
+  });
+
+  it('runs as `longhaul` through the launcher package.json names, which keeps its exec bit across builds', async () => {
+    const root = findRepoRoot();
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+    };
+    assert.deepEqual(manifest.bin, { longhaul: 'client/longhaul.mjs' });
+    const launcher = join(root, manifest.bin.longhaul);
+    // A clone has the mode git records: `git update-index --chmod=+x` is what makes this hold there.
+    assert.equal(statSync(launcher).mode & 0o111, 0o111, `${launcher} is not executable`);
+    const ls = await runProcess(launcher, ['ls', '--limit', '1', '--url', host.url]);
+    assert.equal(ls.code, 0, ls.stderr);
   });
 
   it('prints the problem and every failing field, and exits 1, for bad input', async () => {

@@ -1,13 +1,19 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { ServiceBusClient } from '@azure/service-bus';
 import Redis from 'ioredis';
 import { Client } from 'pg';
+import { commandLineOf, isAlive } from '../../local-dev/services/managed-process';
 import { freePort, isPortFree } from '../../local-dev/services/ports';
 import { isPostgresReachable } from '../../local-dev/services/postgres';
 import { isRedisReachable } from '../../local-dev/services/redis';
 import { startLocalStack, type LocalStack } from '../../local-dev/stack';
+import { readStackRecord, writeStackRecord } from '../../local-dev/stack-record';
+import { until } from '../support/until';
 import { assertProcessesGone, descendantPids, makeTempDir } from './services/helpers';
 
 const MACHINE_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -127,5 +133,73 @@ describe('local stack', () => {
         pids,
       );
     }
+  });
+
+  it("npm start's stack: detached services, recorded; a later start reattaches, restarts a hung one, spares a reused pid", async () => {
+    const stateDir = `${temp.path}/persistent`;
+    const lines: string[] = [];
+    const options = {
+      stateDir,
+      freePorts: true,
+      databaseUrl: MACHINE_POSTGRES,
+      redisUrl: `redis://127.0.0.1:${await freePort()}`,
+      log: (line: string) => lines.push(line),
+    };
+    // Not stopped: as after a crash of the start process, its services run on.
+    const first = await startLocalStack(options);
+    const recorded = readStackRecord(stateDir);
+    assert.deepEqual(
+      recorded.map((s) => s.name),
+      ['servicebus', 'azurite', 'redis'],
+    );
+    for (const service of recorded) {
+      const stat = readFileSync(`/proc/${service.pid}/stat`, 'utf8');
+      const session = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
+      assert.equal(session, service.pid, `${service.name} must lead a session of its own`);
+      assert.deepEqual(commandLineOf(service.pid), service.commandLine);
+    }
+    assert.ok(existsSync(join(stateDir, 'logs/servicebus.log')));
+
+    // Redis hangs (stands in for it: a live process with its command line that answers nowhere); the record's
+    // Postgres pid now belongs to another program (this one).
+    const redis = recorded.find((s) => s.name === 'redis')!;
+    process.kill(redis.pid, 'SIGKILL');
+    const hung = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+    const hungPid = hung.pid as number;
+    await until(() => commandLineOf(hungPid)?.[0] === 'sleep', 2_000);
+    writeStackRecord(stateDir, [
+      ...recorded.filter((s) => s.name !== 'redis'),
+      { ...redis, pid: hungPid, commandLine: commandLineOf(hungPid) ?? [], ports: [await freePort()] },
+      { ...redis, name: 'postgres', pid: process.pid, commandLine: ['postgres', '-D', 'cluster'] },
+    ]);
+    lines.length = 0;
+    const second = await startLocalStack(options);
+    try {
+      for (const service of recorded.filter((s) => s.name !== 'redis'))
+        assert.ok(
+          lines.includes(
+            `reattached to ${service.name} (pid ${service.pid}), left running by an earlier start`,
+          ),
+        );
+      assert.ok(
+        lines.includes(`redis (pid ${hungPid}) does not answer; stopping it to start it again`),
+        lines.join('\n'),
+      );
+      assert.equal(isAlive(hungPid), false);
+      assert.ok(
+        !lines.some((line) => line.includes('postgres')),
+        'a pid reused by another program was touched',
+      );
+      assert.equal(second.settings.TASKS_STORAGE, first.settings.TASKS_STORAGE);
+      assert.equal(second.settings.ServiceBusConnection, first.settings.ServiceBusConnection);
+      assert.notEqual(second.settings.REDIS_URL, first.settings.REDIS_URL);
+      await assertServiceBusAndBlobWork(second.settings);
+      assert.equal(await isRedisReachable(second.settings.REDIS_URL), true);
+    } finally {
+      await second.stop();
+    }
+    for (const service of recorded.filter((s) => s.name !== 'redis'))
+      assert.equal(isAlive(service.pid), false);
+    assert.equal(existsSync(join(stateDir, 'stack.json')), false);
   });
 });

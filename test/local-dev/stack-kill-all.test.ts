@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { isAlive } from '../../local-dev/services/managed-process';
+import { readStackRecord } from '../../local-dev/stack-record';
+import {
+  getTask,
+  simulateExecutions,
+  startSandbox,
+  submitSimulate,
+  waitForTask,
+  type StartRun,
+  type StartSandbox,
+} from './services/start-script';
+
+const STEPS = 8;
+const INPUT = { steps: STEPS, stepMs: 250 };
+// After the kill the new host takes a running task over once the dead one's lease has expired.
+const LEASES = { LEASE_SECONDS: '2', HEARTBEAT_SECONDS: '1' };
+
+/** SIGKILL of the start process and of every service it recorded, in one go: a power cut of the local stack. */
+async function killEverything(run: StartRun, stateDir: string): Promise<void> {
+  const services = readStackRecord(stateDir);
+  run.child.kill('SIGKILL');
+  for (const service of services) process.kill(service.pid, 'SIGKILL');
+  await run.exited;
+  for (const service of services) {
+    await waitFor(() => !isAlive(service.pid), `${service.name} (pid ${service.pid}) to die`);
+  }
+}
+
+async function waitFor(done: () => boolean, what: string): Promise<void> {
+  for (const end = Date.now() + 5_000; !done();) {
+    if (Date.now() > end) throw new Error(`waited 5 s for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Every step up to `checkpointed` ran exactly once; a later one at most twice (the step in flight at a kill). */
+function assertNoCheckpointedStepReran(
+  executions: Record<string, number>,
+  checkpointed: number,
+  label: string,
+) {
+  for (let i = 0; i < STEPS; i++) {
+    const runs = executions[`step-${i}`];
+    if (i < checkpointed) assert.equal(runs, 1, `${label}: checkpointed step-${i} ran ${runs} times`);
+    else assert.ok(runs === 1 || runs === 2, `${label}: step-${i} ran ${runs} times`);
+  }
+}
+
+describe('npm start after the whole local stack was killed (SIGKILL of the host and every service)', () => {
+  let sandbox: StartSandbox;
+  before(async () => {
+    sandbox = await startSandbox('stack-kill-all', 2);
+  });
+  after(() => sandbox.remove());
+
+  it('loses no accepted task, killed right after a submit and again mid-step, and re-runs no checkpointed step', async () => {
+    const first = sandbox.run(LEASES);
+    let url = await first.ready();
+    // Killed the moment the 202 arrives: the claim-check blob, the Postgres row and the queued message must all be
+    // durable by then.
+    const justAccepted = await submitSimulate(url, INPUT);
+    await killEverything(first, sandbox.stateDir);
+
+    const second = sandbox.run(LEASES);
+    url = await second.ready();
+    const midStep = await submitSimulate(url, INPUT);
+    await waitForTask(url, midStep, (t) => (t.progress?.current ?? 0) >= 3, 15_000);
+    // Progress is recorded after the step's checkpoint: these steps are checkpointed.
+    const checkpointed = (await getTask(url, midStep)).progress?.current ?? 0;
+    const lastMoment = await submitSimulate(url, INPUT);
+    await killEverything(second, sandbox.stateDir);
+
+    const third = sandbox.run(LEASES);
+    url = await third.ready();
+    for (const [id, label, done] of [
+      [justAccepted, 'killed right after its submit', 0],
+      [midStep, 'killed mid-step', checkpointed],
+      [lastMoment, 'submitted just before the second kill', 0],
+    ] as const) {
+      const task = await waitForTask(url, id, (t) => t.status !== 'queued' && t.status !== 'running', 30_000);
+      assert.equal(task.status, 'succeeded', `${label}: ${JSON.stringify(task)}`);
+      assertNoCheckpointedStepReran(await simulateExecutions(url, id), done, label);
+    }
+    third.child.kill('SIGTERM');
+    assert.equal(await third.exited, 0, third.output());
+  });
+});
