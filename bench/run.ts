@@ -44,9 +44,11 @@ const benchmarks: Record<string, Benchmark> = {
     run: (quick) => benchServiceBusEmulator(quick ? 500 : 5_000),
     print: (sb: ServiceBusEmulatorBenchResult) => [
       `send ${f0(sb.sendPerSecond)} msg/s (single messages, ${sb.sendConcurrency} in flight), batch send ` +
-        `${f0(sb.batchSendPerSecond)} msg/s, receive+complete ${f0(sb.receiveCompletePerSecond)} msg/s (${sb.messages} messages)`,
+        `${f0(sb.batchSendPerSecond)} msg/s, receive+complete ${f0(sb.receiveCompletePerSecond)} msg/s ` +
+        `(emulator CPU ${f0(sb.emulatorCpuMicrosPerReceiveComplete)} µs each; ${sb.messages} messages)`,
       `with --data-dir: send ${f0(sb.persistent.sendPerSecond)} msg/s, batch send ${f0(sb.persistent.batchSendPerSecond)} ` +
-        `msg/s, receive+complete ${f0(sb.persistent.receiveCompletePerSecond)} msg/s`,
+        `msg/s, receive+complete ${f0(sb.persistent.receiveCompletePerSecond)} msg/s ` +
+        `(emulator CPU ${f0(sb.persistent.emulatorCpuMicrosPerReceiveComplete)} µs each)`,
     ],
   },
   'azurite-durability': {
