@@ -813,7 +813,8 @@ function serviceBusSection(sb: Saved<ServiceBusEmulatorBenchResult> | undefined)
     `\`npm run bench -- servicebus-emulator\`, ${n(sb.messages)} messages through the SDK against the emulator in its ` +
       `own process: ${n(sb.sendPerSecond)} msg/s single sends (${sb.sendConcurrency} in flight), ` +
       `${n(sb.batchSendPerSecond)} msg/s in arrays of 100, ${n(sb.receiveCompletePerSecond)} msg/s receive + complete ` +
-      `(the emulator's own CPU: ${n(sb.emulatorCpuMicrosPerReceiveComplete)} µs a message). With \`--data-dir\`, where ` +
+      `(CPU a message: the emulator ${n(sb.emulatorCpuMicrosPerReceiveComplete)} µs, the SDK client ` +
+      `${n(sb.clientCpuMicrosPerReceiveComplete)} µs). With \`--data-dir\`, where ` +
       `every acknowledgement waits for its journal records' fdatasync: ${n(sb.persistent.sendPerSecond)}, ` +
       `${n(sb.persistent.batchSendPerSecond)} and ${n(sb.persistent.receiveCompletePerSecond)} msg/s ` +
       `(${n(sb.persistent.emulatorCpuMicrosPerReceiveComplete)} µs a message). The aim (issue 19) is 6,000 msg/s ` +

@@ -45,10 +45,10 @@ const benchmarks: Record<string, Benchmark> = {
     print: (sb: ServiceBusEmulatorBenchResult) => [
       `send ${f0(sb.sendPerSecond)} msg/s (single messages, ${sb.sendConcurrency} in flight), batch send ` +
         `${f0(sb.batchSendPerSecond)} msg/s, receive+complete ${f0(sb.receiveCompletePerSecond)} msg/s ` +
-        `(emulator CPU ${f0(sb.emulatorCpuMicrosPerReceiveComplete)} µs each; ${sb.messages} messages)`,
+        `(CPU each: emulator ${f0(sb.emulatorCpuMicrosPerReceiveComplete)} µs, client ${f0(sb.clientCpuMicrosPerReceiveComplete)} µs; ${sb.messages} messages)`,
       `with --data-dir: send ${f0(sb.persistent.sendPerSecond)} msg/s, batch send ${f0(sb.persistent.batchSendPerSecond)} ` +
         `msg/s, receive+complete ${f0(sb.persistent.receiveCompletePerSecond)} msg/s ` +
-        `(emulator CPU ${f0(sb.persistent.emulatorCpuMicrosPerReceiveComplete)} µs each)`,
+        `(CPU each: emulator ${f0(sb.persistent.emulatorCpuMicrosPerReceiveComplete)} µs, client ${f0(sb.persistent.clientCpuMicrosPerReceiveComplete)} µs)`,
     ],
   },
   'azurite-durability': {

@@ -15,6 +15,8 @@ interface Throughput {
    * cores with it, so the rate above can be bound by the client; this is what the emulator itself spends.
    */
   emulatorCpuMicrosPerReceiveComplete: number;
+  /** The same for the SDK client (this process): what the other side of each receive + complete costs. */
+  clientCpuMicrosPerReceiveComplete: number;
 }
 
 /** CPU time (user + system) a process has used so far, from /proc (Linux), in milliseconds. */
@@ -101,9 +103,12 @@ async function measure(messages: number, sendConcurrency: number, extraArgs: str
       return perSecond;
     };
     const cpuBefore = cpuMsOf(child.pid as number);
+    const clientBefore = process.cpuUsage();
     const receiveCompletePerSecond = await drainAll(messages + 1);
     const emulatorCpuMicrosPerReceiveComplete =
       ((cpuMsOf(child.pid as number) - cpuBefore) * 1000) / (messages + 1);
+    const clientUsed = process.cpuUsage(clientBefore);
+    const clientCpuMicrosPerReceiveComplete = (clientUsed.user + clientUsed.system) / (messages + 1);
 
     start = performance.now();
     for (let i = 0; i < messages; i += 100) {
@@ -121,6 +126,7 @@ async function measure(messages: number, sendConcurrency: number, extraArgs: str
       batchSendPerSecond,
       receiveCompletePerSecond,
       emulatorCpuMicrosPerReceiveComplete,
+      clientCpuMicrosPerReceiveComplete,
     };
   } finally {
     await client.close();
