@@ -21,7 +21,7 @@ export interface ServiceRecord {
 const RECORD_FILE = 'stack.json';
 
 /** Writes `text` to `path` through a temporary file and a rename, so a reader never sees half of it. */
-export function writeFileAtomic(path: string, text: string): void {
+function writeFileAtomic(path: string, text: string): void {
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, text);
   renameSync(temporary, path);

@@ -3,7 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { isAlive } from '../../local-dev/services/managed-process';
 import { readStackRecord } from '../../local-dev/stack-record';
 import {
+  assertNoCheckpointedStepReran,
   getTask,
+  hasEnded,
   simulateExecutions,
   startSandbox,
   submitSimulate,
@@ -32,19 +34,6 @@ async function waitFor(done: () => boolean, what: string): Promise<void> {
   for (const end = Date.now() + 5_000; !done();) {
     if (Date.now() > end) throw new Error(`waited 5 s for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Every step up to `checkpointed` ran exactly once; a later one at most twice (the step in flight at a kill). */
-function assertNoCheckpointedStepReran(
-  executions: Record<string, number>,
-  checkpointed: number,
-  label: string,
-) {
-  for (let i = 0; i < STEPS; i++) {
-    const runs = executions[`step-${i}`];
-    if (i < checkpointed) assert.equal(runs, 1, `${label}: checkpointed step-${i} ran ${runs} times`);
-    else assert.ok(runs === 1 || runs === 2, `${label}: step-${i} ran ${runs} times`);
   }
 }
 
@@ -79,9 +68,9 @@ describe('npm start after the whole local stack was killed (SIGKILL of the host 
       [midStep, 'killed mid-step', checkpointed],
       [lastMoment, 'submitted just before the second kill', 0],
     ] as const) {
-      const task = await waitForTask(url, id, (t) => t.status !== 'queued' && t.status !== 'running', 30_000);
+      const task = await waitForTask(url, id, hasEnded, 30_000);
       assert.equal(task.status, 'succeeded', `${label}: ${JSON.stringify(task)}`);
-      assertNoCheckpointedStepReran(await simulateExecutions(url, id), done, label);
+      assertNoCheckpointedStepReran(await simulateExecutions(url, id), STEPS, done, label);
     }
     third.child.kill('SIGTERM');
     assert.equal(await third.exited, 0, third.output());

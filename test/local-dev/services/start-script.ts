@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -152,4 +153,27 @@ export async function simulateExecutions(url: string, id: string): Promise<Recor
   const res = await fetch(`${url}/api/tasks/${id}/result`);
   if (res.status !== 200) throw new Error(`result ${id}: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { executions: Record<string, number> }).executions;
+}
+
+export const hasEnded = (task: TaskView): boolean => task.status !== 'queued' && task.status !== 'running';
+
+/**
+ * docs/reliability.md: a checkpointed step never runs again; the step in flight at a kill may. So each of the first
+ * `checkpointed` steps ran exactly once, any later one once or twice, and at most one step twice.
+ */
+export function assertNoCheckpointedStepReran(
+  executions: Record<string, number>,
+  steps: number,
+  checkpointed: number,
+  label: string,
+): void {
+  for (let i = 0; i < steps; i++) {
+    const runs = executions[`step-${i}`];
+    if (i < checkpointed) assert.equal(runs, 1, `${label}: checkpointed step-${i} ran ${runs} times`);
+    else assert.ok(runs === 1 || runs === 2, `${label}: step-${i} ran ${runs} times`);
+  }
+  assert.ok(
+    Object.values(executions).filter((r) => r === 2).length <= 1,
+    `${label}: ${JSON.stringify(executions)}`,
+  );
 }
