@@ -1,3 +1,6 @@
+// An acknowledged Blob or Table write is durable on Azure ("The write operation returns successfully only after the
+// data is written to all three replicas", https://learn.microsoft.com/azure/storage/common/storage-redundancy);
+// this journal gives Azurite's LokiJS stores the same promise against a kill.
 import {
   closeSync,
   fdatasyncSync,

@@ -1,3 +1,5 @@
+// Azure Service Bus keeps every message it has acknowledged (message durability,
+// https://learn.microsoft.com/azure/reliability/reliability-service-bus); with --data-dir the emulator does too.
 import {
   closeSync,
   fdatasync,
