@@ -72,6 +72,11 @@ export function taskList(types) {
   let cursor;
   let nextCursor = null;
   let refreshTimer;
+  /**
+   * Events that arrive while a page is being fetched: the page may have been read before them, so they are applied
+   * again over it (in order, ending at the newest state) instead of being lost to a stale read.
+   */
+  let eventsDuringLoad;
 
   const render = (items) => {
     const next = new Map(items.map((task) => [task.id, rows.get(task.id) ?? taskRow(task)]));
@@ -88,6 +93,8 @@ export function taskList(types) {
   };
 
   const load = async () => {
+    const seen = [];
+    eventsDuringLoad = seen;
     try {
       const page = await api.list({
         status: statusFilter.value,
@@ -98,8 +105,11 @@ export function taskList(types) {
       nextCursor = page.nextCursor;
       failure.textContent = '';
       render(page.items);
+      for (const event of seen) rows.get(event.taskId)?.set(applyEvent(rows.get(event.taskId).task, event));
     } catch (err) {
       failure.textContent = `The task list could not be loaded: ${err.message}`;
+    } finally {
+      if (eventsDuringLoad === seen) eventsDuringLoad = undefined;
     }
   };
 
@@ -129,6 +139,7 @@ export function taskList(types) {
     // A (re)connected stream starts with a snapshot: anything may have changed while it was down.
     if (type === 'snapshot') return reloadSoon();
     if (!event.taskId) return;
+    eventsDuringLoad?.push(event);
     const row = rows.get(event.taskId);
     if (row) {
       row.set(applyEvent(row.task, event));
