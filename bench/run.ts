@@ -41,7 +41,7 @@ const f1 = (n: number) => n.toFixed(1);
 /** Every benchmark, in the order `npm run bench` runs them. Each is bounded: fixed sizes and time-outs, loopback only. */
 const benchmarks: Record<string, Benchmark> = {
   'servicebus-emulator': {
-    run: (quick) => benchServiceBusEmulator(quick ? 500 : 5_000),
+    run: (quick) => benchServiceBusEmulator(quick ? 500 : 20_000),
     print: (sb: ServiceBusEmulatorBenchResult) => [
       `send ${f0(sb.sendPerSecond)} msg/s (single messages, ${sb.sendConcurrency} in flight), batch send ` +
         `${f0(sb.batchSendPerSecond)} msg/s, receive+complete ${f0(sb.receiveCompletePerSecond)} msg/s ` +
