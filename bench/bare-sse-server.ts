@@ -1,8 +1,8 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
-import { SSE_HEADERS } from '../functions/http/sse';
-import { taskChannel } from '../functions/progress/event-json';
+import { SSE_HEADERS } from '../functions/app/http/sse';
+import { taskChannel } from '../functions/events/event-json';
 
 /**
  * The SSE baseline of the progress and fan-out benchmarks: a bare `node:http` SSE server on the same Redis channel as

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { appServices } from '../functions/app-services';
+import { appServices } from '../functions/app/app-services';
 import type { TaskRow } from '../functions/storage/task-repository';
 import { startEphemeralStack, type EphemeralStack } from '../local-dev/ephemeral-stack';
 

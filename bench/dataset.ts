@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { appServices, closeAppServices } from '../functions/app-services';
+import { appServices, closeAppServices } from '../functions/app/app-services';
 import { analyzeCsv, datasetInput } from '../functions/tasks/dataset/dataset';
-import { triggers } from '../functions/triggers';
+import { triggers } from '../functions/app/triggers';
 import { startLocalHost } from '../local-dev/host';
 import { findRepoRoot } from '../local-dev/services/repo-root';
 // The test fixtures: the same generated file the tests check, and the catalog entry until app-services has it.

@@ -2,8 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvocationContext } from '@azure/functions';
-import { appServices, closeAppServices } from '../functions/app-services';
-import { sweepTasks } from '../functions/worker/sweeper';
+import { appServices, closeAppServices } from '../functions/app/app-services';
+import { sweepTasks } from '../functions/engine/sweeper';
 import { startBenchStack, submitTask } from './bench-stack';
 import { startHostProcess, stopChildren } from './processes';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
-import { eventJson, taskChannel } from '../functions/progress/event-json';
+import { eventJson, taskChannel } from '../functions/events/event-json';
 
 /** What the parent asks of one session: one server, one task, N streams. */
 export interface FanoutClientOptions {

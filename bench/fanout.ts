@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { appServices, closeAppServices } from '../functions/app-services';
+import { appServices, closeAppServices } from '../functions/app/app-services';
 import type { EphemeralStack } from '../local-dev/ephemeral-stack';
 import { startBenchStack, submitTask } from './bench-stack';
 import { runJsonChild, stopChildren } from './processes';

@@ -1,5 +1,5 @@
 import { sseFrames } from '../client/sse-frames';
-import { TERMINAL_STATUSES } from '../functions/progress/event-json';
+import { TERMINAL_STATUSES } from '../functions/events/event-json';
 import type { EndToEndDriver } from './end-to-end-client';
 
 /** The cheapest real task: one checkpointed step that does nothing, and its progress report. */

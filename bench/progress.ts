@@ -1,6 +1,6 @@
 import { loadavg } from 'node:os';
-import { closeAppServices } from '../functions/app-services';
-import { TERMINAL_STATUSES } from '../functions/progress/event-json';
+import { closeAppServices } from '../functions/app/app-services';
+import { TERMINAL_STATUSES } from '../functions/events/event-json';
 import { sseFrames } from '../client/sse-frames';
 import type { EphemeralStack } from '../local-dev/ephemeral-stack';
 import { startBenchStack, submitTask } from './bench-stack';

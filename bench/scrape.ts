@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { appServices, closeAppServices, OUTBOUND_USER_AGENT } from '../functions/app-services';
+import { appServices, closeAppServices, OUTBOUND_USER_AGENT } from '../functions/app/app-services';
 import { OutboundPolicy } from '../functions/outbound/address-policy';
 import { OutboundClient } from '../functions/outbound/outbound-client';
 import { crawlableLinks, Frontier } from '../functions/tasks/scrape/frontier';

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { appServices } from '../functions/app-services';
-import { SubmitTaskSchema } from '../functions/http/api-schemas';
-import { handler } from '../functions/http/handle';
-import { readJsonBody } from '../functions/http/json-body';
-import { json, problem } from '../functions/http/responses';
-import type { TriggerDefinition } from '../functions/trigger-types';
-import { triggers } from '../functions/triggers';
+import { appServices } from '../functions/app/app-services';
+import { SubmitTaskSchema } from '../functions/contract/api-schemas';
+import { handler } from '../functions/app/http/handle';
+import { readJsonBody } from '../functions/app/http/json-body';
+import { json, problem } from '../functions/app/http/responses';
+import type { TriggerDefinition } from '../functions/app/trigger-types';
+import { triggers } from '../functions/app/triggers';
 import { startLocalHost } from '../local-dev/host';
 import { startBenchStack } from './bench-stack';
 

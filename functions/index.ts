@@ -2,11 +2,11 @@
 import { startTelemetry } from './platform/telemetry';
 startTelemetry(process.env);
 import { app } from '@azure/functions';
-import { onAppTerminate } from './app-terminate';
+import { onAppTerminate } from './app/app-terminate';
 import { redactContextLogs } from './platform/redact';
-import { serviceBusRegistration } from './servicebus-binding';
+import { serviceBusRegistration } from './app/servicebus-binding';
 import { loadSettings, SettingsError } from './platform/settings';
-import { triggers } from './triggers';
+import { triggers } from './app/triggers';
 
 // A missing or malformed setting stops start-up with one line naming it.
 try {

@@ -4,8 +4,8 @@ startTelemetry(process.env);
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { onAppTerminate } from '../functions/app-terminate';
-import { triggers } from '../functions/triggers';
+import { onAppTerminate } from '../functions/app/app-terminate';
+import { triggers } from '../functions/app/triggers';
 import { startLocalHost } from './host';
 import { findRepoRoot } from './services/repo-root';
 

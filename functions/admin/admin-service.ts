@@ -1,8 +1,8 @@
-import type { LiveEventPublisher } from '../progress/redis-event-publisher';
+import type { LiveEventPublisher } from '../events/redis-event-publisher';
 import type { AdminRepository } from '../storage/admin-repository';
 import type { CheckpointStore } from '../storage/checkpoint-store';
-import type { DeadLetter, QueueInspector, RemoveOutcome } from '../storage/queue-inspector';
-import type { TaskQueue } from '../storage/task-queue';
+import type { DeadLetter, QueueInspector, RemoveOutcome } from '../messaging/queue-inspector';
+import type { TaskQueue } from '../messaging/task-queue';
 import {
   TASK_STATUSES,
   type TaskRepository,

@@ -69,7 +69,7 @@ function resourceAttributes(env: Record<string, string | undefined>): Record<str
 }
 
 /**
- * Incoming requests get their server span from the trigger wrapper (`functions/traced-triggers.ts`), which also sees
+ * Incoming requests get their server span from the trigger wrapper (`functions/app/traced-triggers.ts`), which also sees
  * the Functions host's own proxying; the outbound client traces its requests itself, hop by hop.
  */
 const httpInstrumentationConfig: HttpInstrumentationModule.HttpInstrumentationConfig = {

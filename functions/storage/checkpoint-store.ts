@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { appMetrics } from '../platform/metrics';
 import { ATTR, withSpan } from '../platform/tracing';
-import { CheckpointMissingError } from '../tasks/task-errors';
+import { CheckpointMissingError } from '../engine/task-errors';
 import { CONTAINERS, isBlobNotFound, type BlobStore } from './blob-store';
 
 /** Another worker took the lease (ours expired), so this one must stop without writing anything more. */

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { defineTask, PermanentError } from './define-task';
+import { defineTask, PermanentError } from '../engine/define-task';
 import type { StepLedger } from './step-ledger';
 
 const simulateInput = z

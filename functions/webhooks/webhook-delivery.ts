@@ -1,8 +1,8 @@
 import { OutboundError, type OutboundClient } from '../outbound/outbound-client';
 import { retryDelayMs } from '../platform/retry-backoff';
-import type { TaskQueue } from '../storage/task-queue';
+import type { TaskQueue } from '../messaging/task-queue';
 import type { CallbackOutcome, TaskRepository, TaskRow } from '../storage/task-repository';
-import { taskJson } from '../tasks/task-json';
+import { taskJson } from '../contract/task-json';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature';
 import { describeError } from '../platform/describe-error';
 

@@ -31,7 +31,7 @@ param entraTenantId string
 param entraClientId string
 param entraUiClientId string
 
-// The worker's Service Bus trigger (functions/triggers.ts); Flex names per-function always-ready entries `function:<name>`.
+// The worker's Service Bus trigger (functions/app/triggers.ts); Flex names per-function always-ready entries `function:<name>`.
 var workerFunctionName = 'processTaskMessage'
 // Tuning takes the values of local.settings.example.json, so local and deployed runs behave alike.
 var localSettings = loadJsonContent('../../local.settings.example.json').Values

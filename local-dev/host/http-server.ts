@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpResponse } from '@azure/functions';
-import type { HttpTrigger } from '../../functions/trigger-types';
+import type { HttpTrigger } from '../../functions/app/trigger-types';
 import { InFlight } from './in-flight';
 import { toHttpRequest, requestUrl } from './http-request';
 import {
@@ -18,7 +18,7 @@ import {
   SHUTDOWN_GRACE_MS,
   type LogSink,
 } from './invocation';
-import { Router, splitPath } from '../../functions/http/routes';
+import { Router, splitPath } from '../../functions/app/http/routes';
 
 /** Kestrel's MaxRequestHeadersTotalSize, as on Azure. */
 const MAX_REQUEST_HEADER_BYTES = 32 * 1024;

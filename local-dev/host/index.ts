@@ -5,7 +5,7 @@ import type {
   ServiceBusTrigger,
   TimerTrigger,
   TriggerDefinition,
-} from '../../functions/trigger-types';
+} from '../../functions/app/trigger-types';
 import { redactSecrets } from '../../functions/platform/redact';
 import { readHostConfig } from './host-config';
 import { startHttpServer, type RunningHttpServer } from './http-server';

@@ -7,8 +7,8 @@ import {
 } from '@azure/service-bus';
 import type { TriggerMetadata } from '@azure/functions';
 import { ResourceFactoryResolver } from '@azure/functions-extensions-base';
-import { serviceBusRegistration } from '../../functions/servicebus-binding';
-import type { ServiceBusTrigger } from '../../functions/trigger-types';
+import { serviceBusRegistration } from '../../functions/app/servicebus-binding';
+import type { ServiceBusTrigger } from '../../functions/app/trigger-types';
 import type { ServiceBusHostConfig } from './host-config';
 import { InFlight } from './in-flight';
 import { serviceBusModelBindingData } from './model-binding-data';

@@ -1,6 +1,6 @@
 import type { Timer } from '@azure/functions';
 import { Cron } from 'croner';
-import type { TimerTrigger } from '../../functions/trigger-types';
+import type { TimerTrigger } from '../../functions/app/trigger-types';
 import { InFlight } from './in-flight';
 import {
   logExecuted,

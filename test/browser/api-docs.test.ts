@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { closeAppServices } from '../../functions/app-services';
-import { triggers } from '../../functions/triggers';
+import { closeAppServices } from '../../functions/app/app-services';
+import { triggers } from '../../functions/app/triggers';
 import type { LocalHost } from '../../local-dev/host';
 import { startAppHost } from '../support/app-host';
 import { useSettings } from '../support/app-stack';
 import { OFFLINE_SETTINGS } from '../support/offline-settings';
 import { launchBrowser, watchForErrors } from './browser-harness';
 
-/** Swagger UI under its own Content-Security-Policy (functions/http/handlers/api-docs.ts), driven by Chromium. */
+/** Swagger UI under its own Content-Security-Policy (functions/app/http/handlers/api-docs.ts), driven by Chromium. */
 describe('Swagger UI at /api/docs in a browser', () => {
   let host: LocalHost;
   let browser: Browser;

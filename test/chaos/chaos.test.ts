@@ -6,10 +6,10 @@ import { FAULTS, runScenario, type Fault } from '../../chaos/scenario';
 /**
  * Left to `npm run chaos` (and `npm run chaos -- --short`, which runs every fault at this size), to keep `npm test`
  * within its time: servicebus-pressure takes over a minute even at this size (throttled sends wait for the sweeper);
- * the Service Bus and Redis blackholes have tests of their own here (test/functions/http/submit-task.test.ts and
- * test/local-dev/host/servicebus.test.ts, test/functions/progress/task-event-stream.test.ts); redis-restart is the
+ * the Service Bus and Redis blackholes have tests of their own here (test/functions/app/http/submit-task.test.ts and
+ * test/local-dev/host/servicebus.test.ts, test/functions/events/task-event-stream.test.ts); redis-restart is the
  * Redis blackhole's outage ended by a restart; postgres-latency slows, it does not break; short-leases-duplicates'
- * duplicate deliveries and lease takeovers are each tested in test/functions/worker/engine.test.ts.
+ * duplicate deliveries and lease takeovers are each tested in test/functions/engine/engine.test.ts.
  */
 const NOT_IN_NPM_TEST: readonly Fault[] = [
   'servicebus-pressure',

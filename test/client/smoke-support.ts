@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { triggers } from '../../functions/triggers';
+import { triggers } from '../../functions/app/triggers';
 import { startLocalHost, type LocalHost } from '../../local-dev/host';
 import { findRepoRoot } from '../../local-dev/services/repo-root';
 import { startAppStack, type AppStack } from '../support/app-stack';

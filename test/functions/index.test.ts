@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { triggers } from '../../functions/triggers';
+import { triggers } from '../../functions/app/triggers';
 import { OFFLINE_SETTINGS } from '../support/offline-settings';
 
 const entry = join(__dirname, '../../functions/index.js');

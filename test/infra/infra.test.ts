@@ -6,7 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { loadSettings } from '../../functions/platform/settings';
 import { createPostgresPool } from '../../functions/platform/postgres-pool';
 import { CONTAINERS } from '../../functions/storage/blob-store';
-import { triggers } from '../../functions/triggers';
+import { triggers } from '../../functions/app/triggers';
 import {
   callArguments,
   declaration,

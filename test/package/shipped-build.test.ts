@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import ts from 'typescript';
 import { findRepoRoot } from '../../local-dev/services/repo-root';
 import { OFFLINE_SETTINGS } from '../support/offline-settings';
-import { triggers } from '../../functions/triggers';
+import { triggers } from '../../functions/app/triggers';
 import { captureRegistration, type AppRegistration } from '../support/functions-core-stand-in';
 import { copyShippedTree, remoteBuild, scratchFolder, shippedFiles, type StepResult } from './shipped-tree';
 

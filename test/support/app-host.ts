@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { triggers as appTriggers } from '../../functions/triggers';
-import type { TriggerDefinition } from '../../functions/trigger-types';
+import { triggers as appTriggers } from '../../functions/app/triggers';
+import type { TriggerDefinition } from '../../functions/app/trigger-types';
 import { startLocalHost, type LocalHost } from '../../local-dev/host';
 import { findRepoRoot } from '../../local-dev/services/repo-root';
 

@@ -1,7 +1,7 @@
 import { ServiceBusClient } from '@azure/service-bus';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { Pool } from 'pg';
-import { closeAppServices } from '../../functions/app-services';
+import { closeAppServices } from '../../functions/app/app-services';
 import { startEphemeralStack } from '../../local-dev/ephemeral-stack';
 
 /** The machine's Postgres and Redis (CI starts them); each test run gets its own database. */

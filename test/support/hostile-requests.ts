@@ -1,8 +1,8 @@
 import fc from 'fast-check';
-import { CreateStreamTokenSchema, CreateUploadSchema } from '../../functions/http/api-schemas';
+import { CreateStreamTokenSchema, CreateUploadSchema } from '../../functions/contract/api-schemas';
 
 /**
- * fast-check generators of hostile HTTP requests for every route of functions/triggers.ts. Each request says whether
+ * fast-check generators of hostile HTTP requests for every route of functions/app/triggers.ts. Each request says whether
  * a 2xx is a right answer (`mayPass`): only when every part the endpoint reads is valid by construction. Requests that
  * would write (submit, upload, stream token, cancel) are always invalid by construction, so they must change nothing.
  */
@@ -835,7 +835,7 @@ function resolvesDotSegments(target: string): boolean {
   }
 }
 
-/** Whether functions/triggers.ts serves `method` on `route` (HEAD only on the UI's files). */
+/** Whether functions/app/triggers.ts serves `method` on `route` (HEAD only on the UI's files). */
 function isServed(route: string, method: string): boolean {
   if (route === 'api/uploads' || route === 'api/stream-tokens') return method === 'POST';
   if (route === 'api/tasks') return method === 'GET' || method === 'POST';

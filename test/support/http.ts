@@ -1,5 +1,5 @@
 import { HttpRequest, HttpResponse, InvocationContext, type HttpResponseInit } from '@azure/functions';
-import type { HttpHandler } from '../../functions/http/handle';
+import type { HttpHandler } from '../../functions/app/http/handle';
 
 export interface CallOptions {
   method?: string;

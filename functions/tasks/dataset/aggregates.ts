@@ -1,4 +1,4 @@
-import { PermanentError } from '../define-task';
+import { PermanentError } from '../../engine/define-task';
 import { ColumnStats, type ColumnResult, type ColumnStatsState } from './column-stats';
 import type { CsvSink } from './csv-chunks';
 import { GroupBy, type GroupBySpec, type GroupByState, type GroupResult } from './group-by';

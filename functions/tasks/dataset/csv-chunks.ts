@@ -1,5 +1,5 @@
 import { Parser, type CsvError } from 'csv-parse';
-import { PermanentError } from '../define-task';
+import { PermanentError } from '../../engine/define-task';
 
 /** Where a pass stands: just after a complete record, so a new parser can start there. */
 export interface CsvPosition {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CONTAINERS, type BlobStore } from '../../storage/blob-store';
-import { defineTask, PermanentError, type TaskContext } from '../define-task';
+import { defineTask, PermanentError, type TaskContext } from '../../engine/define-task';
 import {
   DatasetAggregates,
   type AggregateOptions,

@@ -1,4 +1,4 @@
-import { PermanentError } from '../define-task';
+import { PermanentError } from '../../engine/define-task';
 import { fromJsonNumber, parseNumber, toJsonNumber, type JsonNumber } from './numbers';
 
 export interface GroupBySpec {

@@ -15,7 +15,7 @@ import {
 import { OutboundError, type OutboundResponse } from '../../outbound/outbound-client';
 import { retryDelayMs } from '../../platform/retry-backoff';
 import { isTransientError } from '../../platform/transient-retry';
-import type { TaskContext } from '../define-task';
+import type { TaskContext } from '../../engine/define-task';
 import { describeError } from '../../platform/describe-error';
 
 export interface ResilienceOptions {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { OutboundClient } from '../../outbound/outbound-client';
-import { defineTask, PermanentError, type TaskContext } from '../define-task';
+import { defineTask, PermanentError, type TaskContext } from '../../engine/define-task';
 import { crawlableLinks, Frontier, type FrontierEntry } from './frontier';
 import { HostResilience } from './host-resilience';
 import { PageFetcher, type PageError } from './page-fetch';

@@ -3,7 +3,7 @@ import { startAppHost } from '../../support/app-host';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ServiceBusClient } from '@azure/service-bus';
-import { triggers } from '../../../functions/triggers';
+import { triggers } from '../../../functions/app/triggers';
 import type { LocalHost } from '../../../local-dev/host';
 import { APIKEY_SETTINGS, keysCli } from '../../support/api-keys';
 import { startAppStack, type AppStack } from '../../support/app-stack';

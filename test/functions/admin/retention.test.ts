@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { purgeExpiredTasks } from '../../../functions/admin/purge-expired-tasks';
-import { appServices } from '../../../functions/app-services';
-import { cancelTask } from '../../../functions/http/handlers/cancel-task';
+import { purgeExpiredTasks } from '../../../functions/app/timers/purge-expired-tasks';
+import { appServices } from '../../../functions/app/app-services';
+import { cancelTask } from '../../../functions/app/http/handlers/cancel-task';
 import type { LocalHost } from '../../../local-dev/host';
 import { startAppStack, type AppStack } from '../../support/app-stack';
 import {

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { appServices } from '../../../functions/app-services';
+import { appServices } from '../../../functions/app/app-services';
 import { describeError } from '../../../functions/platform/describe-error';
 import { isBlobNotFound } from '../../../functions/storage/blob-store';
 import { LeaseLostError, type CheckpointStore } from '../../../functions/storage/checkpoint-store';
-import { CheckpointMissingError } from '../../../functions/tasks/task-errors';
+import { CheckpointMissingError } from '../../../functions/engine/task-errors';
 import { startAppStack, type AppStack } from '../../support/app-stack';
 
 describe('checkpoint store (Table storage on Azurite)', () => {

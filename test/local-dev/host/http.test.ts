@@ -3,7 +3,7 @@ import { request as httpRequest, Agent, type IncomingMessage } from 'node:http';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import type { HttpTrigger } from '../../../functions/trigger-types';
+import type { HttpTrigger } from '../../../functions/app/trigger-types';
 import { deferred, sleep, startTestHost, within, type Deferred, type TestHost } from './helpers';
 
 const encoder = new TextEncoder();

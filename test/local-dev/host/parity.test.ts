@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { RetryMode } from '@azure/service-bus';
-import { triggers } from '../../../functions/triggers';
+import { triggers } from '../../../functions/app/triggers';
 import {
   HONOURED_HOST_JSON,
   INERT_HOST_JSON,

@@ -11,7 +11,7 @@ import type {
   ServiceBusDelivery,
   ServiceBusMessageActions,
   ServiceBusTrigger,
-} from '../../../functions/trigger-types';
+} from '../../../functions/app/trigger-types';
 import { sleep, startTestHost, TEST_HOST_JSON, waitFor, type TestHost } from './helpers';
 
 const QUEUES = ['meta', 'retry', 'dlq', 'sdk-throws', 'sdk-returns', 'late', 'props', 'busy'];

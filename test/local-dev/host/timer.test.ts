@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { InvocationContext, Timer } from '@azure/functions';
-import type { TimerTrigger } from '../../../functions/trigger-types';
+import type { TimerTrigger } from '../../../functions/app/trigger-types';
 import { sleep, startTestHost, waitFor, type TestHost } from './helpers';
 
 interface Run {

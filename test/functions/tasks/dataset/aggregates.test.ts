@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PermanentError } from '../../../../functions/tasks/define-task';
+import { PermanentError } from '../../../../functions/engine/define-task';
 import { DatasetAggregates, type AggregateOptions } from '../../../../functions/tasks/dataset/aggregates';
 import { ColumnStats } from '../../../../functions/tasks/dataset/column-stats';
 import { GroupBy } from '../../../../functions/tasks/dataset/group-by';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PermanentError } from '../../../../functions/tasks/define-task';
+import { PermanentError } from '../../../../functions/engine/define-task';
 import { CsvReader, START, type CsvPosition } from '../../../../functions/tasks/dataset/csv-chunks';
 
 interface Parsed {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { appServices } from '../../../../functions/app-services';
-import { submitTask } from '../../../../functions/http/handlers/submit-task';
+import { appServices } from '../../../../functions/app/app-services';
+import { submitTask } from '../../../../functions/app/http/handlers/submit-task';
 import type { LocalHost } from '../../../../local-dev/host';
 import { startAppStack, type AppStack } from '../../../support/app-stack';
 import { isFinished, startWorker, taskState, waitForTask } from '../../../support/engine-harness';

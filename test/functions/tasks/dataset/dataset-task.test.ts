@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { PermanentError, type TaskContext } from '../../../../functions/tasks/define-task';
+import { PermanentError, type TaskContext } from '../../../../functions/engine/define-task';
 import type { DatasetResult } from '../../../../functions/tasks/dataset/aggregates';
 import {
   analyzeCsv,

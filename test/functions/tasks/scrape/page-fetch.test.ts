@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { OutboundPolicy } from '../../../../functions/outbound/address-policy';
 import { OutboundClient } from '../../../../functions/outbound/outbound-client';
-import type { LogLevel } from '../../../../functions/tasks/define-task';
+import type { LogLevel } from '../../../../functions/engine/define-task';
 import {
   HostResilience,
   retryAfterMs,

@@ -6,12 +6,12 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { appServices } from '../../../../functions/app-services';
-import { listTaskEvents } from '../../../../functions/http/handlers/task-events';
-import { submitTask } from '../../../../functions/http/handlers/submit-task';
+import { appServices } from '../../../../functions/app/app-services';
+import { listTaskEvents } from '../../../../functions/app/http/handlers/task-events';
+import { submitTask } from '../../../../functions/app/http/handlers/submit-task';
 import { blockedAddressReason } from '../../../../functions/outbound/address-policy';
 import type { PageRecord, ScrapeResult } from '../../../../functions/tasks/scrape/scrape';
-import { sweepTasks } from '../../../../functions/worker/sweeper';
+import { sweepTasks } from '../../../../functions/engine/sweeper';
 import type { LocalHost } from '../../../../local-dev/host';
 import { startAppStack, type AppStack } from '../../../support/app-stack';
 import {

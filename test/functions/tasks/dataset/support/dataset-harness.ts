@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { appServices } from '../../../../../functions/app-services';
-import { submitTask } from '../../../../../functions/http/handlers/submit-task';
+import { appServices } from '../../../../../functions/app/app-services';
+import { submitTask } from '../../../../../functions/app/http/handlers/submit-task';
 import { createTableClient } from '../../../../../functions/platform/azure-clients';
 import type { DatasetResult } from '../../../../../functions/tasks/dataset/aggregates';
 import { analyzeCsv, datasetInput } from '../../../../../functions/tasks/dataset/dataset';

@@ -1,0 +1,195 @@
+import type { ServiceBusClient } from '@azure/service-bus';
+import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import { AdminService } from '../admin/admin-service';
+import { Retention } from '../admin/retention';
+import { ApiKeyStore } from '../auth/api-keys';
+import { EntraTokens } from '../auth/entra-tokens';
+import { StreamTokens } from '../auth/stream-tokens';
+import type { Authenticators } from './http/caller';
+import { RateLimits } from './http/rate-limits';
+import { OutboundPolicy } from '../outbound/address-policy';
+import { OutboundClient } from '../outbound/outbound-client';
+import {
+  createBlobServiceClient,
+  createServiceBusClient,
+  createTableClient,
+} from '../platform/azure-clients';
+import { createPostgresPool } from '../platform/postgres-pool';
+import { createLogger, type Log } from '../platform/logger';
+import { createRedisClient } from '../platform/redis-client';
+import { keyVaultSecretReader, secretSetting } from '../platform/secret-reference';
+import { loadSettings, type Settings } from '../platform/settings';
+import { RedisEventPublisher } from '../events/redis-event-publisher';
+import { SubscriptionHub } from '../events/subscription-hub';
+import { AdminRepository } from '../storage/admin-repository';
+import { BlobStore } from '../storage/blob-store';
+import { CheckpointStore } from '../storage/checkpoint-store';
+import { PostgresStepLedger } from '../storage/step-ledger-postgres';
+import { QueueInspector } from '../messaging/queue-inspector';
+import { TaskQueue } from '../messaging/task-queue';
+import { TaskRepository } from '../storage/task-repository';
+import { TaskCatalog } from '../engine/catalog';
+import { datasetTask } from '../tasks/dataset/dataset';
+import { scrapeTask } from '../tasks/scrape/scrape';
+import { simulateTask } from '../tasks/simulate';
+import { TaskService } from '../engine/task-service';
+import { UploadUrls } from '../storage/upload-urls';
+import { UploadService } from '../uploads/upload-service';
+import { WebhookDelivery } from '../webhooks/webhook-delivery';
+import { describeError } from '../platform/describe-error';
+
+/** Sent with every outbound request (crawler, webhooks), so site owners can tell who calls. */
+export const OUTBOUND_USER_AGENT = 'Longhaul/0.1 (+https://github.com/longhaul-dev/longhaul)';
+
+/** Everything the handlers and triggers use, built once per process from the settings. */
+export interface AppServices {
+  settings: Settings;
+  pool: Pool;
+  serviceBus: ServiceBusClient;
+  redis: () => Promise<Redis>;
+  /** The process's one Redis subscriber, shared by every open event stream. */
+  subscriptions: SubscriptionHub;
+  blobs: BlobStore;
+  checkpoints: CheckpointStore;
+  queue: TaskQueue;
+  repository: TaskRepository;
+  ledger: PostgresStepLedger;
+  catalog: TaskCatalog;
+  tasks: TaskService;
+  /** SSRF-safe outbound HTTP, for task code and webhooks. */
+  outbound: OutboundClient;
+  webhooks: WebhookDelivery;
+  uploads: UploadService;
+  /** API keys (AUTH_MODE=apikey), Entra ID access tokens (AUTH_MODE=entra) and stream tokens (both). */
+  auth: Authenticators;
+  /** Per-caller request budgets (Redis); the active-task limit is checked by `tasks.submit`. */
+  rateLimits: RateLimits;
+  /** Operators' view and repairs (the admin API), and retention. */
+  admin: AdminService;
+  retention: Retention;
+  /** Structured JSON lines (platform/logger.ts), redacted, at LOG_LEVEL and above. */
+  log: Log;
+  close(): Promise<void>;
+}
+
+let current: AppServices | undefined;
+
+export function appServices(): AppServices {
+  current ??= createAppServices(loadSettings(process.env));
+  return current;
+}
+
+/** Closes the connections of the current services (the next call to appServices() builds new ones). */
+export async function closeAppServices(): Promise<void> {
+  const services = current;
+  current = undefined;
+  await services?.close();
+}
+
+export function createAppServices(settings: Settings): AppServices {
+  const clientId = settings.azureClientId;
+  const pool = createPostgresPool(settings.postgres, clientId);
+  const serviceBus = createServiceBusClient(settings.serviceBus);
+  const blobService = createBlobServiceClient(settings.storage);
+  const blobs = new BlobStore(blobService);
+  const checkpoints = new CheckpointStore(createTableClient(settings.storage, 'checkpoints'), blobs);
+  const queue = new TaskQueue(serviceBus, settings.tasksQueue);
+  const repository = new TaskRepository(pool);
+  const ledger = new PostgresStepLedger(pool);
+  const log = createLogger(settings.logLevel);
+  const outboundPolicy = new OutboundPolicy({ allowPrivateHosts: settings.outboundAllowPrivateHosts });
+  const outbound = new OutboundClient({ policy: outboundPolicy, userAgent: OUTBOUND_USER_AGENT });
+  const catalog = new TaskCatalog([
+    simulateTask(ledger),
+    scrapeTask(outbound),
+    datasetTask(blobs, { maxBytes: settings.maxUploadBytes }),
+  ]);
+  const secretReader = settings.keyVaultUrl
+    ? keyVaultSecretReader(settings.keyVaultUrl, clientId)
+    : undefined;
+  const webhooks = new WebhookDelivery({
+    repository,
+    queue,
+    outbound,
+    secret: secretSetting('WEBHOOK_SIGNING_SECRET', settings.webhooks.signingSecret, secretReader),
+    maxAttempts: settings.webhooks.maxAttempts,
+    retryBaseSeconds: settings.webhooks.retryBaseSeconds,
+    log,
+  });
+  let redisClient: Promise<Redis> | undefined;
+  const redis = () =>
+    (redisClient ??= createRedisClient(settings.redis, clientId, {
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2_000,
+    }).then((client) => {
+      client.on('error', () => undefined);
+      return client;
+    }));
+  const subscriptions = new SubscriptionHub(() =>
+    createRedisClient(settings.redis, clientId, { maxRetriesPerRequest: null, connectTimeout: 2_000 }),
+  );
+  const adminRepository = new AdminRepository(pool);
+  const live = (owner: string) => new RedisEventPublisher(redis, owner, (m) => log('warn', m));
+  // Pool errors on idle clients (a restarted server) must not crash the process; the next query reconnects.
+  pool.on('error', (err) => log('warn', `postgres pool: ${describeError(err)}`));
+  return {
+    settings,
+    pool,
+    serviceBus,
+    redis,
+    subscriptions,
+    blobs,
+    checkpoints,
+    queue,
+    repository,
+    ledger,
+    catalog,
+    tasks: new TaskService({
+      repository,
+      blobs,
+      queue,
+      catalog,
+      log,
+      webhooks,
+      live,
+      callbackPolicy: settings.webhooks.signingSecret ? outboundPolicy : undefined,
+    }),
+    outbound,
+    webhooks,
+    uploads: new UploadService({
+      blobs,
+      urls: new UploadUrls(blobService, settings.storage.kind === 'identity'),
+      maxBytes: settings.maxUploadBytes,
+    }),
+    auth: {
+      apiKeys: new ApiKeyStore(pool, secretSetting('API_KEY_PEPPER', settings.apiKeyPepper, secretReader)),
+      streamTokens: new StreamTokens(
+        secretSetting('STREAM_TOKEN_SECRET', settings.streamTokenSecret, secretReader),
+      ),
+      entraTokens: settings.entra && new EntraTokens(settings.entra, (message) => log('warn', message)),
+    },
+    rateLimits: new RateLimits(redis, settings.rateLimits, log),
+    admin: new AdminService({
+      repository,
+      admin: adminRepository,
+      checkpoints,
+      queue,
+      inspector: new QueueInspector(() => createServiceBusClient(settings.serviceBus), settings.tasksQueue),
+      queueName: settings.tasksQueue,
+      stallSeconds: settings.leaseSeconds + settings.heartbeatSeconds,
+      live,
+      log,
+    }),
+    retention: new Retention({ admin: adminRepository, blobs, checkpoints, log }),
+    log,
+    close: async () => {
+      outbound.close();
+      await queue.close().catch(() => undefined);
+      await serviceBus.close().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+      if (redisClient) (await redisClient.catch(() => undefined))?.disconnect();
+      await subscriptions.close();
+    },
+  };
+}

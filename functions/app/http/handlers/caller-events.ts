@@ -1,0 +1,33 @@
+import { CallerEventStream } from '../../../events/caller-event-stream';
+import { DEFAULT_TIMINGS } from '../../../events/task-event-stream';
+import { visibleOwner } from '../caller';
+import { handler } from '../handle';
+import { problem } from '../responses';
+import { sseResponse, wantsEventStream } from '../sse';
+import { taskJson } from '../../../contract/task-json';
+import { describeError } from '../../../platform/describe-error';
+
+/** GET /api/events: one SSE connection carrying every event of the caller's tasks, or every task for admins (design §3). */
+export const streamCallerEvents = handler(
+  async ({ request, services, caller, context }) => {
+    if (!wantsEventStream(request.headers.get('accept'))) {
+      return problem(406, 'not-acceptable', 'This endpoint serves text/event-stream only.', {
+        field: 'accept',
+      });
+    }
+    const timings = { ...DEFAULT_TIMINGS, maxDurationMs: services.settings.sseMaxSeconds * 1000 };
+    return sseResponse(
+      (sink) =>
+        new CallerEventStream(
+          visibleOwner(caller),
+          services.repository,
+          services.subscriptions,
+          taskJson,
+          sink,
+          timings,
+        ),
+      (err) => context.error(`event stream of caller ${caller.id} failed: ${describeError(err)}`),
+    );
+  },
+  { streamScope: () => ({}) },
+);

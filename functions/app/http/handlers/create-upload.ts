@@ -1,0 +1,21 @@
+import { CreateUploadSchema } from '../../../contract/api-schemas';
+import { handler } from '../handle';
+import { readJsonBody } from '../json-body';
+import { invalidFields, json } from '../responses';
+import { fieldErrors } from '../../../engine/task-service';
+
+/** POST /api/uploads: a short-lived write-only URL for one new blob in `uploads`, for files too big to POST. */
+export const createUpload = handler(
+  async ({ request, services }) => {
+    const body = await readJsonBody(request, 64 * 1024);
+    if (!body.ok) return body.response;
+    const parsed = CreateUploadSchema.safeParse(body.value);
+    if (!parsed.success) return invalidFields('invalid-upload', fieldErrors(parsed.error, ''));
+    const maxBytes = services.settings.maxUploadBytes;
+    if (parsed.data.size > maxBytes) {
+      return invalidFields('invalid-upload', [{ path: 'size', message: `at most ${maxBytes} bytes` }]);
+    }
+    return json(201, await services.uploads.create(parsed.data));
+  },
+  { limit: 'submit' },
+);

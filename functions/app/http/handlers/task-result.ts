@@ -1,0 +1,36 @@
+import { visibleOwner } from '../caller';
+import { Readable } from 'node:stream';
+import { TaskIdSchema } from '../../../contract/api-schemas';
+import { badRequest, handler } from '../handle';
+import { problem } from '../responses';
+import { notFound } from './read-tasks';
+
+/** GET /api/tasks/{id}/result: the result JSON, streamed from Blob. */
+export const getTaskResult = handler(async ({ request, services, caller }) => {
+  const id = TaskIdSchema.safeParse(request.params.id);
+  if (!id.success) return badRequest('id', 'must be a UUID');
+  const outcome = await services.tasks.openResult(visibleOwner(caller), id.data);
+  if (outcome.kind === 'notFound') return notFound(id.data);
+  if (outcome.kind === 'notSucceeded') {
+    return problem(
+      409,
+      'result-not-ready',
+      `Task ${id.data} is ${outcome.task.status}; only a succeeded task has a result.`,
+      {
+        taskStatus: outcome.task.status,
+      },
+    );
+  }
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'cache-control': 'private, max-age=3600',
+  };
+  if (outcome.length !== undefined) headers['content-length'] = String(outcome.length);
+  return {
+    status: 200,
+    headers,
+    body: Readable.toWeb(
+      Readable.from(outcome.stream as AsyncIterable<Uint8Array>),
+    ) as ReadableStream<Uint8Array>,
+  };
+});

@@ -1,0 +1,257 @@
+import { z } from 'zod';
+import { createDocument } from 'zod-openapi';
+import type { TaskCatalog } from '../engine/catalog';
+import {
+  AdminStatsSchema,
+  DeadLetterListSchema,
+  DeadLetterQuerySchema,
+  SequenceNumberSchema,
+  CreateStreamTokenSchema,
+  CreateUploadSchema,
+  StreamTokenSchema,
+  EventListSchema,
+  SubmitTaskSchema,
+  UploadSchema,
+  HealthSchema,
+  ListEventsQuerySchema,
+  ListTasksQuerySchema,
+  ProblemSchema,
+  TaskIdSchema,
+  TaskListSchema,
+  TaskSchema,
+  TaskTypeSchema,
+} from './api-schemas';
+
+const problems = (...statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((s) => [
+      String(s),
+      {
+        description: 'Problem details (RFC 9457)',
+        content: { 'application/problem+json': { schema: ProblemSchema } },
+      },
+    ]),
+  );
+
+const taskResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: TaskSchema } },
+});
+
+/** OpenAPI 3.1 generated from the API's zod schemas and each task type's input schema. */
+export function openApiDocument(catalog: TaskCatalog) {
+  const definitions = catalog.all();
+  const submitBodies = definitions.map((d) =>
+    z
+      .object({ type: z.literal(d.type), input: d.input, callbackUrl: SubmitTaskSchema.shape.callbackUrl })
+      .meta({ id: `Submit_${d.type.replace(/-/g, '_')}`, description: d.title }),
+  );
+  const submitBody =
+    submitBodies.length === 1 ? submitBodies[0] : z.discriminatedUnion('type', submitBodies as never);
+  const idParam = { path: z.object({ id: TaskIdSchema }) };
+  return createDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'Longhaul',
+      version: '1.0.0',
+      description:
+        'Long-running operations behind an HTTP API: submit a task (202 + Location), then poll it, stream its events, cancel it or fetch its result.',
+    },
+    paths: {
+      '/api/tasks': {
+        post: {
+          summary: 'Submit a task',
+          requestParams: {
+            header: z.object({ 'idempotency-key': z.string().max(255).optional() }),
+          },
+          requestBody: { required: true, content: { 'application/json': { schema: submitBody } } },
+          responses: {
+            '202': {
+              ...taskResponse('Accepted; poll the Location after Retry-After seconds.'),
+              headers: z.object({ location: z.string(), 'retry-after': z.string() }),
+            },
+            '200': {
+              ...taskResponse('The same Idempotency-Key and body were seen before: the original task.'),
+              headers: z.object({ 'idempotent-replayed': z.literal('true') }),
+            },
+            ...problems(400, 409, 413, 415, 422),
+          },
+        },
+        get: {
+          summary: 'List tasks, newest first',
+          requestParams: { query: ListTasksQuerySchema },
+          responses: {
+            '200': {
+              description: 'A page of tasks',
+              content: { 'application/json': { schema: TaskListSchema } },
+            },
+            ...problems(400),
+          },
+        },
+      },
+      '/api/tasks/{id}': {
+        get: {
+          summary: 'Get a task',
+          requestParams: idParam,
+          responses: { '200': taskResponse('The task'), ...problems(400, 404) },
+        },
+        delete: {
+          summary: 'Cancel a task',
+          requestParams: idParam,
+          responses: {
+            '202': taskResponse('Cancellation requested (a queued task is cancelled at once)'),
+            ...problems(400, 404, 409),
+          },
+        },
+      },
+      '/api/tasks/{id}/result': {
+        get: {
+          summary: "Get a succeeded task's result",
+          requestParams: idParam,
+          responses: {
+            '200': {
+              description: 'The result JSON',
+              content: { 'application/json': { schema: z.unknown() } },
+            },
+            ...problems(400, 404, 409),
+          },
+        },
+      },
+      '/api/tasks/{id}/events': {
+        get: {
+          summary: "A task's event history, oldest first",
+          requestParams: { ...idParam, query: ListEventsQuerySchema },
+          responses: {
+            '200': {
+              description: 'A page of events',
+              content: { 'application/json': { schema: EventListSchema } },
+            },
+            ...problems(400, 404, 406),
+          },
+        },
+      },
+      '/api/events': {
+        get: {
+          summary: 'Server-Sent Events of every task of the caller (one connection for a whole dashboard)',
+          description:
+            'Writes `retry`, then `event: snapshot` with `{tasks}` (the unfinished tasks), then each event of the ' +
+            "caller's tasks as `event: <type>` with the Event as data; keep-alive comments; closes after SSE_MAX_SECONDS.",
+          responses: {
+            '200': {
+              description: 'An event stream',
+              content: { 'text/event-stream': { schema: z.string() } },
+            },
+            ...problems(406),
+          },
+        },
+      },
+      '/api/stream-tokens': {
+        post: {
+          summary: 'Get a five-minute token for one SSE URL (for EventSource, which cannot send headers)',
+          description:
+            'With `taskId`, the token opens `GET /api/tasks/{taskId}/events?token=…` (as an event stream only); ' +
+            'without it, `GET /api/events?token=…`. No other endpoint accepts it. 404 with AUTH_MODE=none.',
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: CreateStreamTokenSchema } },
+          },
+          responses: {
+            '201': {
+              description: 'The token and when it expires',
+              content: { 'application/json': { schema: StreamTokenSchema } },
+            },
+            ...problems(400, 401, 404, 415, 422),
+          },
+        },
+      },
+      '/api/uploads': {
+        post: {
+          summary: 'Get a write-only URL to upload a file straight to Blob storage',
+          description:
+            'PUT the file to `uploadUrl` with `headers` before `expiresAt`, then pass `blob` in a task input (e.g. ' +
+            "the dataset task's `blob`). The file never passes through the API.",
+          requestBody: { required: true, content: { 'application/json': { schema: CreateUploadSchema } } },
+          responses: {
+            '201': {
+              description: 'Where to PUT the file',
+              content: { 'application/json': { schema: UploadSchema } },
+            },
+            ...problems(400, 413, 415, 422),
+          },
+        },
+      },
+      '/api/task-types': {
+        get: {
+          summary: 'The task types and their input schemas',
+          responses: {
+            '200': {
+              description: 'Task types',
+              content: { 'application/json': { schema: z.array(TaskTypeSchema) } },
+            },
+          },
+        },
+      },
+      '/api/admin/stats': {
+        get: {
+          summary:
+            'Admin: task counts by status and type, queue and dead-letter counts, oldest queued, stalled tasks',
+          responses: {
+            '200': {
+              description: 'The numbers, as of generatedAt',
+              content: { 'application/json': { schema: AdminStatsSchema } },
+            },
+            ...problems(401, 403),
+          },
+        },
+      },
+      '/api/admin/dead-letters': {
+        get: {
+          summary: "Admin: the tasks queue's dead letters, oldest first, peeked (nothing is locked)",
+          requestParams: { query: DeadLetterQuerySchema },
+          responses: {
+            '200': {
+              description: 'Dead letters',
+              content: { 'application/json': { schema: DeadLetterListSchema } },
+            },
+            ...problems(400, 401, 403),
+          },
+        },
+      },
+      '/api/admin/dead-letters/{sequenceNumber}': {
+        delete: {
+          summary: 'Admin: remove one dead letter',
+          requestParams: { path: z.object({ sequenceNumber: SequenceNumberSchema }) },
+          responses: {
+            '204': { description: 'Removed' },
+            ...problems(400, 401, 403, 404, 409),
+          },
+        },
+      },
+      '/api/admin/tasks/{id}/retry': {
+        post: {
+          summary: 'Admin: re-drive a failed task from its last checkpoint',
+          description:
+            'The task goes back to queued with a fresh round of attempts and a new message; the worker replays its ' +
+            'checkpoints, so completed steps do not run again. 409 unless the task is failed.',
+          requestParams: idParam,
+          responses: {
+            '202': taskResponse('Queued again'),
+            ...problems(400, 401, 403, 404, 409),
+          },
+        },
+      },
+      '/api/health': {
+        get: { summary: 'Liveness', responses: { '200': { description: 'The process is up' } } },
+      },
+      '/api/health/ready': {
+        get: {
+          summary: 'Readiness: every dependency with its state and latency',
+          responses: {
+            '200': { description: 'Ready', content: { 'application/json': { schema: HealthSchema } } },
+            '503': { description: 'Not ready', content: { 'application/json': { schema: HealthSchema } } },
+          },
+        },
+      },
+    },
+  });
+}

@@ -1,0 +1,113 @@
+import type { LiveEventPublisher } from '../events/redis-event-publisher';
+import type { TaskEventRow, TaskRepository } from '../storage/task-repository';
+import type { LogLevel, TaskProgress } from './define-task';
+
+const PROGRESS_PERSIST_MS = 1_000;
+/** Live progress is throttled to about ten events a second per task. */
+const PROGRESS_LIVE_MS = 100;
+
+type Progress = TaskProgress & { step?: string };
+
+/**
+ * The events of one task while this worker holds its lease (design §3). Every event gets the next `seq`. Status and
+ * log events are persisted, then published. Progress is published live about ten times a second as ephemeral events,
+ * and persisted at most once a second and at every step boundary as an event of its own (a new seq, published after
+ * it is stored). So publication follows seq order, and every persisted event is published after it is stored: a
+ * client that replays from Postgres and then listens live misses no persisted event.
+ */
+export class EventRecorder {
+  private latest: { progress: Progress; published: boolean; persisted: boolean } | undefined;
+  private lastLiveAt = 0;
+  private lastProgressAt = 0;
+  private liveTimer: NodeJS.Timeout | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly taskId: string,
+    private lastSeq: number,
+    private readonly repository: TaskRepository,
+    private readonly live: LiveEventPublisher | undefined,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  status(status: string, error?: { code: string; message: string }): Promise<void> {
+    return this.append({ type: 'status', data: error ? { status, error } : { status } });
+  }
+
+  log(level: LogLevel, message: string, data?: unknown): Promise<void> {
+    return this.append({ type: 'log', level, message, data });
+  }
+
+  progress(progress: Progress): void {
+    this.latest = { progress, published: false, persisted: false };
+    const now = Date.now();
+    if (now - this.lastLiveAt >= PROGRESS_LIVE_MS) this.publishLatest();
+    else this.liveTimer ??= setTimeout(() => this.publishLatest(), this.lastLiveAt + PROGRESS_LIVE_MS - now);
+    const wait = this.lastProgressAt + PROGRESS_PERSIST_MS - now;
+    if (wait <= 0) void this.flushProgress();
+    else this.timer ??= setTimeout(() => void this.flushProgress(), wait);
+  }
+
+  /** Persists the latest progress now (step boundaries, end of slice). */
+  async flushProgress(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const latest = this.latest;
+    if (!latest || latest.persisted) return;
+    latest.persisted = true;
+    latest.published = true;
+    this.lastProgressAt = Date.now();
+    await Promise.all([
+      this.append({ type: 'progress', data: latest.progress }),
+      this.repository.updateProgress(this.taskId, { ...latest.progress }).catch(this.onError),
+    ]);
+  }
+
+  /** Publishes the latest progress live only (an ephemeral event), after every event before it. */
+  private publishLatest(): void {
+    clearTimeout(this.liveTimer);
+    this.liveTimer = undefined;
+    const latest = this.latest;
+    if (!latest || latest.published || !this.live) return;
+    latest.published = true;
+    this.lastLiveAt = Date.now();
+    const row: TaskEventRow = {
+      taskId: this.taskId,
+      seq: ++this.lastSeq,
+      at: new Date(),
+      type: 'progress',
+      level: null,
+      message: null,
+      data: latest.progress,
+    };
+    void this.enqueue(async () => this.live?.publish(row));
+  }
+
+  /** Waits for every write in flight. */
+  async drain(): Promise<void> {
+    clearTimeout(this.liveTimer);
+    await this.flushProgress();
+    await this.chain;
+  }
+
+  /** Persists, then publishes, in order: each event's seq is one more than the last. */
+  private append(event: {
+    type: TaskEventRow['type'];
+    level?: string;
+    message?: string;
+    data?: unknown;
+  }): Promise<void> {
+    const seq = ++this.lastSeq;
+    return this.enqueue(async () => {
+      const row = await this.repository.appendEvent(this.taskId, { ...event, seq });
+      this.live?.publish(row);
+    });
+  }
+
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(work).catch(this.onError);
+    this.chain = next;
+    return next;
+  }
+}

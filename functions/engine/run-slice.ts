@@ -1,0 +1,466 @@
+import type { InvocationContext } from '@azure/functions';
+import { z, ZodError } from 'zod';
+import { appServices, type AppServices } from '../app/app-services';
+import { CONTAINERS, isBlobNotFound } from '../storage/blob-store';
+import { LeaseLostError, type Lease } from '../storage/checkpoint-store';
+import type { TaskMessage } from '../messaging/task-queue';
+import type { TaskRow } from '../storage/task-repository';
+import { withTransientRetry } from '../platform/transient-retry';
+import { PermanentError, type TaskContext } from './define-task';
+import { CheckpointMissingError, PayloadMissingError } from './task-errors';
+import type { ServiceBusMessageActions } from '../app/trigger-types';
+import { RedisEventPublisher } from '../events/redis-event-publisher';
+import { whileRunning } from './shutdown';
+import { EventRecorder } from './event-recorder';
+import { retryDelayMs } from '../platform/retry-backoff';
+import { describeError } from '../platform/describe-error';
+import type { LogLevel } from '../platform/logger';
+import { appMetrics } from '../platform/metrics';
+import { annotateActiveSpan, ATTR, withSpan } from '../platform/tracing';
+
+const TaskMessageSchema = z.object({
+  taskId: z.uuid(),
+  slice: z.number().int().min(0),
+  attempt: z.number().int().min(1).default(1),
+});
+
+/**
+ * After a takeover, this worker's seqs start this far past the last persisted one: the worker that died may have
+ * published live-only progress events with the seqs just after it, and streams that got those would drop this
+ * worker's events with the same numbers as duplicates. (Live-only events come about ten a second, persisted ones at
+ * least once a second, so a dead worker is never this far ahead.)
+ */
+const TAKEOVER_SEQ_GAP = 1_000_000;
+/** Persisted events a takeover publishes again: more than a dead worker can have left unpublished. */
+const REPUBLISH_EVENTS = 50;
+
+/** The slice budget ran out: checkpoint and continue in a new message. */
+class SliceBudgetSpent extends Error {
+  constructor(readonly why: 'budget' | 'shutdown' = 'budget') {
+    super(why === 'budget' ? 'slice budget spent' : 'the process is shutting down');
+    this.name = 'SliceBudgetSpent';
+  }
+}
+
+/** How long a step in flight may still run once the process is shutting down: within the host's grace period. */
+const SHUTDOWN_STEP_GRACE_MS = 3_000;
+
+class TaskCancelled extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'TaskCancelled';
+  }
+}
+
+/**
+ * Settling the slice's message through the SDK binding's actions: dead-lettered with a reason where the task failed
+ * for good, else completed once the slice has done its work (never both). Without actions (a direct call) it only
+ * records.
+ */
+class Settlement {
+  private settled = false;
+
+  constructor(
+    private readonly services: AppServices,
+    private readonly context: InvocationContext,
+    private readonly actions: ServiceBusMessageActions | undefined,
+  ) {}
+
+  async deadLetter(reason: string, description: string): Promise<void> {
+    this.services.log('warn', `dead-lettering the message: ${reason}: ${description}`, {
+      invocationId: this.context.invocationId,
+    });
+    appMetrics().deadLetters.add(1, { reason });
+    this.settled = true;
+    await this.actions?.deadLetter(reason, description);
+  }
+
+  async complete(): Promise<void> {
+    if (this.settled) return;
+    this.settled = true;
+    await this.actions?.complete();
+  }
+}
+
+/**
+ * The Service Bus trigger: runs one slice of a task (design §4). Takes the task's lease, replays its checkpoints,
+ * runs `run(input, ctx)` until it ends or the slice budget is spent, then finishes the task, or checkpoints and sends
+ * the continuation, or schedules a retry. Never depends on a message lock or a function timeout longer than a slice.
+ */
+export async function runSlice(
+  message: unknown,
+  context: InvocationContext,
+  actions?: ServiceBusMessageActions,
+): Promise<void> {
+  const services = appServices();
+  const settle = new Settlement(services, context, actions);
+  const parsed = TaskMessageSchema.safeParse(parseMessageBody(message));
+  if (!parsed.success) {
+    // Retrying cannot make it valid: dead-letter it at once.
+    await settle.deadLetter('InvalidTaskMessage', `not a task reference: ${parsed.error.issues[0]?.message}`);
+    return;
+  }
+  const task = await withTransientRetry(() => services.repository.find(parsed.data.taskId));
+  if (!task) {
+    await settle.deadLetter('UnknownTask', `no task ${parsed.data.taskId}`);
+    return;
+  }
+  if (services.tasks.isFinished(task)) {
+    await settle.complete();
+    return;
+  }
+  const attributes = {
+    [ATTR.taskId]: task.id,
+    [ATTR.taskType]: task.type,
+    [ATTR.slice]: parsed.data.slice,
+    [ATTR.attempt]: parsed.data.attempt,
+  };
+  annotateActiveSpan(attributes);
+  await withSpan('task.slice', attributes, () =>
+    new Slice(services, context, task, parsed.data, settle).run(),
+  );
+  await settle.complete().catch((err: unknown) =>
+    services.log('warn', `completing the message: ${describeError(err)}`, {
+      taskId: task.id,
+      traceId: task.traceId,
+    }),
+  );
+}
+
+class Slice {
+  private readonly abort = new AbortController();
+  /** Set when no new step may start: the budget ran out, or the process is shutting down. */
+  private budgetSpent: SliceBudgetSpent | undefined;
+  private released = false;
+  private lease!: Lease;
+  private events!: EventRecorder;
+  /** Lease writes (heartbeats, step commits, state) one at a time: each needs the ETag of the one before. */
+  private leaseWrites: Promise<unknown> = Promise.resolve();
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly services: AppServices,
+    private readonly context: InvocationContext,
+    private readonly task: TaskRow,
+    private readonly message: Required<TaskMessage>,
+    private readonly settle: Settlement,
+  ) {}
+
+  private get settings() {
+    return this.services.settings;
+  }
+
+  async run(): Promise<void> {
+    const { checkpoints, repository } = this.services;
+    const { taskId, slice } = this.message;
+    const lease = await withTransientRetry(() =>
+      checkpoints.acquire(taskId, this.context.invocationId, this.settings.leaseSeconds * 1000),
+    );
+    if (!lease) return this.leaveToLeaseHolder();
+    this.lease = lease;
+    if (lease.takenOver) appMetrics().leaseTakeovers.add(1, { [ATTR.taskType]: this.task.type });
+    if (slice < lease.slice) {
+      // A duplicate of a slice that already ran: the lease holder sent its own continuation.
+      this.log('info', `slice ${slice} already ran (next is ${lease.slice}); nothing to do`);
+      await checkpoints.release(lease, lease.slice);
+      return;
+    }
+    const warn = (message: string) => this.log('warn', message);
+    const publisher = new RedisEventPublisher(this.services.redis, this.task.owner, warn);
+    const lastSeq = await repository.lastSeq(taskId);
+    if (lease.takenOver) await this.republishAfterTakeover(publisher, lastSeq);
+    this.events = new EventRecorder(
+      taskId,
+      lease.takenOver ? lastSeq + TAKEOVER_SEQ_GAP : lastSeq,
+      repository,
+      publisher,
+      (err) => warn(`event not recorded: ${describeError(err)}`),
+    );
+    try {
+      await this.execute();
+    } finally {
+      for (const t of this.timers) clearTimeout(t);
+      await this.events.drain();
+    }
+  }
+
+  /**
+   * A worker that died mid-slice may have persisted its last events without publishing them, so live streams would
+   * skip them: publish them again (streams drop what they already have, by seq).
+   */
+  private async republishAfterTakeover(publisher: RedisEventPublisher, lastSeq: number): Promise<void> {
+    const recent = await this.services.repository.events(
+      this.message.taskId,
+      Math.max(0, lastSeq - REPUBLISH_EVENTS),
+      REPUBLISH_EVENTS,
+    );
+    for (const event of recent) publisher.publish(event);
+  }
+
+  /** Another worker holds a live lease: check again when it expires, in case that worker died. */
+  private async leaveToLeaseHolder(): Promise<void> {
+    const { taskId, slice, attempt } = this.message;
+    const recheckAt = new Date(Date.now() + (this.settings.leaseSeconds + 1) * 1000);
+    this.log('info', `another worker holds the lease; re-checking at ${recheckAt.toISOString()}`);
+    await withTransientRetry(() =>
+      this.services.queue.send(
+        { taskId, slice, attempt },
+        {
+          scheduledAt: recheckAt,
+          messageId: `${taskId}:${slice}:recheck:${Math.floor(recheckAt.getTime() / 1000)}`,
+          traceparent: this.task.traceContext,
+        },
+      ),
+    );
+  }
+
+  private async execute(): Promise<void> {
+    const { repository, catalog, blobs, checkpoints } = this.services;
+    const { taskId, slice, attempt } = this.message;
+    if (await repository.isCancelRequested(taskId)) return this.end('cancelled');
+    const definition = catalog.get(this.task.type);
+    if (!definition)
+      return this.fail({ code: 'unknown_type', message: `unknown task type ${this.task.type}` });
+    const running = await withTransientRetry(() => repository.markRunning(taskId, attempt));
+    if (!running) return this.releaseLease(this.lease.slice);
+    if (this.task.status === 'queued') {
+      appMetrics().queueWait.record((Date.now() - this.task.createdAt.getTime()) / 1000, this.typeAttribute);
+      await this.events.status('running');
+    }
+
+    // At the end of the budget no new step starts; a step still running gets a grace period before the signal
+    // fires, so short steps finish and are checkpointed instead of running again in the next slice.
+    const budgetMs = this.settings.sliceBudgetSeconds * 1000;
+    this.timers.push(
+      setTimeout(() => this.endEarly(new SliceBudgetSpent(), Math.max(1_000, budgetMs / 10)), budgetMs),
+    );
+    const unregister = whileRunning(() =>
+      this.endEarly(new SliceBudgetSpent('shutdown'), SHUTDOWN_STEP_GRACE_MS),
+    );
+    this.startHeartbeat();
+    try {
+      if (this.lease.created && this.ranBefore) {
+        throw new CheckpointMissingError(`lease row (partition ${taskId} of the checkpoint table)`);
+      }
+      const input = definition.input.parse(await this.readPayload());
+      const completed = await withTransientRetry(() => checkpoints.replay(this.lease));
+      const result = await definition.run(input, this.contextFor(completed));
+      await this.leaseWrites;
+      const resultJson = Buffer.from(JSON.stringify(result ?? null));
+      const resultRef = await withTransientRetry(() =>
+        blobs.putJson(CONTAINERS.results, `${taskId}.json`, resultJson, true),
+      );
+      await this.end('succeeded', { resultRef });
+    } catch (caught) {
+      const err = this.abort.signal.aborted ? this.abort.signal.reason : caught;
+      if (err instanceof LeaseLostError || caught instanceof LeaseLostError) {
+        this.log('warn', 'lease lost; the worker that took it carries on');
+      } else if (err instanceof SliceBudgetSpent) {
+        // In the task's history, so a timeline shows where each slice ended.
+        const why = err.why === 'budget' ? 'used its budget' : 'stopped: the worker is shutting down';
+        await this.events.log('info', `slice ${slice} ${why}; continuing in slice ${slice + 1}`, {
+          slice,
+          nextSlice: slice + 1,
+          ...(err.why === 'shutdown' ? { reason: 'shutdown' } : {}),
+        });
+        await this.continueIn(slice + 1, attempt);
+      } else if (err instanceof TaskCancelled) {
+        await this.end('cancelled');
+      } else if (caught instanceof PermanentError) {
+        await this.fail({ code: caught.code, message: describeError(caught) });
+      } else if (caught instanceof ZodError) {
+        await this.fail({ code: 'invalid_input', message: caught.issues[0]?.message ?? 'invalid input' });
+      } else {
+        await this.retryOrFail(caught);
+      }
+    } finally {
+      unregister();
+    }
+  }
+
+  /**
+   * Whether a slice of the task ran before: a continuation, or a task some worker marked running (always after
+   * writing its lease row). Its lease row must then exist.
+   */
+  private get ranBefore(): boolean {
+    return this.message.slice > 0 || this.task.status === 'running';
+  }
+
+  /** The task's input, from its claim-check blob. A blob that is gone stays gone: the task fails without a retry. */
+  private async readPayload(): Promise<unknown> {
+    const ref = this.task.inputRef;
+    try {
+      return await withTransientRetry(() => this.services.blobs.getJson(ref));
+    } catch (err) {
+      if (isBlobNotFound(err)) throw new PayloadMissingError(ref, { cause: err });
+      throw err;
+    }
+  }
+
+  /** No new step starts from now on; a step still running gets `graceMs` before the abort signal fires. */
+  private endEarly(reason: SliceBudgetSpent, graceMs: number): void {
+    this.budgetSpent ??= reason;
+    const first = this.budgetSpent;
+    this.timers.push(setTimeout(() => this.abort.abort(first), graceMs));
+  }
+
+  /** The task's view of the engine: memoized steps, loop state, progress, logs, and the abort signal. */
+  private contextFor(completed: Map<string, unknown>): TaskContext {
+    const { repository, checkpoints } = this.services;
+    const { taskId } = this.message;
+    const lease = this.lease;
+    return {
+      taskId,
+      attempt: this.message.attempt,
+      signal: this.abort.signal,
+      get state() {
+        return lease.state;
+      },
+      step: async <T>(name: string, fn: () => Promise<T> | T): Promise<T> => {
+        if (completed.has(name)) return completed.get(name) as T;
+        if (this.budgetSpent) throw this.budgetSpent;
+        this.throwIfAborted();
+        // Between steps, not only on heartbeats, so a cancelled task stops within one step.
+        if (await repository.isCancelRequested(taskId)) this.abort.abort(new TaskCancelled());
+        this.throwIfAborted();
+        const result = await withSpan('task.step', { [ATTR.step]: name }, async () => {
+          const value = await fn();
+          await this.writeLease(() => checkpoints.commitStep(this.lease, name, value));
+          return value;
+        });
+        completed.set(name, result);
+        await this.events.flushProgress();
+        return result;
+      },
+      checkpoint: (state: unknown) => this.writeLease(() => checkpoints.saveState(this.lease, state)),
+      progress: (progress) => this.events.progress(progress),
+      log: (level, message, data) => void this.events.log(level, message, data),
+    };
+  }
+
+  private throwIfAborted(): void {
+    if (this.abort.signal.aborted) throw this.abort.signal.reason;
+  }
+
+  private writeLease(write: () => Promise<void>): Promise<void> {
+    const next = this.leaseWrites.then(write);
+    this.leaseWrites = next.catch(() => undefined);
+    return next;
+  }
+
+  private startHeartbeat(): void {
+    const beat = async () => {
+      if (this.released) return;
+      try {
+        await this.writeLease(() =>
+          this.services.checkpoints.renew(this.lease, this.settings.leaseSeconds * 1000),
+        );
+        const { cancelRequested } = await this.services.repository.heartbeat(this.message.taskId);
+        if (cancelRequested) this.abort.abort(new TaskCancelled());
+      } catch (err) {
+        if (err instanceof LeaseLostError) this.abort.abort(err);
+        else this.log('warn', `heartbeat failed: ${describeError(err)}`);
+      }
+      if (!this.abort.signal.aborted)
+        this.timers.push(setTimeout(beat, this.settings.heartbeatSeconds * 1000));
+    };
+    this.timers.push(setTimeout(beat, this.settings.heartbeatSeconds * 1000));
+  }
+
+  /** Releases the lease first: if the send then fails, the sweeper finds a free lease and re-drives the task. */
+  private async continueIn(nextSlice: number, attempt: number, scheduledAt?: Date): Promise<void> {
+    this.log('info', `slice ${this.message.slice} ended; the task continues in slice ${nextSlice}`);
+    await this.events.flushProgress();
+    await this.releaseLease(nextSlice);
+    await withTransientRetry(() =>
+      this.services.queue.send(
+        { taskId: this.message.taskId, slice: nextSlice, attempt },
+        { scheduledAt, traceparent: this.task.traceContext },
+      ),
+    );
+  }
+
+  private async retryOrFail(err: unknown): Promise<void> {
+    const message = describeError(err);
+    const { attempt, slice } = this.message;
+    if (attempt >= this.settings.retryMaxAttempts) {
+      return this.fail({ code: 'retries_exhausted', message: `attempt ${attempt} failed: ${message}` });
+    }
+    const delayMs = retryDelayMs(attempt + 1, this.settings.retryBaseSeconds);
+    appMetrics().taskRetries.add(1, this.typeAttribute);
+    await this.events.log('warn', `attempt ${attempt} failed; retrying in ${Math.round(delayMs / 1000)} s`, {
+      error: message,
+      attempt,
+      nextAttempt: attempt + 1,
+      delayMs,
+    });
+    await this.continueIn(slice + 1, attempt + 1, new Date(Date.now() + delayMs));
+  }
+
+  private async fail(error: { code: string; message: string }): Promise<void> {
+    await this.end('failed', { error });
+    await this.settle.deadLetter(error.code, error.message);
+  }
+
+  private async end(
+    status: 'succeeded' | 'failed' | 'cancelled',
+    outcome: { resultRef?: string; error?: { code: string; message: string } } = {},
+  ): Promise<void> {
+    await this.events.flushProgress();
+    const ended = await withTransientRetry(() =>
+      this.services.repository.finish(this.message.taskId, status, outcome),
+    );
+    if (ended) {
+      this.log(status === 'failed' ? 'warn' : 'info', `task ${status} in slice ${this.message.slice}`);
+      this.recordEnd(ended);
+      await this.events.status(status, outcome.error);
+    }
+    await this.releaseLease(this.message.slice + 1);
+    await this.services.webhooks.announce(ended);
+  }
+
+  /** The engine's own lines, with the task's ids; its trace id too, for lines written outside its spans. */
+  private log(level: LogLevel, message: string): void {
+    const { taskId, slice, attempt } = this.message;
+    this.services.log(level, message, {
+      taskId,
+      slice,
+      attempt,
+      traceId: this.task.traceId,
+      invocationId: this.context.invocationId,
+    });
+  }
+
+  private get typeAttribute() {
+    return { [ATTR.taskType]: this.task.type };
+  }
+
+  /** The metrics of a task that just ended. */
+  private recordEnd(ended: TaskRow): void {
+    const m = appMetrics();
+    const counter = { succeeded: m.tasksSucceeded, failed: m.tasksFailed, cancelled: m.tasksCancelled }[
+      ended.status as 'succeeded' | 'failed' | 'cancelled'
+    ];
+    counter?.add(1, this.typeAttribute);
+    const finishedAt = ended.finishedAt?.getTime() ?? Date.now();
+    m.taskDuration.record((finishedAt - ended.createdAt.getTime()) / 1000, this.typeAttribute);
+    m.taskSlices.record(this.message.slice + 1, this.typeAttribute);
+  }
+
+  /** Stops the heartbeat, then releases after every other lease write: each needs the ETag of the one before. */
+  private releaseLease(nextSlice: number): Promise<void> {
+    this.released = true;
+    for (const t of this.timers) clearTimeout(t);
+    return this.writeLease(() => this.services.checkpoints.release(this.lease, nextSlice));
+  }
+}
+
+/** A message body as the trigger hands it over: parsed JSON, or a string of JSON (undefined when it is not JSON). */
+export function parseMessageBody(message: unknown): unknown {
+  if (typeof message !== 'string') return message;
+  try {
+    return JSON.parse(message) as unknown;
+  } catch {
+    return undefined;
+  }
+}

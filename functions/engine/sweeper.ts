@@ -1,0 +1,66 @@
+import type { InvocationContext, Timer } from '@azure/functions';
+import { appServices } from '../app/app-services';
+import { describeError } from '../platform/describe-error';
+import type { TaskRow } from '../storage/task-repository';
+
+/** Past the queue's duplicate-detection window (5 min), so a re-send is never dropped as a duplicate. */
+const LOST_SECONDS = 10 * 60;
+const BATCH = 100;
+/** A webhook delivery this late lost its message (or its worker); a re-sent one gets this long to arrive. */
+const CALLBACK_OVERDUE_SECONDS = 120;
+
+/**
+ * Timer trigger: re-drives what fell through. Queued tasks whose message never left are re-sent; running tasks
+ * whose worker went silent and whose lease expired (process killed, continuation lost) get their next slice sent.
+ * A task with a live lease is never touched. Completion webhooks whose delivery is overdue are sent again.
+ */
+export async function sweepTasks(_timer: Timer, _context: InvocationContext): Promise<void> {
+  const { repository, queue, checkpoints, settings, webhooks, log: write } = appServices();
+  // Each line names its task, and carries the task's trace id: the sweeper's own span is a trace of its own.
+  const log = (level: 'info' | 'warn', task: TaskRow, message: string) =>
+    write(level, `sweeper: ${message}`, { taskId: task.id, traceId: task.traceId });
+  for (const task of await repository.staleQueued(settings.sweepUnsentSeconds, LOST_SECONDS, BATCH)) {
+    try {
+      // Slice 0, unless it ran already: an admin retry puts a failed task back to queued at a later slice.
+      const { nextSlice } = await checkpoints.leaseState(task.id);
+      await queue.send({ taskId: task.id, slice: nextSlice }, { traceparent: task.traceContext });
+      await repository.markEnqueued(task.id);
+      log('info', task, 're-sent a queued task');
+    } catch (err) {
+      log('warn', task, `could not re-send a queued task: ${describeError(err)}`);
+    }
+  }
+  for (const task of await repository.staleRunning(
+    settings.leaseSeconds + settings.heartbeatSeconds,
+    BATCH,
+  )) {
+    try {
+      const lease = await checkpoints.leaseState(task.id);
+      if (lease.live) continue;
+      // A message id of its own: the lost slice's message may still sit locked in the queue under the usual id.
+      await queue.send(
+        { taskId: task.id, slice: lease.nextSlice, attempt: Math.max(1, task.attempts) },
+        {
+          messageId: `${task.id}:${lease.nextSlice}:sweep:${task.heartbeatAt?.getTime() ?? 0}`,
+          traceparent: task.traceContext,
+        },
+      );
+      await repository.heartbeat(task.id);
+      log('info', task, `re-drove a running task at slice ${lease.nextSlice}`);
+    } catch (err) {
+      log('warn', task, `could not re-drive a running task: ${describeError(err)}`);
+    }
+  }
+  for (const task of await repository.takeOverdueCallbacks(
+    CALLBACK_OVERDUE_SECONDS,
+    CALLBACK_OVERDUE_SECONDS,
+    BATCH,
+  )) {
+    try {
+      await webhooks.resend(task);
+      log('info', task, `re-sent webhook delivery ${task.callbackAttempts + 1}`);
+    } catch (err) {
+      log('warn', task, `could not re-send the webhook: ${describeError(err)}`);
+    }
+  }
+}

@@ -1,0 +1,220 @@
+import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
+import type { OutboundPolicy } from '../outbound/address-policy';
+import { appMetrics } from '../platform/metrics';
+import { activeTraceparent, annotateActiveSpan, ATTR } from '../platform/tracing';
+import type { LiveEventPublisher } from '../events/redis-event-publisher';
+import { CONTAINERS, type BlobStore } from '../storage/blob-store';
+import type { TaskQueue } from '../messaging/task-queue';
+import {
+  FINISHED_STATUSES,
+  type ListQuery,
+  type TaskEventRow,
+  type TaskRepository,
+  type TaskRow,
+} from '../storage/task-repository';
+import type { TaskCatalog } from './catalog';
+import type { WebhookDelivery } from '../webhooks/webhook-delivery';
+import {
+  ActiveTasksLimitError,
+  IdempotencyConflictError,
+  TaskInputError,
+  type FieldError,
+} from './task-errors';
+import { describeError } from '../platform/describe-error';
+
+/**
+ * How long a submit waits for its message to be sent. The task is already stored, and the sweeper sends what was not
+ * sent (SWEEP_UNSENT_SECONDS), so a Service Bus that does not answer (a partition: the SDK would wait a minute per
+ * try) delays the task, not the caller's 202.
+ */
+const SUBMIT_SEND_TIMEOUT_MS = 5_000;
+
+export interface SubmitRequest {
+  owner: string;
+  type: string;
+  input: unknown;
+  idempotencyKey?: string;
+  /** Where to POST the task when it ends (completion webhook). */
+  callbackUrl?: string;
+  /** Hash of what the caller sent, to tell a retry from a different request under the same key. */
+  requestHash: string;
+  traceparent: string;
+  /** At most this many of the owner's tasks may be queued or running, this one included; 0 or absent: no limit. */
+  activeLimit?: number;
+}
+
+export type SubmitOutcome = { replayed: boolean; task: TaskRow };
+
+export type CancelOutcome =
+  { kind: 'notFound' } | { kind: 'finished'; task: TaskRow } | { kind: 'requested'; task: TaskRow };
+
+export type ResultOutcome =
+  | { kind: 'notFound' }
+  | { kind: 'notSucceeded'; task: TaskRow }
+  | { kind: 'ready'; stream: NodeJS.ReadableStream; length?: number };
+
+export interface TaskServiceDeps {
+  repository: TaskRepository;
+  blobs: BlobStore;
+  queue: TaskQueue;
+  catalog: TaskCatalog;
+  log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  webhooks: WebhookDelivery;
+  /** Live fan-out of the events the API itself records (queued, and cancelled while queued), per owner. */
+  live: (owner: string) => LiveEventPublisher;
+  /** Which callback URLs are acceptable; undefined when webhooks are off (no signing secret). */
+  callbackPolicy?: OutboundPolicy;
+}
+
+/** Submitting, reading, listing and cancelling tasks: the HTTP side of the async request-reply pattern. */
+export class TaskService {
+  constructor(private readonly deps: TaskServiceDeps) {}
+
+  /**
+   * Validates, writes the payload blob, then the row, then the message; a failed send leaves it queued for the sweeper.
+   * A replay of an earlier submit (same Idempotency-Key) is answered before the active-task limit is looked at.
+   */
+  async submit(request: SubmitRequest): Promise<SubmitOutcome> {
+    const { repository, blobs, queue } = this.deps;
+    const input = this.validate(request.type, request.input);
+    if (request.callbackUrl !== undefined) this.validateCallback(request.callbackUrl);
+    if (request.idempotencyKey) {
+      const existing = await repository.findByIdempotencyKey(request.owner, request.idempotencyKey);
+      if (existing) return this.replay(existing, request.requestHash);
+    }
+    const id = randomUUID();
+    // The request's span (traced-triggers) is the submit span: the task's messages carry it, so the task is one trace.
+    annotateActiveSpan({ [ATTR.taskId]: id, [ATTR.taskType]: request.type });
+    const traceparent = activeTraceparent() ?? request.traceparent;
+    const bytes = Buffer.from(JSON.stringify(input));
+    const inputRef = await blobs.putJson(CONTAINERS.payloads, `${id}.json`, bytes);
+    const task = await repository.insert(
+      {
+        id,
+        type: request.type,
+        owner: request.owner,
+        idempotencyKey: request.idempotencyKey ?? null,
+        requestHash: request.requestHash,
+        inputRef,
+        inputBytes: bytes.length,
+        traceId: traceparent.split('-')[1] ?? null,
+        traceContext: traceparent,
+        callbackUrl: request.callbackUrl ?? null,
+      },
+      request.activeLimit,
+    );
+    if (task === 'duplicate' || task === 'limited') {
+      await blobs.delete(inputRef);
+      // Another request with the same key won the race (and may be what filled the limit): this one is its replay.
+      const winner = request.idempotencyKey
+        ? await repository.findByIdempotencyKey(request.owner, request.idempotencyKey)
+        : undefined;
+      if (winner) return this.replay(winner, request.requestHash);
+      if (task === 'limited') throw new ActiveTasksLimitError(request.activeLimit ?? 0);
+      throw new Error('idempotency key conflict without a task');
+    }
+    appMetrics().tasksSubmitted.add(1, { [ATTR.taskType]: task.type });
+    this.deps.live(task.owner).publish({
+      taskId: id,
+      seq: 1,
+      at: task.createdAt,
+      type: 'status',
+      level: null,
+      message: null,
+      data: { status: 'queued' },
+    });
+    try {
+      await queue.send({ taskId: id, slice: 0 }, { traceparent, timeoutMs: SUBMIT_SEND_TIMEOUT_MS });
+      await repository.markEnqueued(id);
+    } catch (err) {
+      this.deps.log(
+        'warn',
+        `task ${id}: send to the queue failed, left queued for the sweeper: ${describeError(err)}`,
+      );
+    }
+    return { replayed: false, task };
+  }
+
+  /** `owner` undefined: any owner's task (admins); likewise below. */
+  get(owner: string | undefined, id: string): Promise<TaskRow | undefined> {
+    return this.deps.repository.find(id, owner);
+  }
+
+  list(query: ListQuery): Promise<TaskRow[]> {
+    return this.deps.repository.list(query);
+  }
+
+  async cancel(owner: string | undefined, id: string): Promise<CancelOutcome> {
+    const requested = await this.deps.repository.requestCancel(id, owner);
+    if (requested) {
+      // A queued task ends here and now: its status event and its webhook start here too.
+      if (requested.event) {
+        appMetrics().tasksCancelled.add(1, { [ATTR.taskType]: requested.task.type });
+        this.deps.live(requested.task.owner).publish(requested.event);
+        await this.deps.webhooks.announce(requested.task);
+      }
+      return { kind: 'requested', task: requested.task };
+    }
+    const current = await this.deps.repository.find(id, owner);
+    return current ? { kind: 'finished', task: current } : { kind: 'notFound' };
+  }
+
+  async openResult(owner: string | undefined, id: string): Promise<ResultOutcome> {
+    const task = await this.deps.repository.find(id, owner);
+    if (!task) return { kind: 'notFound' };
+    if (task.status !== 'succeeded' || !task.resultRef) return { kind: 'notSucceeded', task };
+    return { kind: 'ready', ...(await this.deps.blobs.openStream(task.resultRef)) };
+  }
+
+  async events(
+    owner: string | undefined,
+    id: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<TaskEventRow[] | undefined> {
+    const task = await this.deps.repository.find(id, owner);
+    if (!task) return undefined;
+    return this.deps.repository.events(id, afterSeq, limit);
+  }
+
+  isFinished(task: TaskRow): boolean {
+    return FINISHED_STATUSES.includes(task.status);
+  }
+
+  private validate(type: string, input: unknown): unknown {
+    const definition = this.deps.catalog.get(type);
+    if (!definition) {
+      const known = this.deps.catalog
+        .all()
+        .map((d) => d.type)
+        .join(', ');
+      throw new TaskInputError([{ path: 'type', message: `unknown task type "${type}" (known: ${known})` }]);
+    }
+    const parsed = definition.input.safeParse(input);
+    if (!parsed.success) throw new TaskInputError(fieldErrors(parsed.error, 'input'));
+    return parsed.data;
+  }
+
+  /** Checks what can be checked without DNS; the address is checked again at each delivery, as it connects. */
+  private validateCallback(callbackUrl: string): void {
+    const policy = this.deps.callbackPolicy;
+    const refusal = policy
+      ? policy.refusal(new URL(callbackUrl))
+      : 'webhooks are not enabled on this server (WEBHOOK_SIGNING_SECRET is not set)';
+    if (refusal) throw new TaskInputError([{ path: 'callbackUrl', message: refusal }]);
+  }
+
+  private replay(existing: TaskRow, requestHash: string): SubmitOutcome {
+    if (existing.requestHash !== requestHash) throw new IdempotencyConflictError(existing.id);
+    return { replayed: true, task: existing };
+  }
+}
+
+/** Every failing path of a zod error, as `input.steps`-style paths. */
+export function fieldErrors(error: z.ZodError, prefix: string): FieldError[] {
+  return error.issues.map((issue) => ({
+    path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.'),
+    message: issue.message,
+  }));
+}

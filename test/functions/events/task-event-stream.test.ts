@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { appServices } from '../../../functions/app/app-services';
+import { taskJson } from '../../../functions/contract/task-json';
+import { taskChannel } from '../../../functions/events/event-json';
+import { CallerEventStream } from '../../../functions/events/caller-event-stream';
+import { TaskEventStream, type StreamSink } from '../../../functions/events/task-event-stream';
+import { Redis } from 'ioredis';
+import { startRedis, type RedisServer } from '../../../local-dev/services/redis';
+import { startAppStack, type AppStack } from '../../support/app-stack';
+import { until } from '../../support/until';
+import { isFinished, startWorker, submitSimulate, waitForTask } from '../../support/engine-harness';
+import type { LocalHost } from '../../../local-dev/host';
+
+interface Written {
+  kind: 'event' | 'comment' | 'retry' | 'close';
+  type?: string;
+  data?: unknown;
+  id?: number;
+}
+
+function collectingSink(): { sink: StreamSink; written: Written[] } {
+  const written: Written[] = [];
+  return {
+    written,
+    sink: {
+      retry: () => written.push({ kind: 'retry' }),
+      event: (type, data, id) => written.push({ kind: 'event', type, data, id }),
+      comment: (text) => written.push({ kind: 'comment', data: text }),
+      close: () => written.push({ kind: 'close' }),
+    },
+  };
+}
+
+describe('task event stream: keep-alive, maximum duration, and a Redis outage', () => {
+  let stack: AppStack;
+  let redis: RedisServer;
+  let worker: LocalHost | undefined;
+  before(async () => {
+    redis = await startRedis({ port: 0 });
+    stack = await startAppStack({ REDIS_URL: redis.url });
+  });
+  after(async () => {
+    await worker?.close();
+    await stack.stop();
+    await redis.stop().catch(() => undefined);
+  });
+
+  /** A stream on the task, not started yet, and what it writes. */
+  const create = async (
+    id: string,
+    timings: { keepAliveMs: number; maxDurationMs: number; pollMs: number },
+  ) => {
+    const services = appServices();
+    const task = await services.tasks.get('local', id);
+    assert.ok(task);
+    const { sink, written } = collectingSink();
+    const stream = new TaskEventStream(
+      task,
+      undefined,
+      services.repository,
+      services.subscriptions,
+      taskJson,
+      sink,
+      timings,
+    );
+    return { stream, written };
+  };
+
+  const open = async (
+    id: string,
+    timings: { keepAliveMs: number; maxDurationMs: number; pollMs: number },
+  ) => {
+    const opened = await create(id, timings);
+    await opened.stream.start();
+    return opened;
+  };
+
+  it('writes keep-alive comments while idle and closes, without end, at the maximum duration', async () => {
+    const id = await submitSimulate({ steps: 1, stepMs: 0 }); // no worker: it stays queued
+    const { written } = await open(id, { keepAliveMs: 150, maxDurationMs: 700, pollMs: 100 });
+    await new Promise((r) => setTimeout(r, 900));
+    assert.ok(written.filter((w) => w.kind === 'comment' && w.data === 'keep-alive').length >= 2);
+    assert.equal(written.at(-1)?.kind, 'close');
+    assert.equal(
+      written.some((w) => w.type === 'end'),
+      false,
+      'a time-out is not an end: the client reconnects',
+    );
+  });
+
+  it('a stream stopped while it was starting (the client left at once) leaves no subscription and writes nothing more', async () => {
+    const id = await submitSimulate({ steps: 1, stepMs: 0 }); // no worker: it stays queued
+    const { stream, written } = await create(id, { keepAliveMs: 50, maxDurationMs: 60_000, pollMs: 50 });
+    const starting = stream.start();
+    stream.stop();
+    await starting;
+    assert.equal(appServices().subscriptions.listenerCount(taskChannel(id)), 0);
+    const count = written.length;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(written.length, count, 'no keep-alive or poll runs after the stop');
+  });
+
+  /** A caller's stream (GET /api/events) of the 'local' owner, started. */
+  const openCallerStream = async (timings: {
+    keepAliveMs: number;
+    maxDurationMs: number;
+    pollMs: number;
+  }) => {
+    const services = appServices();
+    const { sink, written } = collectingSink();
+    const stream = new CallerEventStream(
+      'local',
+      services.repository,
+      services.subscriptions,
+      taskJson,
+      sink,
+      timings,
+    );
+    await stream.start();
+    return { stream, written };
+  };
+
+  for (const kind of ['task', 'caller'] as const) {
+    it(`a ${kind} stream reads Postgres for what was published while the Redis subscriber reconnected, however short the gap`, async () => {
+      const id = await submitSimulate({ steps: 1, stepMs: 0 }); // no worker: nothing else writes its events
+      // No poll tick during the test: only the reconnect can make the stream read Postgres.
+      const timings = { keepAliveMs: 15_000, maxDurationMs: 30_000, pollMs: 60_000 };
+      const { stream, written } = kind === 'task' ? await open(id, timings) : await openCallerStream(timings);
+      const hub = appServices().subscriptions;
+      let reconnects = 0;
+      const stopCounting = hub.onReconnect(() => reconnects++);
+      const admin = new Redis(redis.url);
+      try {
+        // Cut the subscriber's connection and hold every client for a second, so it cannot be back before the event
+        // below is recorded (Redis runs one connection's pipelined commands in a row).
+        const [[killError, killed]] = (await admin
+          .pipeline()
+          .call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+          .call('CLIENT', 'PAUSE', '1000', 'ALL')
+          .exec()) as [Error | null, unknown][];
+        assert.ok(!killError && Number(killed) >= 1, 'the subscriber was cut');
+        // An event Redis never delivered to this subscriber: persisted, not published.
+        const missed = await appServices().repository.appendEvent(id, {
+          type: 'log',
+          level: 'info',
+          message: 'published while the subscriber was away',
+        });
+        assert.ok(await until(() => reconnects > 0, 5_000), 'the subscriber reconnected');
+        const got = () =>
+          written.some(
+            (w) =>
+              w.type === 'log' &&
+              (w.data as { seq?: number; taskId?: string }).seq === missed.seq &&
+              (w.data as { taskId?: string }).taskId === id,
+          );
+        assert.ok(await until(got, 2_000), 'the stream read the missed event from Postgres');
+      } finally {
+        stopCounting();
+        admin.disconnect();
+        stream.stop();
+      }
+    });
+  }
+
+  it('keeps reporting from Postgres while Redis is down, says so, and the task still succeeds', async () => {
+    worker = await startWorker(stack);
+    const id = await submitSimulate({ steps: 12, stepMs: 200 });
+    const { written } = await open(id, { keepAliveMs: 15_000, maxDurationMs: 60_000, pollMs: 300 });
+    await waitForTask(stack, id, (t) => (t.progress?.current ?? 0) >= 2);
+    await redis.stop();
+    const task = await waitForTask(stack, id, isFinished, 30_000);
+    assert.equal(task.status, 'succeeded');
+    await new Promise((r) => setTimeout(r, 800));
+    const types = written.filter((w) => w.kind === 'event').map((w) => w.type);
+    assert.ok(
+      written.some(
+        (w) => w.type === 'log' && String((w.data as { message: string }).message).includes('unavailable'),
+      ),
+      'the stream said it fell back to polling',
+    );
+    assert.equal(types.at(-1), 'end');
+    const ids = written.filter((w) => w.id !== undefined && w.type !== 'snapshot').map((w) => w.id as number);
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+    );
+    const { rows } = await stack.pool.query<{ seq: number }>(
+      'SELECT seq::int FROM task_events WHERE task_id = $1',
+      [id],
+    );
+    const snapshotId = written.find((w) => w.type === 'snapshot')?.id ?? 0;
+    for (const { seq } of rows)
+      if (seq > snapshotId) assert.ok(ids.includes(seq), `persisted event ${seq} delivered`);
+  });
+});
