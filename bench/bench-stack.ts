@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { appServices } from '../functions/app/app-services';
-import type { TaskRow } from '../functions/storage/task-repository';
+import type { TaskRow } from '../functions/model/task';
 import { startEphemeralStack, type EphemeralStack } from '../local-dev/ephemeral-stack';
 
 /** The benchmarks' submits all belong to one sampled trace. */

@@ -1,5 +1,5 @@
 import { sseFrames } from '../client/sse-frames';
-import { TERMINAL_STATUSES } from '../functions/events/event-json';
+import { isFinished } from '../functions/model/task';
 import type { EndToEndDriver } from './end-to-end-client';
 
 /** The cheapest real task: one checkpointed step that does nothing, and its progress report. */
@@ -59,7 +59,7 @@ async function openCallerStream(apiUrl: string) {
   const catchUp = async () => {
     for (const taskId of [...waiting.keys()]) {
       const { status } = (await (await fetch(`${apiUrl}/api/tasks/${taskId}`)).json()) as { status: string };
-      if (TERMINAL_STATUSES.has(status)) settle(taskId, status);
+      if (isFinished(status)) settle(taskId, status);
     }
   };
   let frames = await connect();
@@ -68,7 +68,7 @@ async function openCallerStream(apiUrl: string) {
       for await (const frame of frames) {
         if (frame.event !== 'status') continue;
         const event = JSON.parse(frame.data) as { taskId: string; status: string };
-        if (TERMINAL_STATUSES.has(event.status)) settle(event.taskId, event.status);
+        if (isFinished(event.status)) settle(event.taskId, event.status);
       }
       // The server closes a stream after SSE_MAX_SECONDS, which a long burst on a busy machine can outlast.
       frames = await connect();

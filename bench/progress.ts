@@ -1,6 +1,6 @@
 import { loadavg } from 'node:os';
 import { closeAppServices } from '../functions/app/app-services';
-import { TERMINAL_STATUSES } from '../functions/events/event-json';
+import { isFinished } from '../functions/model/task';
 import { sseFrames } from '../client/sse-frames';
 import type { EphemeralStack } from '../local-dev/ephemeral-stack';
 import { startBenchStack, submitTask } from './bench-stack';
@@ -57,7 +57,7 @@ async function watch(url: string, latencies: number[], timeoutMs: number): Promi
       if (frame.event !== 'progress' && frame.event !== 'status') continue;
       const event = JSON.parse(frame.data) as EventFields;
       if (frame.event === 'progress') latencies.push(Date.now() - Date.parse(event.at));
-      else if (TERMINAL_STATUSES.has(String(event.status))) return;
+      else if (isFinished(String(event.status))) return;
     }
   } finally {
     clearTimeout(timer);

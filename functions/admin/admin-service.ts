@@ -3,12 +3,8 @@ import type { AdminRepository } from '../storage/admin-repository';
 import type { CheckpointStore } from '../storage/checkpoint-store';
 import type { DeadLetter, QueueInspector, RemoveOutcome } from '../messaging/queue-inspector';
 import type { TaskQueue } from '../messaging/task-queue';
-import {
-  TASK_STATUSES,
-  type TaskRepository,
-  type TaskRow,
-  type TaskStatus,
-} from '../storage/task-repository';
+import { TASK_STATUSES, type TaskRow, type TaskStatus } from '../model/task';
+import type { TaskRepository } from '../storage/task-repository';
 import { describeError } from '../platform/describe-error';
 
 /** Messages counted per queue by peeking; beyond it the counts say `truncated`. */

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { TASK_STATUSES } from '../storage/task-repository';
+import { TASK_STATUSES } from '../model/task';
 
 /** The API's shapes: what handlers validate and return, and what OpenAPI is generated from. */
 
-export const TaskStatusSchema = z.enum(TASK_STATUSES as [string, ...string[]]).meta({ id: 'TaskStatus' });
+export const TaskStatusSchema = z.enum(TASK_STATUSES).meta({ id: 'TaskStatus' });
 
 export const ProgressSchema = z
   .object({

@@ -1,4 +1,4 @@
-import type { TaskRow } from '../storage/task-repository';
+import type { TaskRow } from '../model/task';
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 

@@ -1,5 +1,6 @@
 import type { LiveEventPublisher } from '../events/redis-event-publisher';
-import type { TaskEventRow, TaskRepository } from '../storage/task-repository';
+import type { TaskEventRow } from '../model/events';
+import type { TaskRepository } from '../storage/task-repository';
 import type { LogLevel, TaskProgress } from './define-task';
 
 const PROGRESS_PERSIST_MS = 1_000;

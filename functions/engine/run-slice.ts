@@ -4,7 +4,7 @@ import { appServices, type AppServices } from '../app/app-services';
 import { CONTAINERS, isBlobNotFound } from '../storage/blob-store';
 import { LeaseLostError, type Lease } from '../storage/checkpoint-store';
 import type { TaskMessage } from '../messaging/task-queue';
-import type { TaskRow } from '../storage/task-repository';
+import type { TaskRow } from '../model/task';
 import { withTransientRetry } from '../platform/transient-retry';
 import { PermanentError, type TaskContext } from './define-task';
 import { CheckpointMissingError, PayloadMissingError } from './task-errors';

@@ -1,7 +1,7 @@
 import type { InvocationContext, Timer } from '@azure/functions';
 import { appServices } from '../app/app-services';
 import { describeError } from '../platform/describe-error';
-import type { TaskRow } from '../storage/task-repository';
+import type { TaskRow } from '../model/task';
 
 /** Past the queue's duplicate-detection window (5 min), so a re-send is never dropped as a duplicate. */
 const LOST_SECONDS = 10 * 60;

@@ -6,13 +6,9 @@ import { activeTraceparent, annotateActiveSpan, ATTR } from '../platform/tracing
 import type { LiveEventPublisher } from '../events/redis-event-publisher';
 import { CONTAINERS, type BlobStore } from '../storage/blob-store';
 import type { TaskQueue } from '../messaging/task-queue';
-import {
-  FINISHED_STATUSES,
-  type ListQuery,
-  type TaskEventRow,
-  type TaskRepository,
-  type TaskRow,
-} from '../storage/task-repository';
+import { isFinished, type TaskRow } from '../model/task';
+import type { TaskEventRow } from '../model/events';
+import type { ListQuery, TaskRepository } from '../storage/task-repository';
 import type { TaskCatalog } from './catalog';
 import type { WebhookDelivery } from '../webhooks/webhook-delivery';
 import {
@@ -179,7 +175,7 @@ export class TaskService {
   }
 
   isFinished(task: TaskRow): boolean {
-    return FINISHED_STATUSES.includes(task.status);
+    return isFinished(task.status);
   }
 
   private validate(type: string, input: unknown): unknown {

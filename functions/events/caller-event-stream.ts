@@ -1,8 +1,8 @@
-import type { TaskRepository, TaskRow } from '../storage/task-repository';
+import type { TaskRow } from '../model/task';
+import type { TaskRepository } from '../storage/task-repository';
 import { ALL_OWNERS_PATTERN, eventJson, ownerChannel, type EventJson } from './event-json';
-import { EventStreamBase } from './event-stream-base';
+import { EventStreamBase, type StreamSink, type StreamTimings } from './event-stream-base';
 import type { SubscriptionHub } from './subscription-hub';
-import type { StreamSink, StreamTimings } from './task-event-stream';
 
 const SNAPSHOT_LIMIT = 100;
 const POLL_PAGE = 500;
@@ -17,17 +17,16 @@ export class CallerEventStream extends EventStreamBase {
   /** Highest seq sent per task, to drop what polling and live delivery both bring. */
   private readonly lastSeq = new Map<string, number>();
   private polledUntil = new Date();
-  private pollingAnnounced = false;
 
   constructor(
     private readonly owner: string | undefined,
     private readonly repository: TaskRepository,
-    private readonly hub: SubscriptionHub,
+    hub: SubscriptionHub,
     private readonly taskView: (row: TaskRow) => unknown,
     sink: StreamSink,
     timings: StreamTimings,
   ) {
-    super(sink, timings);
+    super(hub, sink, timings);
   }
 
   async start(): Promise<void> {
@@ -43,7 +42,7 @@ export class CallerEventStream extends EventStreamBase {
     const tasks = await this.repository.unfinished(this.owner, SNAPSHOT_LIMIT);
     this.write('snapshot', { tasks: tasks.map(this.taskView) });
     await this.started();
-    this.schedule(() => this.tick());
+    this.schedulePolling();
   }
 
   private deliver(event: EventJson): void {
@@ -52,20 +51,9 @@ export class CallerEventStream extends EventStreamBase {
     this.write(event.type, event);
   }
 
-  private async tick(): Promise<void> {
-    if (this.hub.live) {
-      this.pollingAnnounced = false;
-      this.polledUntil = new Date(Date.now() - this.timings.pollMs);
-      return;
-    }
-    if (!this.pollingAnnounced) {
-      this.write('log', {
-        level: 'warn',
-        message: 'Live updates are unavailable; reading from the database.',
-      });
-      this.pollingAnnounced = true;
-    }
-    await this.catchUp();
+  /** Live delivery is up: a later outage polls from one period back, so nothing published meanwhile is missed. */
+  protected override whileLive(): void {
+    this.polledUntil = new Date(Date.now() - this.timings.pollMs);
   }
 
   protected async catchUp(): Promise<void> {

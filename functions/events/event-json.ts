@@ -1,4 +1,4 @@
-import type { TaskEventRow } from '../storage/task-repository';
+import type { TaskEventRow } from '../model/events';
 
 export interface EventJson {
   seq: number;
@@ -26,5 +26,3 @@ export const taskChannel = (taskId: string): string => `longhaul:task:${taskId}`
 export const ownerChannel = (owner: string): string => `longhaul:owner:${owner}`;
 /** Every owner's channel, for an admin's multiplexed stream (a Redis glob pattern). */
 export const ALL_OWNERS_PATTERN = 'longhaul:owner:*';
-
-export const TERMINAL_STATUSES = new Set(['succeeded', 'failed', 'cancelled']);

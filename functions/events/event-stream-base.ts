@@ -1,13 +1,43 @@
-import type { StreamSink, StreamTimings } from './task-event-stream';
+import { describeError } from '../platform/describe-error';
+import type { SubscriptionHub } from './subscription-hub';
 
-/** What every event stream shares: writing through the sink, keep-alives, the maximum duration, and stopping. */
+export interface StreamTimings {
+  keepAliveMs: number;
+  maxDurationMs: number;
+  pollMs: number;
+}
+
+export const DEFAULT_TIMINGS: Omit<StreamTimings, 'maxDurationMs'> = { keepAliveMs: 15_000, pollMs: 1_500 };
+
+/** What a stream writes; the HTTP layer frames it as SSE. */
+export interface StreamSink {
+  retry(ms: number): void;
+  event(type: string, data: unknown, id?: number): void;
+  comment(text: string): void;
+  close(): void;
+  /** A failure the stream survives (a Postgres read it retries at the next poll): for the operator's log. */
+  warn(message: string): void;
+}
+
+/** Told to the client once each time live delivery stops; the stream then reads Postgres every poll period. */
+export const POLLING_NOTICE = {
+  level: 'warn',
+  message: 'Live updates are unavailable; reading from the database every few seconds.',
+};
+
+/**
+ * What every event stream shares: writing through the sink, keep-alives, the maximum duration, stopping, and falling
+ * back to Postgres while the live source (Redis) is down.
+ */
 export abstract class EventStreamBase {
   protected closed = false;
   private lastWriteAt = Date.now();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly cleanups: Array<() => void> = [];
+  private pollingAnnounced = false;
 
   constructor(
+    protected readonly hub: SubscriptionHub,
     protected readonly sink: StreamSink,
     protected readonly timings: StreamTimings,
   ) {}
@@ -20,16 +50,19 @@ export abstract class EventStreamBase {
   /** Reads from Postgres what the live source may have dropped (see `reconnected`). */
   protected abstract catchUp(): Promise<void>;
 
+  /** A poll period passed with live delivery up (a stream that polls by time moves its mark here). */
+  protected whileLive(): void {}
+
   /**
    * The live source is back after a reconnect: what was published meanwhile never arrives live, so read it. During
    * start (before the snapshot is written) the read waits for `started`, so nothing goes out ahead of the snapshot.
    */
   protected reconnected(): void {
     if (this.starting) this.reconnectedWhileStarting = true;
-    else void this.catchUp().catch(() => undefined);
+    else void this.catchUp().catch((err: unknown) => this.catchUpFailed(err));
   }
 
-  /** Ends start: catches up on a reconnect that happened during it. */
+  /** Ends start: catches up on a reconnect that happened during it, then polls while live delivery is down. */
   protected async started(): Promise<void> {
     this.starting = false;
     if (this.reconnectedWhileStarting) await this.catchUp();
@@ -45,22 +78,43 @@ export abstract class EventStreamBase {
   }
 
   /**
-   * Runs `tick` every poll period and closes the stream after its maximum duration; nothing when the stream stopped
-   * already (the client left while it was starting), or the interval would run forever.
+   * Every poll period: reads Postgres while live delivery is down (the client is told once), then a keep-alive if
+   * nothing was written; closes the stream after its maximum duration. Nothing when the stream stopped already (the
+   * client left while it was starting), or the interval would run forever.
    */
-  protected schedule(tick: () => Promise<void>): void {
+  protected schedulePolling(): void {
     if (this.closed) return;
     this.timers.push(
       setInterval(
         () => {
-          void tick()
-            .catch(() => undefined)
+          void this.poll()
+            .catch((err: unknown) => this.catchUpFailed(err))
             .then(() => this.keepAlive());
         },
         Math.min(this.timings.keepAliveMs, this.timings.pollMs),
       ),
     );
     this.timers.push(setTimeout(() => this.stop(), this.timings.maxDurationMs));
+  }
+
+  private async poll(): Promise<void> {
+    if (this.hub.live) {
+      this.pollingAnnounced = false;
+      this.whileLive();
+      return;
+    }
+    if (!this.pollingAnnounced) {
+      this.write('log', POLLING_NOTICE);
+      this.pollingAnnounced = true;
+    }
+    await this.catchUp();
+  }
+
+  /** The next poll tries again; the operator learns why events may arrive late. */
+  private catchUpFailed(err: unknown): void {
+    this.sink.warn(
+      `reading missed events from Postgres failed (retried at the next poll): ${describeError(err)}`,
+    );
   }
 
   /** Runs `cleanup` when the stream stops, or at once when it has stopped already. */

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { ATTR, SpanKind, withSpan } from '../platform/tracing';
-import type { TaskEventRow } from '../storage/task-repository';
+import type { TaskEventRow } from '../model/events';
 import { eventJson, ownerChannel, taskChannel } from './event-json';
 import { describeError } from '../platform/describe-error';
 

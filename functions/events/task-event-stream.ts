@@ -1,23 +1,10 @@
-import type { TaskEventRow, TaskRepository, TaskRow } from '../storage/task-repository';
-import { eventJson, taskChannel, TERMINAL_STATUSES, type EventJson } from './event-json';
-import { EventStreamBase } from './event-stream-base';
+import type { TaskRow } from '../model/task';
+import type { TaskEventRow } from '../model/events';
+import type { TaskRepository } from '../storage/task-repository';
+import { isFinished } from '../model/task';
+import { eventJson, taskChannel, type EventJson } from './event-json';
+import { EventStreamBase, type StreamSink, type StreamTimings } from './event-stream-base';
 import type { SubscriptionHub } from './subscription-hub';
-
-export interface StreamTimings {
-  keepAliveMs: number;
-  maxDurationMs: number;
-  pollMs: number;
-}
-
-export const DEFAULT_TIMINGS: Omit<StreamTimings, 'maxDurationMs'> = { keepAliveMs: 15_000, pollMs: 1_500 };
-
-/** What a stream writes; the HTTP layer frames it as SSE. */
-export interface StreamSink {
-  retry(ms: number): void;
-  event(type: string, data: unknown, id?: number): void;
-  comment(text: string): void;
-  close(): void;
-}
 
 const REPLAY_PAGE = 500;
 
@@ -30,18 +17,17 @@ export class TaskEventStream extends EventStreamBase {
   private lastSent = 0;
   private replaying = true;
   private buffered: EventJson[] = [];
-  private pollingAnnounced = false;
 
   constructor(
     private readonly task: TaskRow,
     private readonly lastEventId: number | undefined,
     private readonly repository: TaskRepository,
-    private readonly hub: SubscriptionHub,
+    hub: SubscriptionHub,
     private readonly taskView: (row: TaskRow) => unknown,
     sink: StreamSink,
     timings: StreamTimings,
   ) {
-    super(sink, timings);
+    super(hub, sink, timings);
   }
 
   async start(): Promise<void> {
@@ -59,8 +45,8 @@ export class TaskEventStream extends EventStreamBase {
     for (const e of this.buffered) this.deliver(e);
     this.buffered = [];
     await this.started();
-    if (TERMINAL_STATUSES.has(current.status)) return this.end(current.status);
-    this.schedule(() => this.tick());
+    if (isFinished(current.status)) return this.end(current.status);
+    this.schedulePolling();
   }
 
   private onLive(event: EventJson): void {
@@ -72,23 +58,7 @@ export class TaskEventStream extends EventStreamBase {
     if (this.closed || event.seq <= this.lastSent) return;
     this.write(event.type, event, event.seq);
     this.lastSent = event.seq;
-    if (event.type === 'status' && TERMINAL_STATUSES.has(String(event.status)))
-      this.end(String(event.status));
-  }
-
-  private async tick(): Promise<void> {
-    if (this.hub.live) {
-      this.pollingAnnounced = false;
-      return;
-    }
-    if (!this.pollingAnnounced) {
-      this.write('log', {
-        level: 'warn',
-        message: 'Live updates are unavailable; reading from the database every few seconds.',
-      });
-      this.pollingAnnounced = true;
-    }
-    await this.catchUp();
+    if (event.type === 'status' && isFinished(String(event.status))) this.end(String(event.status));
   }
 
   /** Sends the persisted events after the last one sent. */

@@ -1,5 +1,9 @@
 import type { Pool } from 'pg';
-import type { TaskEventRow, TaskStatus } from './task-repository';
+import type { TaskEventRow } from '../model/events';
+import { FINISHED_STATUSES, type TaskStatus } from '../model/task';
+import { sqlList } from './sql-list';
+
+const FINISHED = sqlList(FINISHED_STATUSES);
 
 export interface StatusCount {
   type: string;
@@ -90,7 +94,7 @@ export class AdminRepository {
       await client.query('BEGIN');
       const { rows } = await client.query<ExpiredTask>(
         `SELECT id, input_ref AS "inputRef", result_ref AS "resultRef" FROM tasks
-         WHERE status IN ('succeeded', 'failed', 'cancelled') AND finished_at < $1
+         WHERE status IN (${FINISHED}) AND finished_at < $1
          ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
         [cutoff, limit],
       );

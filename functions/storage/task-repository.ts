@@ -1,47 +1,14 @@
 import type { Pool, PoolClient } from 'pg';
-
-export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-export const TASK_STATUSES: readonly TaskStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
-export const FINISHED_STATUSES: readonly TaskStatus[] = ['succeeded', 'failed', 'cancelled'];
-
-export interface TaskRow {
-  id: string;
-  type: string;
-  status: TaskStatus;
-  owner: string;
-  idempotencyKey: string | null;
-  requestHash: string | null;
-  inputRef: string;
-  inputBytes: number;
-  resultRef: string | null;
-  progress: Record<string, unknown> | null;
-  error: { code: string; message: string } | null;
-  attempts: number;
-  cancelRequested: boolean;
-  traceId: string | null;
-  /** W3C traceparent of the submit span, sent on every message of the task (null for tasks from before it was kept). */
-  traceContext: string | null;
-  createdAt: Date;
-  startedAt: Date | null;
-  updatedAt: Date;
-  finishedAt: Date | null;
-  heartbeatAt: Date | null;
-  enqueuedAt: Date | null;
-  callbackUrl: string | null;
-  /** null until the task ends; then the completion webhook's delivery state. */
-  callbackState: CallbackState | null;
-  callbackAttempts: number;
-  callbackDueAt: Date | null;
-  callbackError: string | null;
-}
-
-export type CallbackState = 'pending' | 'delivered' | 'failed';
-
-/** What one webhook delivery attempt came to. */
-export type CallbackOutcome =
-  | { state: 'delivered' }
-  | { state: 'pending'; dueAt: Date; error: string }
-  | { state: 'failed'; error: string };
+import type { TaskEventRow } from '../model/events';
+import {
+  ACTIVE_STATUSES,
+  type CallbackOutcome,
+  type FinishedStatus,
+  type TaskError,
+  type TaskRow,
+  type TaskStatus,
+} from '../model/task';
+import { sqlList } from './sql-list';
 
 export interface NewTask {
   id: string;
@@ -66,16 +33,6 @@ export interface ListQuery {
   after?: { createdAt: Date; id: string };
 }
 
-export interface TaskEventRow {
-  taskId: string;
-  seq: number;
-  at: Date;
-  type: 'status' | 'progress' | 'log';
-  level: string | null;
-  message: string | null;
-  data: unknown;
-}
-
 const COLUMNS = `id, type, status, owner, idempotency_key AS "idempotencyKey", request_hash AS "requestHash",
   input_ref AS "inputRef", input_bytes AS "inputBytes", result_ref AS "resultRef", progress, error, attempts,
   cancel_requested AS "cancelRequested", trace_id AS "traceId",
@@ -87,6 +44,8 @@ const COLUMNS = `id, type, status, owner, idempotency_key AS "idempotencyKey", r
 /** On the change to a terminal status: a task with a callback URL gets a delivery due now. */
 const CALLBACK_DUE = `callback_state = CASE WHEN callback_url IS NULL THEN NULL ELSE 'pending' END,
   callback_due_at = CASE WHEN callback_url IS NULL THEN NULL ELSE now() END`;
+
+const ACTIVE = sqlList(ACTIVE_STATUSES);
 
 /** First key of the advisory lock that serializes one owner's submits (the second is the owner's hash). */
 const ACTIVE_TASKS_LOCK = 0x4c48_0001;
@@ -139,7 +98,7 @@ export class TaskRepository {
       await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ACTIVE_TASKS_LOCK, task.owner]);
       // Read after the lock: in READ COMMITTED each statement sees what the previous lock holder committed.
       const { rows } = await client.query<{ active: number }>(
-        `SELECT count(*)::int AS active FROM tasks WHERE owner = $1 AND status IN ('queued', 'running')`,
+        `SELECT count(*)::int AS active FROM tasks WHERE owner = $1 AND status IN (${ACTIVE})`,
         [task.owner],
       );
       const row = rows[0].active < activeLimit ? await insertTask(client, task) : 'limited';
@@ -213,7 +172,7 @@ export class TaskRepository {
            callback_due_at = CASE WHEN status = 'queued' AND callback_url IS NOT NULL THEN now()
              ELSE callback_due_at END,
            updated_at = now()
-         WHERE id = $1 AND ($2::text IS NULL OR owner = $2) AND status IN ('queued', 'running')
+         WHERE id = $1 AND ($2::text IS NULL OR owner = $2) AND status IN (${ACTIVE})
          RETURNING *),
        e AS (
          INSERT INTO task_events (task_id, seq, type, data)
@@ -245,7 +204,7 @@ export class TaskRepository {
     const { rows } = await this.pool.query<TaskRow>(
       `UPDATE tasks SET status = 'running', attempts = GREATEST(attempts, $2),
          started_at = COALESCE(started_at, now()), heartbeat_at = now(), updated_at = now()
-       WHERE id = $1 AND status IN ('queued', 'running')
+       WHERE id = $1 AND status IN (${ACTIVE})
        RETURNING ${COLUMNS}`,
       [id, attempt],
     );
@@ -284,7 +243,7 @@ export class TaskRepository {
   /** A caller's queued and running tasks, newest first; every owner's when `owner` is undefined (admins). */
   async unfinished(owner: string | undefined, limit: number): Promise<TaskRow[]> {
     const { rows } = await this.pool.query<TaskRow>(
-      `SELECT ${COLUMNS} FROM tasks WHERE ($1::text IS NULL OR owner = $1) AND status IN ('queued', 'running')
+      `SELECT ${COLUMNS} FROM tasks WHERE ($1::text IS NULL OR owner = $1) AND status IN (${ACTIVE})
        ORDER BY created_at DESC, id DESC LIMIT $2`,
       [owner, limit],
     );
@@ -327,13 +286,13 @@ export class TaskRepository {
   /** Ends a task; a task that already ended keeps its first ending. */
   async finish(
     id: string,
-    status: 'succeeded' | 'failed' | 'cancelled',
-    outcome: { resultRef?: string; error?: { code: string; message: string } } = {},
+    status: FinishedStatus,
+    outcome: { resultRef?: string; error?: TaskError } = {},
   ): Promise<TaskRow | undefined> {
     const { rows } = await this.pool.query<TaskRow>(
       `UPDATE tasks SET status = $2, result_ref = $3, error = $4, finished_at = now(), updated_at = now(),
          ${CALLBACK_DUE}
-       WHERE id = $1 AND status IN ('queued', 'running')
+       WHERE id = $1 AND status IN (${ACTIVE})
        RETURNING ${COLUMNS}`,
       [id, status, outcome.resultRef ?? null, outcome.error ?? null],
     );

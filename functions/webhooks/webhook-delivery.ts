@@ -1,7 +1,8 @@
 import { OutboundError, type OutboundClient } from '../outbound/outbound-client';
 import { retryDelayMs } from '../platform/retry-backoff';
 import type { TaskQueue } from '../messaging/task-queue';
-import type { CallbackOutcome, TaskRepository, TaskRow } from '../storage/task-repository';
+import type { CallbackOutcome, TaskRow } from '../model/task';
+import type { TaskRepository } from '../storage/task-repository';
 import { taskJson } from '../contract/task-json';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature';
 import { describeError } from '../platform/describe-error';

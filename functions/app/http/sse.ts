@@ -1,5 +1,7 @@
 import { appMetrics } from '../../platform/metrics';
-import type { StreamSink } from '../../events/task-event-stream';
+import type { InvocationContext } from '@azure/functions';
+import type { StreamSink } from '../../events/event-stream-base';
+import { describeError } from '../../platform/describe-error';
 
 /** Server-Sent Events framing (WHATWG HTML §9.2). */
 export function sseEvent(event: string, data: unknown, id?: number): string {
@@ -63,6 +65,19 @@ function joinFrames(parts: Uint8Array[]): Uint8Array {
   return chunk;
 }
 
+/** Where a stream's problems go, each line prefixed with which stream it is. */
+export interface StreamLog {
+  error(message: string): void;
+  warn(message: string): void;
+}
+
+export function streamLog(context: InvocationContext, stream: string): StreamLog {
+  return {
+    error: (message) => context.error(`${stream}: ${message}`),
+    warn: (message) => context.warn(`${stream}: ${message}`),
+  };
+}
+
 /**
  * An SSE response whose body is fed by the source that `create` builds over the SSE sink. Frames written in one turn
  * of the event loop (a burst of events from one Redis read) go out as one chunk: each chunk costs the host a read and
@@ -70,7 +85,7 @@ function joinFrames(parts: Uint8Array[]): Uint8Array {
  */
 export function sseResponse(
   create: (sink: StreamSink) => SseSource,
-  onError: (err: unknown) => void,
+  log: StreamLog,
 ): { status: number; headers: Record<string, string>; body: ReadableStream<Uint8Array> } {
   let source: SseSource | undefined;
   let pending: Uint8Array[] = [];
@@ -106,6 +121,7 @@ export function sseResponse(
         retry: (ms) => send(encoder.encode(`retry: ${ms}\n\n`)),
         event: (type, data, id) => send(eventBytes(type, data, id)),
         comment: (text) => send(encoder.encode(sseComment(text))),
+        warn: log.warn,
         close: () => {
           flush();
           gone = true;
@@ -118,7 +134,7 @@ export function sseResponse(
         },
       });
       source.start().catch((err: unknown) => {
-        onError(err);
+        log.error(`failed: ${describeError(err)}`);
         source?.stop();
       });
     },

@@ -4,16 +4,18 @@ import { appServices } from '../../../functions/app/app-services';
 import { taskJson } from '../../../functions/contract/task-json';
 import { taskChannel } from '../../../functions/events/event-json';
 import { CallerEventStream } from '../../../functions/events/caller-event-stream';
-import { TaskEventStream, type StreamSink } from '../../../functions/events/task-event-stream';
+import type { StreamSink } from '../../../functions/events/event-stream-base';
+import { TaskEventStream } from '../../../functions/events/task-event-stream';
 import { Redis } from 'ioredis';
 import { startRedis, type RedisServer } from '../../../local-dev/services/redis';
 import { startAppStack, type AppStack } from '../../support/app-stack';
 import { until } from '../../support/until';
 import { isFinished, startWorker, submitSimulate, waitForTask } from '../../support/engine-harness';
 import type { LocalHost } from '../../../local-dev/host';
+import type { SubscriptionHub } from '../../../functions/events/subscription-hub';
 
 interface Written {
-  kind: 'event' | 'comment' | 'retry' | 'close';
+  kind: 'event' | 'comment' | 'retry' | 'close' | 'warn';
   type?: string;
   data?: unknown;
   id?: number;
@@ -28,6 +30,7 @@ function collectingSink(): { sink: StreamSink; written: Written[] } {
       event: (type, data, id) => written.push({ kind: 'event', type, data, id }),
       comment: (text) => written.push({ kind: 'comment', data: text }),
       close: () => written.push({ kind: 'close' }),
+      warn: (message) => written.push({ kind: 'warn', data: message }),
     },
   };
 }
@@ -162,6 +165,57 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
       }
     });
   }
+
+  it('logs a failed read from Postgres while live delivery is down, and delivers what it missed at the next poll', async () => {
+    const id = await submitSimulate({ steps: 1, stepMs: 0 }); // no worker: nothing else writes its events
+    const services = appServices();
+    const task = await services.tasks.get('local', id);
+    assert.ok(task);
+    let failing = true;
+    // The real repository, whose event reads fail until `failing` is cleared (a Postgres restart, say).
+    const repository = new Proxy(services.repository, {
+      get(target, prop) {
+        if (prop === 'events' && failing) return () => Promise.reject(new Error('connection terminated'));
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    // Live delivery down from the start: every poll reads Postgres.
+    const downHub = {
+      live: false,
+      subscribe: () => Promise.resolve(() => undefined),
+      onReconnect: () => () => undefined,
+    } as unknown as SubscriptionHub;
+    const { sink, written } = collectingSink();
+    const stream = new TaskEventStream(task, undefined, repository, downHub, taskJson, sink, {
+      keepAliveMs: 15_000,
+      maxDurationMs: 30_000,
+      pollMs: 100,
+    });
+    try {
+      await stream.start();
+      const missed = await services.repository.appendEvent(id, {
+        type: 'log',
+        level: 'info',
+        message: 'written while reads fail',
+      });
+      assert.ok(
+        await until(() => written.some((w) => w.kind === 'warn'), 2_000),
+        'the failed read was logged',
+      );
+      assert.match(
+        String(written.find((w) => w.kind === 'warn')?.data),
+        /reading missed events from Postgres failed .*connection terminated/,
+      );
+      assert.ok(!written.some((w) => (w.data as { seq?: number } | undefined)?.seq === missed.seq));
+      failing = false;
+      const delivered = () =>
+        written.some((w) => w.type === 'log' && (w.data as { seq?: number }).seq === missed.seq);
+      assert.ok(await until(delivered, 2_000), 'the next poll delivered the event');
+    } finally {
+      stream.stop();
+    }
+  });
 
   it('keeps reporting from Postgres while Redis is down, says so, and the task still succeeds', async () => {
     worker = await startWorker(stack);

@@ -1,11 +1,10 @@
 import { CallerEventStream } from '../../../events/caller-event-stream';
-import { DEFAULT_TIMINGS } from '../../../events/task-event-stream';
+import { DEFAULT_TIMINGS } from '../../../events/event-stream-base';
 import { visibleOwner } from '../caller';
 import { handler } from '../handle';
 import { problem } from '../responses';
-import { sseResponse, wantsEventStream } from '../sse';
+import { sseResponse, streamLog, wantsEventStream } from '../sse';
 import { taskJson } from '../../../contract/task-json';
-import { describeError } from '../../../platform/describe-error';
 
 /** GET /api/events: one SSE connection carrying every event of the caller's tasks, or every task for admins (design §3). */
 export const streamCallerEvents = handler(
@@ -26,7 +25,7 @@ export const streamCallerEvents = handler(
           sink,
           timings,
         ),
-      (err) => context.error(`event stream of caller ${caller.id} failed: ${describeError(err)}`),
+      streamLog(context, `event stream of caller ${caller.id}`),
     );
   },
   { streamScope: () => ({}) },

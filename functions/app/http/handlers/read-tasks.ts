@@ -5,7 +5,7 @@ import { decodeCursor, encodeCursor } from '../list-cursor';
 import { json, problem } from '../responses';
 import { parseQuery } from '../query';
 import { taskJson } from '../../../contract/task-json';
-import type { TaskStatus } from '../../../storage/task-repository';
+import type { TaskStatus } from '../../../model/task';
 
 /** GET /api/tasks/{id} */
 export const getTask = handler(async ({ request, services, caller }) => {

@@ -1,11 +1,11 @@
 import { visibleOwner } from '../caller';
 import type { HttpResponseInit } from '@azure/functions';
-import { DEFAULT_TIMINGS, TaskEventStream } from '../../../events/task-event-stream';
+import { DEFAULT_TIMINGS } from '../../../events/event-stream-base';
+import { TaskEventStream } from '../../../events/task-event-stream';
 import { badRequest, type RequestScope } from '../handle';
-import { sseResponse } from '../sse';
+import { sseResponse, streamLog } from '../sse';
 import { taskJson } from '../../../contract/task-json';
 import { notFound } from './read-tasks';
-import { describeError } from '../../../platform/describe-error';
 
 /** GET /api/tasks/{id}/events with `Accept: text/event-stream`: the task's live stream (design §3). */
 export async function streamTaskEvents(
@@ -31,6 +31,6 @@ export async function streamTaskEvents(
         sink,
         timings,
       ),
-    (err) => context.error(`event stream of task ${id} failed: ${describeError(err)}`),
+    streamLog(context, `event stream of task ${id}`),
   );
 }

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sseResponse } from '../../../../functions/app/http/sse';
-import type { StreamSink } from '../../../../functions/events/task-event-stream';
+import type { StreamSink } from '../../../../functions/events/event-stream-base';
 
 /** An SSE response whose source hands its sink out, so the test writes events as a task stream would. */
 function openResponse(): { sink: Promise<StreamSink>; reader: ReadableStreamDefaultReader<Uint8Array> } {
   let give: (sink: StreamSink) => void = () => undefined;
   const sink = new Promise<StreamSink>((resolve) => (give = resolve));
-  const response = sseResponse(
-    (s) => ({ start: async () => give(s), stop: () => undefined }),
-    (err) => assert.fail(String(err)),
-  );
+  const response = sseResponse((s) => ({ start: async () => give(s), stop: () => undefined }), {
+    error: (message) => assert.fail(message),
+    warn: (message) => assert.fail(message),
+  });
   return { sink, reader: response.body.getReader() };
 }
 

@@ -1,0 +1,63 @@
+/** A task's vocabulary (design §2): statuses and the stored row, with no I/O. */
+
+export const TASK_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/** A task in one of these may still change: a worker may pick it up or is running it. */
+export const ACTIVE_STATUSES = ['queued', 'running'] as const satisfies readonly TaskStatus[];
+/** Terminal: a task that reached one of these keeps it. */
+export const FINISHED_STATUSES = [
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const satisfies readonly TaskStatus[];
+export type FinishedStatus = (typeof FINISHED_STATUSES)[number];
+
+export function isFinished(status: string): status is FinishedStatus {
+  return (FINISHED_STATUSES as readonly string[]).includes(status);
+}
+
+/** Why a task failed, as the API shows it. */
+export interface TaskError {
+  code: string;
+  message: string;
+}
+
+export type CallbackState = 'pending' | 'delivered' | 'failed';
+
+/** What one webhook delivery attempt came to. */
+export type CallbackOutcome =
+  | { state: 'delivered' }
+  | { state: 'pending'; dueAt: Date; error: string }
+  | { state: 'failed'; error: string };
+
+export interface TaskRow {
+  id: string;
+  type: string;
+  status: TaskStatus;
+  owner: string;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  inputRef: string;
+  inputBytes: number;
+  resultRef: string | null;
+  progress: Record<string, unknown> | null;
+  error: TaskError | null;
+  attempts: number;
+  cancelRequested: boolean;
+  traceId: string | null;
+  /** W3C traceparent of the submit span, sent on every message of the task (null for tasks from before it was kept). */
+  traceContext: string | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  updatedAt: Date;
+  finishedAt: Date | null;
+  heartbeatAt: Date | null;
+  enqueuedAt: Date | null;
+  callbackUrl: string | null;
+  /** null until the task ends; then the completion webhook's delivery state. */
+  callbackState: CallbackState | null;
+  callbackAttempts: number;
+  callbackDueAt: Date | null;
+  callbackError: string | null;
+}
