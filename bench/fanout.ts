@@ -48,7 +48,7 @@ function runClient(options: FanoutClientOptions): Promise<FanoutClientResult> {
 /** A task for Longhaul's stream: no worker runs, so it stays queued and its stream open. */
 async function openTask(): Promise<{ taskId: string; seqStart: number }> {
   const task = await submitTask('simulate', { steps: 1, stepMs: 1 });
-  return { taskId: task.id, seqStart: await appServices().repository.lastSeq(task.id) };
+  return { taskId: task.id, seqStart: await appServices().taskEvents.lastSeq(task.id) };
 }
 
 async function session(

@@ -29,6 +29,8 @@ import { PostgresStepLedger } from '../storage/step-ledger-postgres';
 import { QueueInspector } from '../messaging/queue-inspector';
 import { TaskQueue } from '../messaging/task-queue';
 import { TaskRepository } from '../storage/task-repository';
+import { EventRepository } from '../storage/event-repository';
+import { CallbackRepository } from '../storage/callback-repository';
 import { TaskCatalog } from '../engine/catalog';
 import { datasetTask } from '../tasks/dataset/dataset';
 import { scrapeTask } from '../tasks/scrape/scrape';
@@ -54,6 +56,8 @@ export interface AppServices {
   checkpoints: CheckpointStore;
   queue: TaskQueue;
   repository: TaskRepository;
+  taskEvents: EventRepository;
+  callbacks: CallbackRepository;
   ledger: PostgresStepLedger;
   catalog: TaskCatalog;
   tasks: TaskService;
@@ -96,6 +100,8 @@ export function createAppServices(settings: Settings): AppServices {
   const checkpoints = new CheckpointStore(createTableClient(settings.storage, 'checkpoints'), blobs);
   const queue = new TaskQueue(serviceBus, settings.tasksQueue);
   const repository = new TaskRepository(pool);
+  const taskEvents = new EventRepository(pool);
+  const callbacks = new CallbackRepository(pool);
   const ledger = new PostgresStepLedger(pool);
   const log = createLogger(settings.logLevel);
   const outboundPolicy = new OutboundPolicy({ allowPrivateHosts: settings.outboundAllowPrivateHosts });
@@ -109,7 +115,7 @@ export function createAppServices(settings: Settings): AppServices {
     ? keyVaultSecretReader(settings.keyVaultUrl, clientId)
     : undefined;
   const webhooks = new WebhookDelivery({
-    repository,
+    callbacks,
     queue,
     outbound,
     secret: secretSetting('WEBHOOK_SIGNING_SECRET', settings.webhooks.signingSecret, secretReader),
@@ -143,10 +149,13 @@ export function createAppServices(settings: Settings): AppServices {
     checkpoints,
     queue,
     repository,
+    taskEvents,
+    callbacks,
     ledger,
     catalog,
     tasks: new TaskService({
       repository,
+      taskEvents,
       blobs,
       queue,
       catalog,

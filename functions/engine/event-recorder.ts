@@ -1,5 +1,6 @@
 import type { LiveEventPublisher } from '../events/redis-event-publisher';
 import type { TaskEventRow } from '../model/events';
+import type { EventRepository } from '../storage/event-repository';
 import type { TaskRepository } from '../storage/task-repository';
 import type { LogLevel, TaskProgress } from './define-task';
 
@@ -28,6 +29,7 @@ export class EventRecorder {
     private readonly taskId: string,
     private lastSeq: number,
     private readonly repository: TaskRepository,
+    private readonly history: EventRepository,
     private readonly live: LiveEventPublisher | undefined,
     private readonly onError: (err: unknown) => void,
   ) {}
@@ -101,7 +103,7 @@ export class EventRecorder {
   }): Promise<void> {
     const seq = ++this.lastSeq;
     return this.enqueue(async () => {
-      const row = await this.repository.appendEvent(this.taskId, { ...event, seq });
+      const row = await this.history.append(this.taskId, { ...event, seq });
       this.live?.publish(row);
     });
   }

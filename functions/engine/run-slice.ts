@@ -167,12 +167,13 @@ class Slice {
     }
     const warn = (message: string) => this.log('warn', message);
     const publisher = new RedisEventPublisher(this.services.redis, this.task.owner, warn);
-    const lastSeq = await repository.lastSeq(taskId);
+    const lastSeq = await this.services.taskEvents.lastSeq(taskId);
     if (lease.takenOver) await this.republishAfterTakeover(publisher, lastSeq);
     this.events = new EventRecorder(
       taskId,
       lease.takenOver ? lastSeq + TAKEOVER_SEQ_GAP : lastSeq,
       repository,
+      this.services.taskEvents,
       publisher,
       (err) => warn(`event not recorded: ${describeError(err)}`),
     );
@@ -189,7 +190,7 @@ class Slice {
    * skip them: publish them again (streams drop what they already have, by seq).
    */
   private async republishAfterTakeover(publisher: RedisEventPublisher, lastSeq: number): Promise<void> {
-    const recent = await this.services.repository.events(
+    const recent = await this.services.taskEvents.page(
       this.message.taskId,
       Math.max(0, lastSeq - REPUBLISH_EVENTS),
       REPUBLISH_EVENTS,

@@ -15,7 +15,7 @@ const CALLBACK_OVERDUE_SECONDS = 120;
  * A task with a live lease is never touched. Completion webhooks whose delivery is overdue are sent again.
  */
 export async function sweepTasks(_timer: Timer, _context: InvocationContext): Promise<void> {
-  const { repository, queue, checkpoints, settings, webhooks, log: write } = appServices();
+  const { repository, callbacks, queue, checkpoints, settings, webhooks, log: write } = appServices();
   // Each line names its task, and carries the task's trace id: the sweeper's own span is a trace of its own.
   const log = (level: 'info' | 'warn', task: TaskRow, message: string) =>
     write(level, `sweeper: ${message}`, { taskId: task.id, traceId: task.traceId });
@@ -51,11 +51,7 @@ export async function sweepTasks(_timer: Timer, _context: InvocationContext): Pr
       log('warn', task, `could not re-drive a running task: ${describeError(err)}`);
     }
   }
-  for (const task of await repository.takeOverdueCallbacks(
-    CALLBACK_OVERDUE_SECONDS,
-    CALLBACK_OVERDUE_SECONDS,
-    BATCH,
-  )) {
+  for (const task of await callbacks.takeOverdue(CALLBACK_OVERDUE_SECONDS, CALLBACK_OVERDUE_SECONDS, BATCH)) {
     try {
       await webhooks.resend(task);
       log('info', task, `re-sent webhook delivery ${task.callbackAttempts + 1}`);

@@ -9,6 +9,7 @@ import type { TaskQueue } from '../messaging/task-queue';
 import { isFinished, type TaskRow } from '../model/task';
 import type { TaskEventRow } from '../model/events';
 import type { ListQuery, TaskRepository } from '../storage/task-repository';
+import type { EventRepository } from '../storage/event-repository';
 import type { TaskCatalog } from './catalog';
 import type { WebhookDelivery } from '../webhooks/webhook-delivery';
 import {
@@ -52,6 +53,7 @@ export type ResultOutcome =
 
 export interface TaskServiceDeps {
   repository: TaskRepository;
+  taskEvents: EventRepository;
   blobs: BlobStore;
   queue: TaskQueue;
   catalog: TaskCatalog;
@@ -171,7 +173,7 @@ export class TaskService {
   ): Promise<TaskEventRow[] | undefined> {
     const task = await this.deps.repository.find(id, owner);
     if (!task) return undefined;
-    return this.deps.repository.events(id, afterSeq, limit);
+    return this.deps.taskEvents.page(id, afterSeq, limit);
   }
 
   isFinished(task: TaskRow): boolean {

@@ -1,3 +1,4 @@
+import type { EventRepository } from '../storage/event-repository';
 import type { TaskRow } from '../model/task';
 import type { TaskRepository } from '../storage/task-repository';
 import { ALL_OWNERS_PATTERN, eventJson, ownerChannel, type EventJson } from './event-json';
@@ -20,7 +21,7 @@ export class CallerEventStream extends EventStreamBase {
 
   constructor(
     private readonly owner: string | undefined,
-    private readonly repository: TaskRepository,
+    private readonly store: { tasks: TaskRepository; events: EventRepository },
     hub: SubscriptionHub,
     private readonly taskView: (row: TaskRow) => unknown,
     sink: StreamSink,
@@ -39,7 +40,7 @@ export class CallerEventStream extends EventStreamBase {
     );
     this.onStop(this.hub.onReconnect(() => this.reconnected()));
     this.polledUntil = new Date();
-    const tasks = await this.repository.unfinished(this.owner, SNAPSHOT_LIMIT);
+    const tasks = await this.store.tasks.unfinished(this.owner, SNAPSHOT_LIMIT);
     this.write('snapshot', { tasks: tasks.map(this.taskView) });
     await this.started();
     this.schedulePolling();
@@ -57,7 +58,7 @@ export class CallerEventStream extends EventStreamBase {
   }
 
   protected async catchUp(): Promise<void> {
-    const rows = await this.repository.eventsOfOwnerSince(this.owner, this.polledUntil, POLL_PAGE);
+    const rows = await this.store.events.ofOwnerSince(this.owner, this.polledUntil, POLL_PAGE);
     for (const row of rows) this.deliver(eventJson(row));
     if (rows.length > 0) this.polledUntil = rows[rows.length - 1].at;
   }

@@ -1,3 +1,4 @@
+import type { EventRepository } from '../storage/event-repository';
 import type { TaskRow } from '../model/task';
 import type { TaskEventRow } from '../model/events';
 import type { TaskRepository } from '../storage/task-repository';
@@ -21,7 +22,7 @@ export class TaskEventStream extends EventStreamBase {
   constructor(
     private readonly task: TaskRow,
     private readonly lastEventId: number | undefined,
-    private readonly repository: TaskRepository,
+    private readonly store: { tasks: TaskRepository; events: EventRepository },
     hub: SubscriptionHub,
     private readonly taskView: (row: TaskRow) => unknown,
     sink: StreamSink,
@@ -34,8 +35,8 @@ export class TaskEventStream extends EventStreamBase {
     this.sink.retry(2_000);
     this.onStop(await this.hub.subscribe(taskChannel(this.task.id), (event) => this.onLive(event)));
     this.onStop(this.hub.onReconnect(() => this.reconnected()));
-    const snapshotSeq = await this.repository.lastSeq(this.task.id);
-    const current = (await this.repository.find(this.task.id)) ?? this.task;
+    const snapshotSeq = await this.store.events.lastSeq(this.task.id);
+    const current = (await this.store.tasks.find(this.task.id)) ?? this.task;
     this.write('snapshot', this.taskView(current), snapshotSeq);
     // The snapshot stands for everything up to its id; a reconnecting client asks for what it missed since its last
     // event, which may also be ahead of the snapshot (live progress is not all persisted).
@@ -64,7 +65,7 @@ export class TaskEventStream extends EventStreamBase {
   /** Sends the persisted events after the last one sent. */
   protected async catchUp(): Promise<void> {
     for (;;) {
-      const rows: TaskEventRow[] = await this.repository.events(this.task.id, this.lastSent, REPLAY_PAGE);
+      const rows: TaskEventRow[] = await this.store.events.page(this.task.id, this.lastSent, REPLAY_PAGE);
       for (const row of rows) this.deliver(eventJson(row));
       if (rows.length < REPLAY_PAGE || this.closed) return;
     }

@@ -2,13 +2,13 @@ import type { Pool, PoolClient } from 'pg';
 import type { TaskEventRow } from '../model/events';
 import {
   ACTIVE_STATUSES,
-  type CallbackOutcome,
   type FinishedStatus,
   type TaskError,
   type TaskRow,
   type TaskStatus,
 } from '../model/task';
 import { sqlList } from './sql-list';
+import { COLUMNS } from './task-columns';
 
 export interface NewTask {
   id: string;
@@ -32,14 +32,6 @@ export interface ListQuery {
   /** Keyset position: tasks strictly older than this one. */
   after?: { createdAt: Date; id: string };
 }
-
-const COLUMNS = `id, type, status, owner, idempotency_key AS "idempotencyKey", request_hash AS "requestHash",
-  input_ref AS "inputRef", input_bytes AS "inputBytes", result_ref AS "resultRef", progress, error, attempts,
-  cancel_requested AS "cancelRequested", trace_id AS "traceId",
-  trace_context AS "traceContext", created_at AS "createdAt", started_at AS "startedAt",
-  updated_at AS "updatedAt", finished_at AS "finishedAt", heartbeat_at AS "heartbeatAt", enqueued_at AS "enqueuedAt",
-  callback_url AS "callbackUrl", callback_state AS "callbackState", callback_attempts AS "callbackAttempts",
-  callback_due_at AS "callbackDueAt", callback_error AS "callbackError"`;
 
 /** On the change to a terminal status: a task with a callback URL gets a delivery due now. */
 const CALLBACK_DUE = `callback_state = CASE WHEN callback_url IS NULL THEN NULL ELSE 'pending' END,
@@ -79,7 +71,7 @@ async function insertTask(db: Pool | PoolClient, task: NewTask): Promise<TaskRow
   return rows[0];
 }
 
-/** The `tasks` and `task_events` tables. */
+/** The `tasks` table (a task's first and cancel events are written with its row, in one statement). */
 export class TaskRepository {
   constructor(private readonly pool: Pool) {}
 
@@ -239,7 +231,6 @@ export class TaskRepository {
     return rows;
   }
 
-  /** A caller's unfinished tasks, newest first. */
   /** A caller's queued and running tasks, newest first; every owner's when `owner` is undefined (admins). */
   async unfinished(owner: string | undefined, limit: number): Promise<TaskRow[]> {
     const { rows } = await this.pool.query<TaskRow>(
@@ -248,29 +239,6 @@ export class TaskRepository {
       [owner, limit],
     );
     return rows;
-  }
-
-  /**
-   * Events of a caller's tasks (every owner's when `owner` is undefined) persisted after `since`: the multiplexed
-   * stream's fallback while Redis is down.
-   */
-  async eventsOfOwnerSince(owner: string | undefined, since: Date, limit: number): Promise<TaskEventRow[]> {
-    const { rows } = await this.pool.query<TaskEventRow>(
-      `SELECT e.task_id AS "taskId", e.seq::int, e.at, e.type, e.level, e.message, e.data
-       FROM task_events e JOIN tasks t ON t.id = e.task_id
-       WHERE ($1::text IS NULL OR t.owner = $1) AND e.at > $2 ORDER BY e.at, e.task_id, e.seq LIMIT $3`,
-      [owner, since, limit],
-    );
-    return rows;
-  }
-
-  /** The highest event sequence number of a task (0 when it has none). */
-  async lastSeq(taskId: string): Promise<number> {
-    const { rows } = await this.pool.query<{ seq: number }>(
-      'SELECT COALESCE(MAX(seq), 0)::int AS seq FROM task_events WHERE task_id = $1',
-      [taskId],
-    );
-    return rows[0].seq;
   }
 
   /** Records progress; returns whether cancellation was requested meanwhile. */
@@ -311,80 +279,6 @@ export class TaskRepository {
            OR enqueued_at < now() - make_interval(secs => $2))
        ORDER BY created_at LIMIT $3`,
       [unsentSeconds, lostSeconds, limit],
-    );
-    return rows;
-  }
-
-  /**
-   * Takes webhook delivery `attempt` of an ended task: only when it is pending and this is the next attempt, so a
-   * duplicate message never delivers twice. The claim holds the row for `claimSeconds`: if this worker dies, the
-   * sweeper finds the delivery overdue.
-   */
-  async claimCallback(id: string, attempt: number, claimSeconds: number): Promise<TaskRow | undefined> {
-    const { rows } = await this.pool.query<TaskRow>(
-      `UPDATE tasks SET callback_attempts = $2, callback_due_at = now() + make_interval(secs => $3)
-       WHERE id = $1 AND callback_state = 'pending' AND callback_attempts = $2 - 1
-       RETURNING ${COLUMNS}`,
-      [id, attempt, claimSeconds],
-    );
-    return rows[0];
-  }
-
-  async recordCallback(id: string, outcome: CallbackOutcome): Promise<void> {
-    await this.pool.query(
-      `UPDATE tasks SET callback_state = $2, callback_due_at = $3, callback_error = $4 WHERE id = $1`,
-      [
-        id,
-        outcome.state,
-        outcome.state === 'pending' ? outcome.dueAt : null,
-        outcome.state === 'delivered' ? null : outcome.error,
-      ],
-    );
-  }
-
-  /**
-   * Pending deliveries overdue by `overdueSeconds` (their message was lost, or the worker died mid-delivery); each
-   * is postponed by `postponeSeconds` so the next sweep does not send it again while the re-sent message is on its way.
-   */
-  async takeOverdueCallbacks(
-    overdueSeconds: number,
-    postponeSeconds: number,
-    limit: number,
-  ): Promise<TaskRow[]> {
-    const { rows } = await this.pool.query<TaskRow>(
-      `UPDATE tasks SET callback_due_at = now() + make_interval(secs => $2)
-       WHERE id IN (
-         SELECT id FROM tasks
-         WHERE callback_state = 'pending' AND callback_due_at < now() - make_interval(secs => $1)
-         ORDER BY callback_due_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-       RETURNING ${COLUMNS}`,
-      [overdueSeconds, postponeSeconds, limit],
-    );
-    return rows;
-  }
-
-  /**
-   * Appends an event. The worker holding the task's lease passes its own `seq`; without one (no worker can be
-   * writing, e.g. a queued task cancelled by the API) the next number is taken.
-   */
-  async appendEvent(
-    taskId: string,
-    event: { type: TaskEventRow['type']; seq?: number; level?: string; message?: string; data?: unknown },
-  ): Promise<TaskEventRow> {
-    const { rows } = await this.pool.query<TaskEventRow>(
-      `INSERT INTO task_events (task_id, seq, type, level, message, data)
-       VALUES ($1, COALESCE($6, (SELECT COALESCE(MAX(seq), 0) + 1 FROM task_events WHERE task_id = $1)), $2, $3, $4, $5)
-       RETURNING task_id AS "taskId", seq::int, at, type, level, message, data`,
-      [taskId, event.type, event.level ?? null, event.message ?? null, event.data ?? null, event.seq ?? null],
-    );
-    return rows[0];
-  }
-
-  async events(taskId: string, afterSeq: number, limit: number): Promise<TaskEventRow[]> {
-    const { rows } = await this.pool.query<TaskEventRow>(
-      `SELECT task_id AS "taskId", seq::int, at, type, level, message, data FROM task_events
-       WHERE task_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
-      [taskId, afterSeq, limit],
     );
     return rows;
   }

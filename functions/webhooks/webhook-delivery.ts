@@ -2,13 +2,13 @@ import { OutboundError, type OutboundClient } from '../outbound/outbound-client'
 import { retryDelayMs } from '../platform/retry-backoff';
 import type { TaskQueue } from '../messaging/task-queue';
 import type { CallbackOutcome, TaskRow } from '../model/task';
-import type { TaskRepository } from '../storage/task-repository';
+import type { CallbackRepository } from '../storage/callback-repository';
 import { taskJson } from '../contract/task-json';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signature';
 import { describeError } from '../platform/describe-error';
 
 export interface WebhookDeliveryDeps {
-  repository: TaskRepository;
+  callbacks: CallbackRepository;
   queue: TaskQueue;
   outbound: OutboundClient;
   /** The HMAC key; undefined when webhooks are not configured. */
@@ -49,8 +49,8 @@ export class WebhookDelivery {
 
   /** Makes delivery `attempt`; a duplicate or stale message finds nothing to claim and does nothing. */
   async deliver(taskId: string, attempt: number): Promise<void> {
-    const { repository, maxAttempts } = this.deps;
-    const task = await repository.claimCallback(taskId, attempt, CLAIM_SECONDS);
+    const { callbacks, maxAttempts } = this.deps;
+    const task = await callbacks.claim(taskId, attempt, CLAIM_SECONDS);
     if (!task?.callbackUrl) return;
     const failure = await this.post(task, task.callbackUrl, attempt);
     let outcome: CallbackOutcome;
@@ -62,7 +62,7 @@ export class WebhookDelivery {
       const dueAt = new Date(Date.now() + retryDelayMs(attempt + 1, this.deps.retryBaseSeconds));
       outcome = { state: 'pending', dueAt, error: `attempt ${attempt}: ${failure.message}` };
     }
-    await repository.recordCallback(taskId, outcome);
+    await callbacks.record(taskId, outcome);
     if (outcome.state === 'pending') await this.send(task, attempt + 1, '', outcome.dueAt);
     const level = outcome.state === 'delivered' ? 'info' : 'warn';
     this.deps.log(

@@ -61,7 +61,7 @@ describe('durable engine (invariants of design §4)', () => {
     // A worker that persisted event 2 and died before publishing it, having published a live-only progress event 3
     // that streams already got.
     assert.ok(await services.checkpoints.acquire(id, 'dead-worker', 200));
-    await services.repository.appendEvent(id, {
+    await services.taskEvents.append(id, {
       type: 'log',
       seq: 2,
       level: 'info',

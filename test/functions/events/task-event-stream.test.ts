@@ -61,7 +61,7 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
     const stream = new TaskEventStream(
       task,
       undefined,
-      services.repository,
+      { tasks: services.repository, events: services.taskEvents },
       services.subscriptions,
       taskJson,
       sink,
@@ -114,7 +114,7 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
     const { sink, written } = collectingSink();
     const stream = new CallerEventStream(
       'local',
-      services.repository,
+      { tasks: services.repository, events: services.taskEvents },
       services.subscriptions,
       taskJson,
       sink,
@@ -144,7 +144,7 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
           .exec()) as [Error | null, unknown][];
         assert.ok(!killError && Number(killed) >= 1, 'the subscriber was cut');
         // An event Redis never delivered to this subscriber: persisted, not published.
-        const missed = await appServices().repository.appendEvent(id, {
+        const missed = await appServices().taskEvents.append(id, {
           type: 'log',
           level: 'info',
           message: 'published while the subscriber was away',
@@ -172,10 +172,10 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
     const task = await services.tasks.get('local', id);
     assert.ok(task);
     let failing = true;
-    // The real repository, whose event reads fail until `failing` is cleared (a Postgres restart, say).
-    const repository = new Proxy(services.repository, {
+    // The real event repository, whose reads fail until `failing` is cleared (a Postgres restart, say).
+    const events = new Proxy(services.taskEvents, {
       get(target, prop) {
-        if (prop === 'events' && failing) return () => Promise.reject(new Error('connection terminated'));
+        if (prop === 'page' && failing) return () => Promise.reject(new Error('connection terminated'));
         const value: unknown = Reflect.get(target, prop, target);
         return typeof value === 'function' ? value.bind(target) : value;
       },
@@ -187,14 +187,22 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
       onReconnect: () => () => undefined,
     } as unknown as SubscriptionHub;
     const { sink, written } = collectingSink();
-    const stream = new TaskEventStream(task, undefined, repository, downHub, taskJson, sink, {
-      keepAliveMs: 15_000,
-      maxDurationMs: 30_000,
-      pollMs: 100,
-    });
+    const stream = new TaskEventStream(
+      task,
+      undefined,
+      { tasks: services.repository, events },
+      downHub,
+      taskJson,
+      sink,
+      {
+        keepAliveMs: 15_000,
+        maxDurationMs: 30_000,
+        pollMs: 100,
+      },
+    );
     try {
       await stream.start();
-      const missed = await services.repository.appendEvent(id, {
+      const missed = await services.taskEvents.append(id, {
         type: 'log',
         level: 'info',
         message: 'written while reads fail',

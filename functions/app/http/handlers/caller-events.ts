@@ -19,7 +19,7 @@ export const streamCallerEvents = handler(
       (sink) =>
         new CallerEventStream(
           visibleOwner(caller),
-          services.repository,
+          { tasks: services.repository, events: services.taskEvents },
           services.subscriptions,
           taskJson,
           sink,

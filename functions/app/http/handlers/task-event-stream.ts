@@ -25,7 +25,7 @@ export async function streamTaskEvents(
       new TaskEventStream(
         task,
         lastEventId,
-        services.repository,
+        { tasks: services.repository, events: services.taskEvents },
         services.subscriptions,
         taskJson,
         sink,
