@@ -1,6 +1,8 @@
 import js from '@eslint/js';
 import globals from 'globals';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
+import { layering } from './layering.config.mjs';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'dist-*/**', 'node_modules/**', '.local/**', 'coverage/**'] },
@@ -17,6 +19,13 @@ export default tseslint.config(
       eqeqeq: ['error', 'always'],
       'no-console': 'off',
     },
+  },
+  {
+    // The layers of docs/architecture.md, checked on resolved paths (so `../../app/x` and `../app/x` are one rule).
+    files: ['**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.d.ts', '.js', '.json'] })] },
+    rules: { 'import-x/no-restricted-paths': ['error', { zones: layering }] },
   },
   {
     // Everywhere, the browser UI included: no code built from strings, and no require() (whose module name could come

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvocationContext } from '@azure/functions';
 import { appServices, closeAppServices } from '../functions/app/app-services';
-import { sweepTasks } from '../functions/engine/sweeper';
+import { sweepTasks } from '../functions/app/timers/sweep-tasks';
 import { startBenchStack, submitTask } from './bench-stack';
 import { startHostProcess, stopChildren } from './processes';
 

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'pg';
 import { appServices, closeAppServices } from '../functions/app/app-services';
-import { sweepTasks } from '../functions/engine/sweeper';
+import { sweepTasks } from '../functions/app/timers/sweep-tasks';
 import type { PressureOptions } from '../local-dev/servicebus-emulator';
 import { useSettings } from '../test/support/app-stack';
 import { invocation, startHostProcess, startWorkerProcess, timer } from '../test/support/engine-harness';

@@ -3,7 +3,7 @@ import { startTelemetry } from './platform/telemetry';
 startTelemetry(process.env);
 import { app } from '@azure/functions';
 import { onAppTerminate } from './app/app-terminate';
-import { redactContextLogs } from './platform/redact';
+import { redactContextLogs } from './app/redact-context-logs';
 import { serviceBusRegistration } from './app/servicebus-binding';
 import { loadSettings, SettingsError } from './platform/settings';
 import { triggers } from './app/triggers';

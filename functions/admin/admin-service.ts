@@ -2,10 +2,10 @@ import type { LiveEventPublisher } from '../events/redis-event-publisher';
 import type { AdminRepository } from '../storage/admin-repository';
 import type { CheckpointStore } from '../storage/checkpoint-store';
 import type { DeadLetter, QueueInspector, RemoveOutcome } from '../messaging/queue-inspector';
-import type { TaskQueue } from '../messaging/task-queue';
+import { messageIds, type Dispatch } from '../engine/dispatch';
+import { parseMessageBody } from '../model/messages';
 import { TASK_STATUSES, type TaskRow, type TaskStatus } from '../model/task';
 import type { TaskRepository } from '../storage/task-repository';
-import { describeError } from '../platform/describe-error';
 
 /** Messages counted per queue by peeking; beyond it the counts say `truncated`. */
 const QUEUE_COUNT_LIMIT = 5_000;
@@ -18,7 +18,7 @@ export interface AdminServiceDeps {
   repository: TaskRepository;
   admin: AdminRepository;
   checkpoints: CheckpointStore;
-  queue: TaskQueue;
+  dispatch: Pick<Dispatch, 'enqueue'>;
   inspector: QueueInspector;
   queueName: string;
   /** A running task silent this long whose lease has expired is stalled: what the sweeper re-drives. */
@@ -123,7 +123,7 @@ export class AdminService {
    * the sweeper, as at submit. Its dead letters stay where they are, for the operator to inspect or remove.
    */
   async retry(id: string, by: string): Promise<RetryOutcome> {
-    const { repository, admin, checkpoints, queue } = this.deps;
+    const { repository, admin, checkpoints, dispatch } = this.deps;
     const task = await repository.find(id);
     if (!task) return { kind: 'notFound' };
     if (task.status !== 'failed') return { kind: 'notFailed', task };
@@ -138,19 +138,12 @@ export class AdminService {
     }
     const publisher = this.deps.live(task.owner);
     for (const event of events) publisher.publish(event);
-    try {
-      // A message id of its own: the ids of earlier sends of this slice may still be in the duplicate window.
-      await queue.send(
-        { taskId: id, slice: nextSlice, attempt: 1 },
-        { messageId: `${id}:${nextSlice}:retry:${Date.now()}`, traceparent: task.traceContext ?? undefined },
-      );
-      await repository.markEnqueued(id);
-    } catch (err) {
-      this.deps.log(
-        'warn',
-        `task ${id}: retry send failed, left queued for the sweeper: ${describeError(err)}`,
-      );
-    }
+    // A message id of its own: the ids of earlier sends of this slice may still be in the duplicate window.
+    await dispatch.enqueue(
+      task,
+      { taskId: id, slice: nextSlice, attempt: 1 },
+      { messageId: messageIds.retry(id, nextSlice, new Date()) },
+    );
     const requeued = await repository.find(id);
     return requeued ? { kind: 'requeued', task: requeued } : { kind: 'notFound' };
   }
@@ -181,13 +174,6 @@ function deadLetterView(letter: DeadLetter) {
 
 /** The body as an object: the SDK hands JSON over parsed, or as a string when the sender sent text. */
 function bodyObject(body: unknown): Record<string, unknown> | undefined {
-  let value = body;
-  if (typeof value === 'string') {
-    try {
-      value = JSON.parse(value) as unknown;
-    } catch {
-      return undefined;
-    }
-  }
+  const value = parseMessageBody(body);
   return value && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
 }

@@ -32,6 +32,8 @@ import { TaskRepository } from '../storage/task-repository';
 import { EventRepository } from '../storage/event-repository';
 import { CallbackRepository } from '../storage/callback-repository';
 import { TaskCatalog } from '../engine/catalog';
+import { Dispatch, stallSeconds } from '../engine/dispatch';
+import type { EnginePorts } from '../engine/ports';
 import { datasetTask } from '../tasks/dataset/dataset';
 import { scrapeTask } from '../tasks/scrape/scrape';
 import { simulateTask } from '../tasks/simulate';
@@ -61,6 +63,8 @@ export interface AppServices {
   ledger: PostgresStepLedger;
   catalog: TaskCatalog;
   tasks: TaskService;
+  /** What the engine (slices, the sweeper) is given: the trigger adapters pass it in. */
+  engine: EnginePorts;
   /** SSRF-safe outbound HTTP, for task code and webhooks. */
   outbound: OutboundClient;
   webhooks: WebhookDelivery;
@@ -104,6 +108,7 @@ export function createAppServices(settings: Settings): AppServices {
   const callbacks = new CallbackRepository(pool);
   const ledger = new PostgresStepLedger(pool);
   const log = createLogger(settings.logLevel);
+  const dispatch = new Dispatch(queue, repository, log);
   const outboundPolicy = new OutboundPolicy({ allowPrivateHosts: settings.outboundAllowPrivateHosts });
   const outbound = new OutboundClient({ policy: outboundPolicy, userAgent: OUTBOUND_USER_AGENT });
   const catalog = new TaskCatalog([
@@ -116,7 +121,7 @@ export function createAppServices(settings: Settings): AppServices {
     : undefined;
   const webhooks = new WebhookDelivery({
     callbacks,
-    queue,
+    dispatch,
     outbound,
     secret: secretSetting('WEBHOOK_SIGNING_SECRET', settings.webhooks.signingSecret, secretReader),
     maxAttempts: settings.webhooks.maxAttempts,
@@ -136,7 +141,8 @@ export function createAppServices(settings: Settings): AppServices {
     createRedisClient(settings.redis, clientId, { maxRetriesPerRequest: null, connectTimeout: 2_000 }),
   );
   const adminRepository = new AdminRepository(pool);
-  const live = (owner: string) => new RedisEventPublisher(redis, owner, (m) => log('warn', m));
+  const live = (owner: string, warn = (m: string) => log('warn', m)) =>
+    new RedisEventPublisher(redis, owner, warn);
   // Pool errors on idle clients (a restarted server) must not crash the process; the next query reconnects.
   pool.on('error', (err) => log('warn', `postgres pool: ${describeError(err)}`));
   return {
@@ -153,13 +159,25 @@ export function createAppServices(settings: Settings): AppServices {
     callbacks,
     ledger,
     catalog,
+    engine: {
+      settings,
+      tasks: repository,
+      taskEvents,
+      callbacks,
+      checkpoints,
+      blobs,
+      dispatch,
+      catalog,
+      webhooks,
+      live,
+      log,
+    },
     tasks: new TaskService({
       repository,
       taskEvents,
       blobs,
-      queue,
+      dispatch,
       catalog,
-      log,
       webhooks,
       live,
       callbackPolicy: settings.webhooks.signingSecret ? outboundPolicy : undefined,
@@ -183,10 +201,10 @@ export function createAppServices(settings: Settings): AppServices {
       repository,
       admin: adminRepository,
       checkpoints,
-      queue,
+      dispatch,
       inspector: new QueueInspector(() => createServiceBusClient(settings.serviceBus), settings.tasksQueue),
       queueName: settings.tasksQueue,
-      stallSeconds: settings.leaseSeconds + settings.heartbeatSeconds,
+      stallSeconds: stallSeconds(settings),
       live,
       log,
     }),

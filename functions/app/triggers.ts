@@ -17,7 +17,7 @@ import { getUiAsset, getUiPage } from './http/handlers/ui';
 import type { HttpTrigger, TriggerDefinition } from './trigger-types';
 import { createUpload } from './http/handlers/create-upload';
 import { processTaskMessage } from './servicebus/process-task-message';
-import { sweepTasks } from '../engine/sweeper';
+import { sweepTasks } from './timers/sweep-tasks';
 import { traced } from './traced-triggers';
 
 const httpTriggers: HttpTrigger[] = [

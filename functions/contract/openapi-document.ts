@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { createDocument } from 'zod-openapi';
-import type { TaskCatalog } from '../engine/catalog';
 import {
   AdminStatsSchema,
   DeadLetterListSchema,
@@ -38,9 +37,15 @@ const taskResponse = (description: string) => ({
   content: { 'application/json': { schema: TaskSchema } },
 });
 
+/** What the document shows of a task type: its name, title and input schema. */
+export interface DocumentedTaskType {
+  type: string;
+  title: string;
+  input: z.ZodType;
+}
+
 /** OpenAPI 3.1 generated from the API's zod schemas and each task type's input schema. */
-export function openApiDocument(catalog: TaskCatalog) {
-  const definitions = catalog.all();
+export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
   const submitBodies = definitions.map((d) =>
     z
       .object({ type: z.literal(d.type), input: d.input, callbackUrl: SubmitTaskSchema.shape.callbackUrl })

@@ -28,8 +28,8 @@ export class EventRecorder {
   constructor(
     private readonly taskId: string,
     private lastSeq: number,
-    private readonly repository: TaskRepository,
-    private readonly history: EventRepository,
+    private readonly repository: Pick<TaskRepository, 'updateProgress'>,
+    private readonly history: Pick<EventRepository, 'append'>,
     private readonly live: LiveEventPublisher | undefined,
     private readonly onError: (err: unknown) => void,
   ) {}

@@ -1,15 +1,14 @@
-import type { InvocationContext } from '@azure/functions';
-import { z, ZodError } from 'zod';
-import { appServices, type AppServices } from '../app/app-services';
+import { ZodError } from 'zod';
 import { CONTAINERS, isBlobNotFound } from '../storage/blob-store';
-import { LeaseLostError, type Lease } from '../storage/checkpoint-store';
-import type { TaskMessage } from '../messaging/task-queue';
-import type { TaskRow } from '../model/task';
+import { CheckpointBlobMissingError, LeaseLostError, type Lease } from '../storage/checkpoint-store';
 import { withTransientRetry } from '../platform/transient-retry';
 import { PermanentError, type TaskContext } from './define-task';
 import { CheckpointMissingError, PayloadMissingError } from './task-errors';
-import type { ServiceBusMessageActions } from '../app/trigger-types';
-import { RedisEventPublisher } from '../events/redis-event-publisher';
+import type { LiveEventPublisher } from '../events/redis-event-publisher';
+import { decodeMessage, type SliceMessage } from '../model/messages';
+import { isFinished, type FinishedStatus, type TaskRow } from '../model/task';
+import { messageIds } from './dispatch';
+import type { EnginePorts, MessageSettlement } from './ports';
 import { whileRunning } from './shutdown';
 import { EventRecorder } from './event-recorder';
 import { retryDelayMs } from '../platform/retry-backoff';
@@ -17,12 +16,6 @@ import { describeError } from '../platform/describe-error';
 import type { LogLevel } from '../platform/logger';
 import { appMetrics } from '../platform/metrics';
 import { annotateActiveSpan, ATTR, withSpan } from '../platform/tracing';
-
-const TaskMessageSchema = z.object({
-  taskId: z.uuid(),
-  slice: z.number().int().min(0),
-  attempt: z.number().int().min(1).default(1),
-});
 
 /**
  * After a takeover, this worker's seqs start this far past the last persisted one: the worker that died may have
@@ -52,33 +45,37 @@ class TaskCancelled extends Error {
   }
 }
 
+/** Which invocation runs the slice, and how to settle its message (absent: a direct call, which only records). */
+export interface SliceInvocation {
+  invocationId: string;
+  settlement?: MessageSettlement;
+}
+
 /**
- * Settling the slice's message through the SDK binding's actions: dead-lettered with a reason where the task failed
- * for good, else completed once the slice has done its work (never both). Without actions (a direct call) it only
- * records.
+ * Settling the slice's message: dead-lettered with a reason where the task failed for good, else completed once the
+ * slice has done its work (never both).
  */
 class Settlement {
   private settled = false;
 
   constructor(
-    private readonly services: AppServices,
-    private readonly context: InvocationContext,
-    private readonly actions: ServiceBusMessageActions | undefined,
+    private readonly ports: EnginePorts,
+    private readonly invocation: SliceInvocation,
   ) {}
 
   async deadLetter(reason: string, description: string): Promise<void> {
-    this.services.log('warn', `dead-lettering the message: ${reason}: ${description}`, {
-      invocationId: this.context.invocationId,
+    this.ports.log('warn', `dead-lettering the message: ${reason}: ${description}`, {
+      invocationId: this.invocation.invocationId,
     });
     appMetrics().deadLetters.add(1, { reason });
     this.settled = true;
-    await this.actions?.deadLetter(reason, description);
+    await this.invocation.settlement?.deadLetter(reason, description);
   }
 
   async complete(): Promise<void> {
     if (this.settled) return;
     this.settled = true;
-    await this.actions?.complete();
+    await this.invocation.settlement?.complete();
   }
 }
 
@@ -88,39 +85,39 @@ class Settlement {
  * the continuation, or schedules a retry. Never depends on a message lock or a function timeout longer than a slice.
  */
 export async function runSlice(
-  message: unknown,
-  context: InvocationContext,
-  actions?: ServiceBusMessageActions,
+  ports: EnginePorts,
+  body: unknown,
+  invocation: SliceInvocation,
 ): Promise<void> {
-  const services = appServices();
-  const settle = new Settlement(services, context, actions);
-  const parsed = TaskMessageSchema.safeParse(parseMessageBody(message));
-  if (!parsed.success) {
+  const settle = new Settlement(ports, invocation);
+  const decoded = decodeMessage(body);
+  if (decoded.kind !== 'slice') {
     // Retrying cannot make it valid: dead-letter it at once.
-    await settle.deadLetter('InvalidTaskMessage', `not a task reference: ${parsed.error.issues[0]?.message}`);
+    await settle.deadLetter('InvalidTaskMessage', decoded.kind === 'invalid' ? decoded.why : 'not a slice');
     return;
   }
-  const task = await withTransientRetry(() => services.repository.find(parsed.data.taskId));
+  const message = decoded.message;
+  const task = await withTransientRetry(() => ports.tasks.find(message.taskId));
   if (!task) {
-    await settle.deadLetter('UnknownTask', `no task ${parsed.data.taskId}`);
+    await settle.deadLetter('UnknownTask', `no task ${message.taskId}`);
     return;
   }
-  if (services.tasks.isFinished(task)) {
+  if (isFinished(task.status)) {
     await settle.complete();
     return;
   }
   const attributes = {
     [ATTR.taskId]: task.id,
     [ATTR.taskType]: task.type,
-    [ATTR.slice]: parsed.data.slice,
-    [ATTR.attempt]: parsed.data.attempt,
+    [ATTR.slice]: message.slice,
+    [ATTR.attempt]: message.attempt,
   };
   annotateActiveSpan(attributes);
   await withSpan('task.slice', attributes, () =>
-    new Slice(services, context, task, parsed.data, settle).run(),
+    new Slice(ports, invocation.invocationId, task, message, settle).run(),
   );
   await settle.complete().catch((err: unknown) =>
-    services.log('warn', `completing the message: ${describeError(err)}`, {
+    ports.log('warn', `completing the message: ${describeError(err)}`, {
       taskId: task.id,
       traceId: task.traceId,
     }),
@@ -139,22 +136,22 @@ class Slice {
   private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(
-    private readonly services: AppServices,
-    private readonly context: InvocationContext,
+    private readonly ports: EnginePorts,
+    private readonly invocationId: string,
     private readonly task: TaskRow,
-    private readonly message: Required<TaskMessage>,
+    private readonly message: SliceMessage,
     private readonly settle: Settlement,
   ) {}
 
   private get settings() {
-    return this.services.settings;
+    return this.ports.settings;
   }
 
   async run(): Promise<void> {
-    const { checkpoints, repository } = this.services;
+    const { checkpoints, taskEvents, tasks } = this.ports;
     const { taskId, slice } = this.message;
     const lease = await withTransientRetry(() =>
-      checkpoints.acquire(taskId, this.context.invocationId, this.settings.leaseSeconds * 1000),
+      checkpoints.acquire(taskId, this.invocationId, this.settings.leaseSeconds * 1000),
     );
     if (!lease) return this.leaveToLeaseHolder();
     this.lease = lease;
@@ -166,14 +163,14 @@ class Slice {
       return;
     }
     const warn = (message: string) => this.log('warn', message);
-    const publisher = new RedisEventPublisher(this.services.redis, this.task.owner, warn);
-    const lastSeq = await this.services.taskEvents.lastSeq(taskId);
+    const publisher = this.ports.live(this.task.owner, warn);
+    const lastSeq = await taskEvents.lastSeq(taskId);
     if (lease.takenOver) await this.republishAfterTakeover(publisher, lastSeq);
     this.events = new EventRecorder(
       taskId,
       lease.takenOver ? lastSeq + TAKEOVER_SEQ_GAP : lastSeq,
-      repository,
-      this.services.taskEvents,
+      tasks,
+      taskEvents,
       publisher,
       (err) => warn(`event not recorded: ${describeError(err)}`),
     );
@@ -189,8 +186,8 @@ class Slice {
    * A worker that died mid-slice may have persisted its last events without publishing them, so live streams would
    * skip them: publish them again (streams drop what they already have, by seq).
    */
-  private async republishAfterTakeover(publisher: RedisEventPublisher, lastSeq: number): Promise<void> {
-    const recent = await this.services.taskEvents.page(
+  private async republishAfterTakeover(publisher: LiveEventPublisher, lastSeq: number): Promise<void> {
+    const recent = await this.ports.taskEvents.page(
       this.message.taskId,
       Math.max(0, lastSeq - REPUBLISH_EVENTS),
       REPUBLISH_EVENTS,
@@ -204,25 +201,22 @@ class Slice {
     const recheckAt = new Date(Date.now() + (this.settings.leaseSeconds + 1) * 1000);
     this.log('info', `another worker holds the lease; re-checking at ${recheckAt.toISOString()}`);
     await withTransientRetry(() =>
-      this.services.queue.send(
+      this.ports.dispatch.send(
+        this.task,
         { taskId, slice, attempt },
-        {
-          scheduledAt: recheckAt,
-          messageId: `${taskId}:${slice}:recheck:${Math.floor(recheckAt.getTime() / 1000)}`,
-          traceparent: this.task.traceContext,
-        },
+        { scheduledAt: recheckAt, messageId: messageIds.recheck(taskId, slice, recheckAt) },
       ),
     );
   }
 
   private async execute(): Promise<void> {
-    const { repository, catalog, blobs, checkpoints } = this.services;
+    const { tasks, catalog, blobs } = this.ports;
     const { taskId, slice, attempt } = this.message;
-    if (await repository.isCancelRequested(taskId)) return this.end('cancelled');
+    if (await tasks.isCancelRequested(taskId)) return this.end('cancelled');
     const definition = catalog.get(this.task.type);
     if (!definition)
       return this.fail({ code: 'unknown_type', message: `unknown task type ${this.task.type}` });
-    const running = await withTransientRetry(() => repository.markRunning(taskId, attempt));
+    const running = await withTransientRetry(() => tasks.markRunning(taskId, attempt));
     if (!running) return this.releaseLease(this.lease.slice);
     if (this.task.status === 'queued') {
       appMetrics().queueWait.record((Date.now() - this.task.createdAt.getTime()) / 1000, this.typeAttribute);
@@ -244,7 +238,7 @@ class Slice {
         throw new CheckpointMissingError(`lease row (partition ${taskId} of the checkpoint table)`);
       }
       const input = definition.input.parse(await this.readPayload());
-      const completed = await withTransientRetry(() => checkpoints.replay(this.lease));
+      const completed = await this.replayCheckpoints();
       const result = await definition.run(input, this.contextFor(completed));
       await this.leaseWrites;
       const resultJson = Buffer.from(JSON.stringify(result ?? null));
@@ -287,11 +281,22 @@ class Slice {
     return this.message.slice > 0 || this.task.status === 'running';
   }
 
+  /** The completed steps of earlier slices. A checkpoint blob that is gone stays gone: the task fails without a retry. */
+  private async replayCheckpoints(): Promise<Map<string, unknown>> {
+    try {
+      return await withTransientRetry(() => this.ports.checkpoints.replay(this.lease));
+    } catch (err) {
+      if (err instanceof CheckpointBlobMissingError)
+        throw new CheckpointMissingError(err.message, { cause: err });
+      throw err;
+    }
+  }
+
   /** The task's input, from its claim-check blob. A blob that is gone stays gone: the task fails without a retry. */
   private async readPayload(): Promise<unknown> {
     const ref = this.task.inputRef;
     try {
-      return await withTransientRetry(() => this.services.blobs.getJson(ref));
+      return await withTransientRetry(() => this.ports.blobs.getJson(ref));
     } catch (err) {
       if (isBlobNotFound(err)) throw new PayloadMissingError(ref, { cause: err });
       throw err;
@@ -307,7 +312,7 @@ class Slice {
 
   /** The task's view of the engine: memoized steps, loop state, progress, logs, and the abort signal. */
   private contextFor(completed: Map<string, unknown>): TaskContext {
-    const { repository, checkpoints } = this.services;
+    const { tasks, checkpoints } = this.ports;
     const { taskId } = this.message;
     const lease = this.lease;
     return {
@@ -322,7 +327,7 @@ class Slice {
         if (this.budgetSpent) throw this.budgetSpent;
         this.throwIfAborted();
         // Between steps, not only on heartbeats, so a cancelled task stops within one step.
-        if (await repository.isCancelRequested(taskId)) this.abort.abort(new TaskCancelled());
+        if (await tasks.isCancelRequested(taskId)) this.abort.abort(new TaskCancelled());
         this.throwIfAborted();
         const result = await withSpan('task.step', { [ATTR.step]: name }, async () => {
           const value = await fn();
@@ -354,9 +359,9 @@ class Slice {
       if (this.released) return;
       try {
         await this.writeLease(() =>
-          this.services.checkpoints.renew(this.lease, this.settings.leaseSeconds * 1000),
+          this.ports.checkpoints.renew(this.lease, this.settings.leaseSeconds * 1000),
         );
-        const { cancelRequested } = await this.services.repository.heartbeat(this.message.taskId);
+        const { cancelRequested } = await this.ports.tasks.heartbeat(this.message.taskId);
         if (cancelRequested) this.abort.abort(new TaskCancelled());
       } catch (err) {
         if (err instanceof LeaseLostError) this.abort.abort(err);
@@ -373,10 +378,12 @@ class Slice {
     this.log('info', `slice ${this.message.slice} ended; the task continues in slice ${nextSlice}`);
     await this.events.flushProgress();
     await this.releaseLease(nextSlice);
+    const { taskId } = this.message;
     await withTransientRetry(() =>
-      this.services.queue.send(
-        { taskId: this.message.taskId, slice: nextSlice, attempt },
-        { scheduledAt, traceparent: this.task.traceContext },
+      this.ports.dispatch.send(
+        this.task,
+        { taskId, slice: nextSlice, attempt },
+        { scheduledAt, messageId: messageIds.slice(taskId, nextSlice) },
       ),
     );
   }
@@ -404,12 +411,12 @@ class Slice {
   }
 
   private async end(
-    status: 'succeeded' | 'failed' | 'cancelled',
+    status: FinishedStatus,
     outcome: { resultRef?: string; error?: { code: string; message: string } } = {},
   ): Promise<void> {
     await this.events.flushProgress();
     const ended = await withTransientRetry(() =>
-      this.services.repository.finish(this.message.taskId, status, outcome),
+      this.ports.tasks.finish(this.message.taskId, status, outcome),
     );
     if (ended) {
       this.log(status === 'failed' ? 'warn' : 'info', `task ${status} in slice ${this.message.slice}`);
@@ -417,18 +424,18 @@ class Slice {
       await this.events.status(status, outcome.error);
     }
     await this.releaseLease(this.message.slice + 1);
-    await this.services.webhooks.announce(ended);
+    await this.ports.webhooks.announce(ended);
   }
 
   /** The engine's own lines, with the task's ids; its trace id too, for lines written outside its spans. */
   private log(level: LogLevel, message: string): void {
     const { taskId, slice, attempt } = this.message;
-    this.services.log(level, message, {
+    this.ports.log(level, message, {
       taskId,
       slice,
       attempt,
       traceId: this.task.traceId,
-      invocationId: this.context.invocationId,
+      invocationId: this.invocationId,
     });
   }
 
@@ -440,7 +447,7 @@ class Slice {
   private recordEnd(ended: TaskRow): void {
     const m = appMetrics();
     const counter = { succeeded: m.tasksSucceeded, failed: m.tasksFailed, cancelled: m.tasksCancelled }[
-      ended.status as 'succeeded' | 'failed' | 'cancelled'
+      ended.status as FinishedStatus
     ];
     counter?.add(1, this.typeAttribute);
     const finishedAt = ended.finishedAt?.getTime() ?? Date.now();
@@ -452,16 +459,6 @@ class Slice {
   private releaseLease(nextSlice: number): Promise<void> {
     this.released = true;
     for (const t of this.timers) clearTimeout(t);
-    return this.writeLease(() => this.services.checkpoints.release(this.lease, nextSlice));
-  }
-}
-
-/** A message body as the trigger hands it over: parsed JSON, or a string of JSON (undefined when it is not JSON). */
-export function parseMessageBody(message: unknown): unknown {
-  if (typeof message !== 'string') return message;
-  try {
-    return JSON.parse(message) as unknown;
-  } catch {
-    return undefined;
+    return this.writeLease(() => this.ports.checkpoints.release(this.lease, nextSlice));
   }
 }

@@ -1,6 +1,6 @@
-import type { InvocationContext, Timer } from '@azure/functions';
-import { appServices } from '../app/app-services';
 import { describeError } from '../platform/describe-error';
+import { messageIds, stallSeconds } from './dispatch';
+import type { EnginePorts } from './ports';
 import type { TaskRow } from '../model/task';
 
 /** Past the queue's duplicate-detection window (5 min), so a re-send is never dropped as a duplicate. */
@@ -10,42 +10,37 @@ const BATCH = 100;
 const CALLBACK_OVERDUE_SECONDS = 120;
 
 /**
- * Timer trigger: re-drives what fell through. Queued tasks whose message never left are re-sent; running tasks
+ * Re-drives what fell through (the sweepTasks timer runs it every minute). Queued tasks whose message never left are re-sent; running tasks
  * whose worker went silent and whose lease expired (process killed, continuation lost) get their next slice sent.
  * A task with a live lease is never touched. Completion webhooks whose delivery is overdue are sent again.
  */
-export async function sweepTasks(_timer: Timer, _context: InvocationContext): Promise<void> {
-  const { repository, callbacks, queue, checkpoints, settings, webhooks, log: write } = appServices();
+export async function sweep(ports: EnginePorts): Promise<void> {
+  const { tasks, callbacks, dispatch, checkpoints, settings, webhooks, log: write } = ports;
   // Each line names its task, and carries the task's trace id: the sweeper's own span is a trace of its own.
   const log = (level: 'info' | 'warn', task: TaskRow, message: string) =>
     write(level, `sweeper: ${message}`, { taskId: task.id, traceId: task.traceId });
-  for (const task of await repository.staleQueued(settings.sweepUnsentSeconds, LOST_SECONDS, BATCH)) {
+  for (const task of await tasks.staleQueued(settings.sweepUnsentSeconds, LOST_SECONDS, BATCH)) {
     try {
       // Slice 0, unless it ran already: an admin retry puts a failed task back to queued at a later slice.
       const { nextSlice } = await checkpoints.leaseState(task.id);
-      await queue.send({ taskId: task.id, slice: nextSlice }, { traceparent: task.traceContext });
-      await repository.markEnqueued(task.id);
-      log('info', task, 're-sent a queued task');
+      const message = { taskId: task.id, slice: nextSlice };
+      const sent = await dispatch.enqueue(task, message, { messageId: messageIds.slice(task.id, nextSlice) });
+      if (sent) log('info', task, 're-sent a queued task');
     } catch (err) {
       log('warn', task, `could not re-send a queued task: ${describeError(err)}`);
     }
   }
-  for (const task of await repository.staleRunning(
-    settings.leaseSeconds + settings.heartbeatSeconds,
-    BATCH,
-  )) {
+  for (const task of await tasks.staleRunning(stallSeconds(settings), BATCH)) {
     try {
       const lease = await checkpoints.leaseState(task.id);
       if (lease.live) continue;
       // A message id of its own: the lost slice's message may still sit locked in the queue under the usual id.
-      await queue.send(
+      await dispatch.send(
+        task,
         { taskId: task.id, slice: lease.nextSlice, attempt: Math.max(1, task.attempts) },
-        {
-          messageId: `${task.id}:${lease.nextSlice}:sweep:${task.heartbeatAt?.getTime() ?? 0}`,
-          traceparent: task.traceContext,
-        },
+        { messageId: messageIds.sweep(task.id, lease.nextSlice, task.heartbeatAt) },
       );
-      await repository.heartbeat(task.id);
+      await tasks.heartbeat(task.id);
       log('info', task, `re-drove a running task at slice ${lease.nextSlice}`);
     } catch (err) {
       log('warn', task, `could not re-drive a running task: ${describeError(err)}`);

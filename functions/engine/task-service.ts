@@ -5,12 +5,12 @@ import { appMetrics } from '../platform/metrics';
 import { activeTraceparent, annotateActiveSpan, ATTR } from '../platform/tracing';
 import type { LiveEventPublisher } from '../events/redis-event-publisher';
 import { CONTAINERS, type BlobStore } from '../storage/blob-store';
-import type { TaskQueue } from '../messaging/task-queue';
 import { isFinished, type TaskRow } from '../model/task';
 import type { TaskEventRow } from '../model/events';
 import type { ListQuery, TaskRepository } from '../storage/task-repository';
 import type { EventRepository } from '../storage/event-repository';
 import type { TaskCatalog } from './catalog';
+import { messageIds, type Dispatch } from './dispatch';
 import type { WebhookDelivery } from '../webhooks/webhook-delivery';
 import {
   ActiveTasksLimitError,
@@ -18,7 +18,6 @@ import {
   TaskInputError,
   type FieldError,
 } from './task-errors';
-import { describeError } from '../platform/describe-error';
 
 /**
  * How long a submit waits for its message to be sent. The task is already stored, and the sweeper sends what was not
@@ -55,9 +54,8 @@ export interface TaskServiceDeps {
   repository: TaskRepository;
   taskEvents: EventRepository;
   blobs: BlobStore;
-  queue: TaskQueue;
+  dispatch: Pick<Dispatch, 'enqueue'>;
   catalog: TaskCatalog;
-  log: (level: 'info' | 'warn' | 'error', message: string) => void;
   webhooks: WebhookDelivery;
   /** Live fan-out of the events the API itself records (queued, and cancelled while queued), per owner. */
   live: (owner: string) => LiveEventPublisher;
@@ -74,7 +72,7 @@ export class TaskService {
    * A replay of an earlier submit (same Idempotency-Key) is answered before the active-task limit is looked at.
    */
   async submit(request: SubmitRequest): Promise<SubmitOutcome> {
-    const { repository, blobs, queue } = this.deps;
+    const { repository, blobs, dispatch } = this.deps;
     const input = this.validate(request.type, request.input);
     if (request.callbackUrl !== undefined) this.validateCallback(request.callbackUrl);
     if (request.idempotencyKey) {
@@ -122,15 +120,11 @@ export class TaskService {
       message: null,
       data: { status: 'queued' },
     });
-    try {
-      await queue.send({ taskId: id, slice: 0 }, { traceparent, timeoutMs: SUBMIT_SEND_TIMEOUT_MS });
-      await repository.markEnqueued(id);
-    } catch (err) {
-      this.deps.log(
-        'warn',
-        `task ${id}: send to the queue failed, left queued for the sweeper: ${describeError(err)}`,
-      );
-    }
+    await dispatch.enqueue(
+      task,
+      { taskId: id, slice: 0 },
+      { messageId: messageIds.slice(id, 0), timeoutMs: SUBMIT_SEND_TIMEOUT_MS },
+    );
     return { replayed: false, task };
   }
 

@@ -1,19 +1,5 @@
 import type { ServiceBusClient, ServiceBusSender } from '@azure/service-bus';
 
-/** The small message that tells a worker to run one slice of a task (the payload stays in Blob). */
-export interface TaskMessage {
-  taskId: string;
-  slice: number;
-  /** 1 for the first attempt; a retry after a transient failure is attempt + 1. */
-  attempt?: number;
-}
-
-/** Tells a worker to make delivery `attempt` of an ended task's completion webhook. */
-export interface WebhookMessage {
-  taskId: string;
-  webhook: number;
-}
-
 export interface SendOptions {
   /**
    * The task's trace (its submit span), sent as `traceparent` and as `Diagnostic-Id` (what Azure's Service Bus tracing
@@ -22,11 +8,8 @@ export interface SendOptions {
   traceparent?: string | null;
   /** Deliver later (retries with backoff). */
   scheduledAt?: Date;
-  /**
-   * Default `{taskId}:{slice}` (or `{taskId}:webhook:{attempt}`), so a re-send of the same slice or delivery is
-   * dropped by duplicate detection.
-   */
-  messageId?: string;
+  /** Service Bus drops a message whose id it saw within its duplicate-detection window (engine/dispatch.ts). */
+  messageId: string;
   /**
    * Give up after this long (the SDK's own try time-out is a minute, retried): for a caller that has a fallback, such
    * as a submit whose task the sweeper sends if this send does not.
@@ -34,6 +17,7 @@ export interface SendOptions {
   timeoutMs?: number;
 }
 
+/** The sender of the tasks queue. */
 export class TaskQueue {
   private readonly sender: ServiceBusSender;
 
@@ -41,17 +25,13 @@ export class TaskQueue {
     this.sender = client.createSender(queueName);
   }
 
-  /** The message id is task + slice, so Service Bus duplicate detection drops a re-send of the same slice. */
-  async send(message: TaskMessage | WebhookMessage, options: SendOptions = {}): Promise<void> {
-    const defaultId =
-      'webhook' in message
-        ? `${message.taskId}:webhook:${message.webhook}`
-        : `${message.taskId}:${message.slice}`;
+  /** Sends one small JSON message; which message and which id is the engine's business (engine/dispatch.ts). */
+  async send(body: object, options: SendOptions): Promise<void> {
     await this.sender.sendMessages(
       {
-        body: message,
+        body,
         contentType: 'application/json',
-        messageId: options.messageId ?? defaultId,
+        messageId: options.messageId,
         applicationProperties: options.traceparent
           ? { traceparent: options.traceparent, 'Diagnostic-Id': options.traceparent }
           : undefined,

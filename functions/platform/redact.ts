@@ -1,6 +1,3 @@
-import { format } from 'node:util';
-import type { InvocationContext } from '@azure/functions';
-
 /**
  * Secrets that can reach a log line through a URL, a header echoed in an error, or a connection string in a driver's
  * message, each with what replaces it. Patterns keep the name (`AccountKey=`, `Bearer `) so the line still says what
@@ -26,18 +23,4 @@ export function redactSecrets(line: string): string {
   let out = line;
   for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
   return out;
-}
-
-const CONTEXT_LEVELS = ['log', 'trace', 'debug', 'info', 'warn', 'error'] as const;
-
-/**
- * Makes an invocation's `context.log` & co. redact what they write. Under the Functions host those lines go to the host
- * (and Application Insights) without passing through the app's own log, so functions/index.ts applies this to every
- * invocation in a pre-invocation hook.
- */
-export function redactContextLogs(context: InvocationContext): void {
-  for (const level of CONTEXT_LEVELS) {
-    const write = context[level].bind(context);
-    context[level] = (...args: unknown[]) => write(redactSecrets(format(...args)));
-  }
 }

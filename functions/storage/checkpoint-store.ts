@@ -2,7 +2,6 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { appMetrics } from '../platform/metrics';
 import { ATTR, withSpan } from '../platform/tracing';
-import { CheckpointMissingError } from '../engine/task-errors';
 import { CONTAINERS, isBlobNotFound, type BlobStore } from './blob-store';
 
 /** Another worker took the lease (ours expired), so this one must stop without writing anything more. */
@@ -339,9 +338,20 @@ export class CheckpointStore {
     try {
       return await this.blobs.getJson(ref);
     } catch (err) {
-      if (isBlobNotFound(err)) throw new CheckpointMissingError(`checkpoint blob ${ref}`, { cause: err });
+      if (isBlobNotFound(err)) throw new CheckpointBlobMissingError(ref, { cause: err });
       throw err;
     }
+  }
+}
+
+/** A checkpoint's row points at a blob that is gone: the engine fails the task (it cannot replay without it). */
+export class CheckpointBlobMissingError extends Error {
+  constructor(
+    readonly ref: string,
+    options?: ErrorOptions,
+  ) {
+    super(`checkpoint blob ${ref}`, options);
+    this.name = 'CheckpointBlobMissingError';
   }
 }
 

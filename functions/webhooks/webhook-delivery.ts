@@ -1,6 +1,6 @@
 import { OutboundError, type OutboundClient } from '../outbound/outbound-client';
 import { retryDelayMs } from '../platform/retry-backoff';
-import type { TaskQueue } from '../messaging/task-queue';
+import { messageIds, type Dispatch } from '../engine/dispatch';
 import type { CallbackOutcome, TaskRow } from '../model/task';
 import type { CallbackRepository } from '../storage/callback-repository';
 import { taskJson } from '../contract/task-json';
@@ -9,7 +9,7 @@ import { describeError } from '../platform/describe-error';
 
 export interface WebhookDeliveryDeps {
   callbacks: CallbackRepository;
-  queue: TaskQueue;
+  dispatch: Pick<Dispatch, 'send'>;
   outbound: OutboundClient;
   /** The HMAC key; undefined when webhooks are not configured. */
   secret: () => Promise<string | undefined>;
@@ -34,7 +34,8 @@ export class WebhookDelivery {
   /** Sends the first delivery of a task that just ended, if it has a callback. Best effort: the sweeper catches up. */
   async announce(task: TaskRow | undefined): Promise<void> {
     if (task?.callbackState !== 'pending') return;
-    await this.send(task, task.callbackAttempts + 1).catch((err: unknown) =>
+    const attempt = task.callbackAttempts + 1;
+    await this.send(task, attempt, messageIds.webhook(task.id, attempt)).catch((err: unknown) =>
       this.deps.log(
         'warn',
         `task ${task.id}: webhook message not sent, left to the sweeper: ${describeError(err)}`,
@@ -44,7 +45,8 @@ export class WebhookDelivery {
 
   /** Re-sends a delivery the sweeper found overdue, under a message id of its own. */
   resend(task: TaskRow): Promise<void> {
-    return this.send(task, task.callbackAttempts + 1, `:sweep:${task.callbackDueAt?.getTime() ?? 0}`);
+    const attempt = task.callbackAttempts + 1;
+    return this.send(task, attempt, messageIds.webhookSweep(task.id, attempt, task.callbackDueAt));
   }
 
   /** Makes delivery `attempt`; a duplicate or stale message finds nothing to claim and does nothing. */
@@ -63,7 +65,8 @@ export class WebhookDelivery {
       outcome = { state: 'pending', dueAt, error: `attempt ${attempt}: ${failure.message}` };
     }
     await callbacks.record(taskId, outcome);
-    if (outcome.state === 'pending') await this.send(task, attempt + 1, '', outcome.dueAt);
+    if (outcome.state === 'pending')
+      await this.send(task, attempt + 1, messageIds.webhook(taskId, attempt + 1), outcome.dueAt);
     const level = outcome.state === 'delivered' ? 'info' : 'warn';
     this.deps.log(
       level,
@@ -105,10 +108,7 @@ export class WebhookDelivery {
     }
   }
 
-  private send(task: TaskRow, attempt: number, idSuffix = '', scheduledAt?: Date): Promise<void> {
-    return this.deps.queue.send(
-      { taskId: task.id, webhook: attempt },
-      { messageId: `${task.id}:webhook:${attempt}${idSuffix}`, scheduledAt, traceparent: task.traceContext },
-    );
+  private send(task: TaskRow, attempt: number, messageId: string, scheduledAt?: Date): Promise<void> {
+    return this.deps.dispatch.send(task, { taskId: task.id, webhook: attempt }, { messageId, scheduledAt });
   }
 }

@@ -1,10 +1,8 @@
 import type { InvocationContext } from '@azure/functions';
-import { z } from 'zod';
+import { runSlice } from '../../engine/run-slice';
+import { decodeMessage } from '../../model/messages';
 import { appServices } from '../app-services';
-import type { ServiceBusDelivery } from '../trigger-types';
-import { parseMessageBody, runSlice } from '../../engine/run-slice';
-
-const WebhookMessageSchema = z.object({ taskId: z.uuid(), webhook: z.number().int().min(1) });
+import type { ServiceBusDelivery, ServiceBusMessageActions } from '../trigger-types';
 
 /**
  * The Service Bus trigger on the tasks queue. It carries two kinds of small message: a slice of a task to run
@@ -14,9 +12,17 @@ export async function processTaskMessage(
   delivery: ServiceBusDelivery,
   context: InvocationContext,
 ): Promise<void> {
-  const body = parseMessageBody(delivery.body);
-  const webhook = WebhookMessageSchema.safeParse(body);
-  if (!webhook.success) return runSlice(body, context, delivery.actions);
-  await appServices().webhooks.deliver(webhook.data.taskId, webhook.data.webhook);
+  const decoded = decodeMessage(delivery.body);
+  if (decoded.kind !== 'webhook') return runTaskSlice(delivery.body, context, delivery.actions);
+  await appServices().webhooks.deliver(decoded.message.taskId, decoded.message.webhook);
   await delivery.actions?.complete();
+}
+
+/** One slice of a task, with the app's services, settling through the trigger's actions when there are any. */
+export function runTaskSlice(
+  body: unknown,
+  context: InvocationContext,
+  actions?: ServiceBusMessageActions,
+): Promise<void> {
+  return runSlice(appServices().engine, body, { invocationId: context.invocationId, settlement: actions });
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import { sweepTasks } from '../../../functions/engine/sweeper';
+import { sweepTasks } from '../../../functions/app/timers/sweep-tasks';
 import { startAppStack, type AppStack } from '../../support/app-stack';
 import {
   invocation,

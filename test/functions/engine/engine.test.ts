@@ -4,8 +4,8 @@ import { ServiceBusClient } from '@azure/service-bus';
 import { appServices } from '../../../functions/app/app-services';
 import { cancelTask } from '../../../functions/app/http/handlers/cancel-task';
 import { taskChannel } from '../../../functions/events/event-json';
-import { runSlice } from '../../../functions/engine/run-slice';
-import { sweepTasks } from '../../../functions/engine/sweeper';
+import { runTaskSlice } from '../../../functions/app/servicebus/process-task-message';
+import { sweepTasks } from '../../../functions/app/timers/sweep-tasks';
 import type { LocalHost } from '../../../local-dev/host';
 import { startAppStack, type AppStack } from '../../support/app-stack';
 import {
@@ -41,7 +41,7 @@ describe('durable engine (invariants of design §4)', () => {
   it('runs the same message delivered twice at once only once (one lease holder)', async () => {
     const id = await submitSimulate({ steps: 5, stepMs: 20 });
     const message = { taskId: id, slice: 0 };
-    await Promise.all([runSlice(message, invocation('a')), runSlice(message, invocation('b'))]);
+    await Promise.all([runTaskSlice(message, invocation('a')), runTaskSlice(message, invocation('b'))]);
     const task = await taskState(stack, id);
     assert.equal(task.status, 'succeeded');
     assert.deepEqual(await stepRuns(stack, id), {
@@ -74,7 +74,7 @@ describe('durable engine (invariants of design §4)', () => {
     );
     await new Promise((r) => setTimeout(r, 250));
 
-    await runSlice({ taskId: id, slice: 0 }, invocation());
+    await runTaskSlice({ taskId: id, slice: 0 }, invocation());
     assert.equal((await taskState(stack, id)).status, 'succeeded');
     await new Promise((r) => setTimeout(r, 200));
     unsubscribe();
@@ -96,8 +96,8 @@ describe('durable engine (invariants of design §4)', () => {
 
   it('ignores a late duplicate of a slice that already ran', async () => {
     const id = await submitSimulate({ steps: 2, stepMs: 0 });
-    await runSlice({ taskId: id, slice: 0 }, invocation());
-    await runSlice({ taskId: id, slice: 0 }, invocation());
+    await runTaskSlice({ taskId: id, slice: 0 }, invocation());
+    await runTaskSlice({ taskId: id, slice: 0 }, invocation());
     assert.deepEqual(await stepRuns(stack, id), { 'step-0': 1, 'step-1': 1 });
   });
 
@@ -241,7 +241,7 @@ describe('durable engine (invariants of design §4)', () => {
       const sb = new ServiceBusClient(stack.settings.ServiceBusConnection);
       const receiver = sb.createReceiver('tasks', { receiveMode: 'receiveAndDelete' });
       await receiver.receiveMessages(10, { maxWaitTimeInMs: 500 });
-      await runSlice({ taskId: id, slice: 0 }, invocation());
+      await runTaskSlice({ taskId: id, slice: 0 }, invocation());
       const lost = await receiver.receiveMessages(10, { maxWaitTimeInMs: 1_000 });
       assert.ok(
         lost.some((m) => (m.body as { slice: number }).slice === 1),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { appServices } from '../../../functions/app/app-services';
-import { runSlice } from '../../../functions/engine/run-slice';
+import { runTaskSlice } from '../../../functions/app/servicebus/process-task-message';
 import type { LocalHost } from '../../../local-dev/host';
 import { startAppStack, type AppStack } from '../../support/app-stack';
 import {
@@ -45,7 +45,7 @@ describe('a task whose payload or checkpoints are gone from storage', () => {
       submitSimulate({ steps: 3, stepMs: 0, hangAtStep: 1, resultBytes: 40_000 }),
     ]);
     await Promise.all(
-      [ids.leaseRow, ids.stepBlob].map((taskId) => runSlice({ taskId, slice: 0 }, invocation())),
+      [ids.leaseRow, ids.stepBlob].map((taskId) => runTaskSlice({ taskId, slice: 0 }, invocation())),
     );
     await checkpoints.deleteTask(ids.leaseRow);
     const container = BlobServiceClient.fromConnectionString(stack.settings.TASKS_STORAGE).getContainerClient(

@@ -9,7 +9,7 @@ import { closeAppServices } from '../../../functions/app/app-services';
 import { cancelTask } from '../../../functions/app/http/handlers/cancel-task';
 import { getTask } from '../../../functions/app/http/handlers/read-tasks';
 import { submitTask } from '../../../functions/app/http/handlers/submit-task';
-import { sweepTasks } from '../../../functions/engine/sweeper';
+import { sweepTasks } from '../../../functions/app/timers/sweep-tasks';
 import { verifyWebhookSignature } from '../../../functions/webhooks/webhook-signature';
 import type { LocalHost } from '../../../local-dev/host';
 import { startAppStack, type AppStack } from '../../support/app-stack';

@@ -9,7 +9,7 @@ let document: ReturnType<typeof openApiDocument> | undefined;
 
 /** GET /api/openapi.json */
 export const getOpenApi = publicHandler(async ({ services }) => {
-  document ??= openApiDocument(services.catalog);
+  document ??= openApiDocument(services.catalog.all());
   return json(200, document, { 'cache-control': 'public, max-age=300' });
 });
 

@@ -6,7 +6,7 @@ import { getTask, listTasks } from '../../../../functions/app/http/handlers/read
 import { submitTask } from '../../../../functions/app/http/handlers/submit-task';
 import { listTaskEvents } from '../../../../functions/app/http/handlers/task-events';
 import { getTaskResult } from '../../../../functions/app/http/handlers/task-result';
-import { runSlice } from '../../../../functions/engine/run-slice';
+import { runTaskSlice } from '../../../../functions/app/servicebus/process-task-message';
 import { startAppStack, type AppStack } from '../../../support/app-stack';
 import { call } from '../../../support/http';
 
@@ -28,7 +28,7 @@ const submit = async (input: unknown = { steps: 1, stepMs: 0 }) =>
 const byId = (handler: typeof getTask, id: string, method = 'GET', suffix = '') =>
   call(handler, { method, path: `/api/tasks/${id}${suffix}`, params: { id } });
 const work = (id: string) =>
-  runSlice({ taskId: id, slice: 0 }, new InvocationContext({ functionName: 'processTaskMessage' }));
+  runTaskSlice({ taskId: id, slice: 0 }, new InvocationContext({ functionName: 'processTaskMessage' }));
 
 describe('reading, listing, cancelling tasks and fetching results', () => {
   let stack: AppStack;
@@ -166,8 +166,8 @@ describe('reading, listing, cancelling tasks and fetching results', () => {
     const warnings: string[] = [];
     t.mock.method(console, 'warn', (line: string) => warnings.push(line));
     const context = new InvocationContext({ functionName: 'processTaskMessage' });
-    await assert.doesNotReject(runSlice('{"nope": true}', context));
-    await assert.doesNotReject(runSlice({ taskId: 'x', slice: -1 }, context));
+    await assert.doesNotReject(runTaskSlice('{"nope": true}', context));
+    await assert.doesNotReject(runTaskSlice({ taskId: 'x', slice: -1 }, context));
     const messages = warnings.map((line) => (JSON.parse(line) as { msg: string }).msg);
     assert.equal(messages.length, 2);
     assert.match(messages[0], /dead-lettering the message: InvalidTaskMessage: not a task reference/);

@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { sweepTasks } from '../../../../functions/engine/sweeper';
+import { sweepTasks } from '../../../../functions/app/timers/sweep-tasks';
 import { startAppStack, type AppStack } from '../../../support/app-stack';
 import {
   invocation,

@@ -11,7 +11,7 @@ import { listTaskEvents } from '../../../../functions/app/http/handlers/task-eve
 import { submitTask } from '../../../../functions/app/http/handlers/submit-task';
 import { blockedAddressReason } from '../../../../functions/outbound/address-policy';
 import type { PageRecord, ScrapeResult } from '../../../../functions/tasks/scrape/scrape';
-import { sweepTasks } from '../../../../functions/engine/sweeper';
+import { sweepTasks } from '../../../../functions/app/timers/sweep-tasks';
 import type { LocalHost } from '../../../../local-dev/host';
 import { startAppStack, type AppStack } from '../../../support/app-stack';
 import {
