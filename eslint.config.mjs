@@ -24,7 +24,9 @@ export default tseslint.config(
     // The layers of docs/architecture.md, checked on resolved paths (so `../../app/x` and `../app/x` are one rule).
     files: ['**/*.ts'],
     plugins: { 'import-x': importX },
-    settings: { 'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.d.ts', '.js', '.json'] })] },
+    settings: {
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.d.ts', '.js', '.json'] })],
+    },
     rules: { 'import-x/no-restricted-paths': ['error', { zones: layering }] },
   },
   {

@@ -23,7 +23,8 @@ export const layering = [
   {
     target: BELOW_APP,
     from: './functions/app',
-    message: 'Only the app (trigger adapters, HTTP, composition root) may import the app; pass what is needed in.',
+    message:
+      'Only the app (trigger adapters, HTTP, composition root) may import the app; pass what is needed in.',
   },
   {
     target: BELOW_APP,
