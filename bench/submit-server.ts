@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { appServices } from '../functions/app/app-services';
 import { SubmitTaskSchema } from '../functions/contract/api-schemas';
 import { handler } from '../functions/app/http/handle';
-import { readJsonBody } from '../functions/app/http/json-body';
 import { json, problem } from '../functions/app/http/responses';
 import type { TriggerDefinition } from '../functions/app/trigger-types';
 import { triggers } from '../functions/app/triggers';
@@ -10,8 +9,8 @@ import { startLocalHost } from '../local-dev/host';
 import { startBenchStack } from './bench-stack';
 
 /** The submit handler's parsing and validation without any I/O: the ceiling the framework allows. */
-const submitWithoutIo = handler(async ({ request, services }) => {
-  const body = await readJsonBody(request, services.settings.maxPayloadBytes);
+const submitWithoutIo = handler(async ({ readJson, services }) => {
+  const body = await readJson(services.settings.maxPayloadBytes);
   if (!body.ok) return body.response;
   const parsed = SubmitTaskSchema.safeParse(body.value);
   const definition = parsed.success ? services.catalog.get(parsed.data.type) : undefined;

@@ -6,8 +6,8 @@ import { Retention } from '../admin/retention';
 import { ApiKeyStore } from '../auth/api-keys';
 import { EntraTokens } from '../auth/entra-tokens';
 import { StreamTokens } from '../auth/stream-tokens';
-import type { Authenticators } from './http/caller';
-import { RateLimits } from './http/rate-limits';
+import type { Authenticators } from '../auth/caller';
+import { RateLimits } from '../auth/rate-limits';
 import { OutboundPolicy } from '../outbound/address-policy';
 import { OutboundClient } from '../outbound/outbound-client';
 import {

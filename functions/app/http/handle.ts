@@ -1,10 +1,13 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { appServices, type AppServices } from '../app-services';
-import { authenticate, type Caller, type StreamScopeOf, unauthenticatedDetail } from './caller';
+import { authenticate, type Caller } from '../../auth/caller';
+import type { LimitKind } from '../../auth/rate-limits';
+import { presented, type StreamScopeOf, unauthenticatedDetail } from './caller';
 import { redactSecrets } from '../../platform/redact';
 import type { Settings } from '../../platform/settings';
 import { applyCorsHeaders, corsPreflight } from './cors';
-import { type LimitKind, withRateLimitHeaders } from './rate-limits';
+import { type BodyResult, readJsonBody } from './json-body';
+import { refusalResponse, withRateLimitHeaders } from './rate-limits';
 import { requestLimitProblem } from './request-limits';
 import { problem } from './responses';
 import { applySecurityHeaders } from './security-headers';
@@ -15,6 +18,8 @@ export interface PublicScope {
   request: HttpRequest;
   context: InvocationContext;
   services: AppServices;
+  /** The request's JSON body, read with at most `maxBytes` and MAX_JSON_DEPTH. */
+  readJson: (maxBytes: number) => Promise<BodyResult>;
 }
 
 export interface RequestScope extends PublicScope {
@@ -40,7 +45,11 @@ export function handler(
 ): HttpHandler {
   return publicHandler(async (scope) => {
     const { request, services } = scope;
-    const caller = await authenticate(request, services.settings, services.auth, options.streamScope);
+    const caller = await authenticate(
+      presented(request, options.streamScope),
+      services.settings.authMode,
+      services.auth,
+    );
     // One generic answer whatever was wrong (missing, malformed, unknown, revoked): no hint for guessing.
     if (!caller) {
       return problem(
@@ -52,13 +61,14 @@ export function handler(
       );
     }
     const scoped = { ...scope, caller };
+    const kind = options.limit ?? 'read';
     const admission = await services.rateLimits.admit(
-      options.limit ?? 'read',
+      kind,
       caller.id,
       async () => (await options.exempt?.(scoped)) ?? false,
     );
-    if (admission.refusal) return admission.refusal;
-    return withRateLimitHeaders(await fn(scoped), admission);
+    if (!admission.admitted) return refusalResponse(kind, admission);
+    return withRateLimitHeaders(await fn(scoped), admission.quota);
   });
 }
 
@@ -78,7 +88,12 @@ export function publicHandler(fn: (scope: PublicScope) => Promise<HttpResponseIn
       response =
         requestLimitProblem(request, settings.maxHeaderBytes) ??
         corsPreflight(request, settings.corsAllowedOrigins) ??
-        (await fn({ request, context, services }));
+        (await fn({
+          request,
+          context,
+          services,
+          readJson: (maxBytes) => readJsonBody(request, maxBytes, services.settings.maxJsonDepth),
+        }));
     } catch (err) {
       context.error(
         redactSecrets(

@@ -1,5 +1,4 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import { appServices } from '../app-services';
 import { problem } from './responses';
 
 export type BodyResult =
@@ -7,12 +6,12 @@ export type BodyResult =
 
 /**
  * Reads a JSON body without buffering more than `maxBytes`; refuses other media types, oversize, nesting deeper than
- * `maxDepth` (MAX_JSON_DEPTH by default) and bad JSON.
+ * `maxDepth` (MAX_JSON_DEPTH, which handlers get bound in their scope's `readJson`) and bad JSON.
  */
 export async function readJsonBody(
   request: HttpRequest,
   maxBytes: number,
-  maxDepth = appServices().settings.maxJsonDepth,
+  maxDepth: number,
 ): Promise<BodyResult> {
   const contentType = request.headers.get('content-type') ?? '';
   const mediaType = contentType.split(';')[0].trim().toLowerCase();

@@ -1,6 +1,6 @@
 import { CallerEventStream } from '../../../events/caller-event-stream';
 import { DEFAULT_TIMINGS } from '../../../events/event-stream-base';
-import { visibleOwner } from '../caller';
+import { visibleOwner } from '../../../auth/caller';
 import { handler } from '../handle';
 import { problem } from '../responses';
 import { sseResponse, streamLog, wantsEventStream } from '../sse';

@@ -1,4 +1,4 @@
-import { visibleOwner } from '../caller';
+import { visibleOwner } from '../../../auth/caller';
 import { TaskIdSchema } from '../../../contract/api-schemas';
 import { badRequest, handler } from '../handle';
 import { json, problem } from '../responses';

@@ -1,13 +1,12 @@
 import { CreateUploadSchema } from '../../../contract/api-schemas';
 import { handler } from '../handle';
-import { readJsonBody } from '../json-body';
 import { invalidFields, json } from '../responses';
 import { fieldErrors } from '../../../engine/task-service';
 
 /** POST /api/uploads: a short-lived write-only URL for one new blob in `uploads`, for files too big to POST. */
 export const createUpload = handler(
-  async ({ request, services }) => {
-    const body = await readJsonBody(request, 64 * 1024);
+  async ({ readJson, services }) => {
+    const body = await readJson(64 * 1024);
     if (!body.ok) return body.response;
     const parsed = CreateUploadSchema.safeParse(body.value);
     if (!parsed.success) return invalidFields('invalid-upload', fieldErrors(parsed.error, ''));

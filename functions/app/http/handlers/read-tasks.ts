@@ -1,4 +1,4 @@
-import { visibleOwner } from '../caller';
+import { visibleOwner } from '../../../auth/caller';
 import { ListTasksQuerySchema, TaskIdSchema } from '../../../contract/api-schemas';
 import { badRequest, handler } from '../handle';
 import { decodeCursor, encodeCursor } from '../list-cursor';

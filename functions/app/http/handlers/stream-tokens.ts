@@ -1,7 +1,6 @@
 import { CreateStreamTokenSchema } from '../../../contract/api-schemas';
-import { visibleOwner } from '../caller';
+import { visibleOwner } from '../../../auth/caller';
 import { handler } from '../handle';
-import { readJsonBody } from '../json-body';
 import { invalidFields, json, problem } from '../responses';
 import { fieldErrors } from '../../../engine/task-service';
 import { notFound } from './read-tasks';
@@ -10,11 +9,11 @@ import { notFound } from './read-tasks';
  * POST /api/stream-tokens `{taskId?}`: a five-minute token that opens one SSE URL — the task's events, or without
  * `taskId` the caller's multiplexed stream — for browsers, whose EventSource cannot send an Authorization header.
  */
-export const createStreamToken = handler(async ({ request, services, caller }) => {
+export const createStreamToken = handler(async ({ readJson, services, caller }) => {
   if (services.settings.authMode === 'none') {
     return problem(404, 'stream-tokens-off', 'AUTH_MODE=none: the event streams need no token.');
   }
-  const body = await readJsonBody(request, 4 * 1024);
+  const body = await readJson(4 * 1024);
   if (!body.ok) return body.response;
   const parsed = CreateStreamTokenSchema.safeParse(body.value);
   if (!parsed.success) return invalidFields('invalid-stream-token', fieldErrors(parsed.error, ''));

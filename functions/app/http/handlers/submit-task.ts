@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { SubmitTaskSchema } from '../../../contract/api-schemas';
 import { handler, type RequestScope } from '../handle';
-import { readJsonBody } from '../json-body';
 import { tooManyActiveTasks } from '../rate-limits';
 import { invalidFields, json, problem } from '../responses';
 import { taskJson } from '../../../contract/task-json';
@@ -15,14 +14,14 @@ const RETRY_AFTER_SECONDS = 2;
 
 /** POST /api/tasks: accepts a task in milliseconds with 202, a Location and a Retry-After. */
 export const submitTask = handler(
-  async ({ request, services, caller }) => {
+  async ({ request, readJson, services, caller }) => {
     const idempotencyKey = request.headers.get('idempotency-key') ?? undefined;
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       return problem(400, 'bad-request', 'Idempotency-Key: 1 to 255 visible ASCII characters.', {
         field: 'Idempotency-Key',
       });
     }
-    const body = await readJsonBody(request, services.settings.maxPayloadBytes);
+    const body = await readJson(services.settings.maxPayloadBytes);
     if (!body.ok) return body.response;
     const parsed = SubmitTaskSchema.safeParse(body.value);
     if (!parsed.success) return invalid(fieldErrors(parsed.error, ''));

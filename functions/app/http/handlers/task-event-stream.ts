@@ -1,4 +1,4 @@
-import { visibleOwner } from '../caller';
+import { visibleOwner } from '../../../auth/caller';
 import type { HttpResponseInit } from '@azure/functions';
 import { DEFAULT_TIMINGS } from '../../../events/event-stream-base';
 import { TaskEventStream } from '../../../events/task-event-stream';

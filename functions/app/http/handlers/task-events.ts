@@ -1,4 +1,4 @@
-import { visibleOwner } from '../caller';
+import { visibleOwner } from '../../../auth/caller';
 import { ListEventsQuerySchema, TaskIdSchema } from '../../../contract/api-schemas';
 import { badRequest, handler, type HandlerOptions } from '../handle';
 import { json } from '../responses';
