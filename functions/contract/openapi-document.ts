@@ -13,13 +13,15 @@ import {
   SubmitTaskSchema,
   UploadSchema,
   HealthSchema,
+  LivenessSchema,
   ListEventsQuerySchema,
+  OpenApiDocumentSchema,
   ListTasksQuerySchema,
   ProblemSchema,
   TaskIdSchema,
   TaskListSchema,
   TaskSchema,
-  TaskTypeSchema,
+  TaskTypeListSchema,
 } from './api-schemas';
 
 const problems = (...statuses: number[]) =>
@@ -32,6 +34,12 @@ const problems = (...statuses: number[]) =>
       },
     ]),
   );
+
+/** What every route behind authentication can also answer: no or a bad credential, and the caller's rate limit. */
+const authenticated = (...statuses: number[]) => problems(401, 429, ...statuses);
+
+/** Submits and uploads also answer 503 while the rate limiter cannot count them. */
+const submitting = (...statuses: number[]) => authenticated(503, ...statuses);
 
 const taskResponse = (description: string) => ({
   description,
@@ -74,7 +82,7 @@ export function openApiDocument(catalog: TaskCatalog) {
               ...taskResponse('The same Idempotency-Key and body were seen before: the original task.'),
               headers: z.object({ 'idempotent-replayed': z.literal('true') }),
             },
-            ...problems(400, 409, 413, 415, 422),
+            ...submitting(400, 409, 413, 415, 422),
           },
         },
         get: {
@@ -85,7 +93,7 @@ export function openApiDocument(catalog: TaskCatalog) {
               description: 'A page of tasks',
               content: { 'application/json': { schema: TaskListSchema } },
             },
-            ...problems(400),
+            ...authenticated(400),
           },
         },
       },
@@ -93,14 +101,14 @@ export function openApiDocument(catalog: TaskCatalog) {
         get: {
           summary: 'Get a task',
           requestParams: idParam,
-          responses: { '200': taskResponse('The task'), ...problems(400, 404) },
+          responses: { '200': taskResponse('The task'), ...authenticated(400, 404) },
         },
         delete: {
           summary: 'Cancel a task',
           requestParams: idParam,
           responses: {
             '202': taskResponse('Cancellation requested (a queued task is cancelled at once)'),
-            ...problems(400, 404, 409),
+            ...authenticated(400, 404, 409),
           },
         },
       },
@@ -113,7 +121,7 @@ export function openApiDocument(catalog: TaskCatalog) {
               description: 'The result JSON',
               content: { 'application/json': { schema: z.unknown() } },
             },
-            ...problems(400, 404, 409),
+            ...authenticated(400, 404, 409),
           },
         },
       },
@@ -126,7 +134,7 @@ export function openApiDocument(catalog: TaskCatalog) {
               description: 'A page of events',
               content: { 'application/json': { schema: EventListSchema } },
             },
-            ...problems(400, 404, 406),
+            ...authenticated(400, 404),
           },
         },
       },
@@ -141,7 +149,7 @@ export function openApiDocument(catalog: TaskCatalog) {
               description: 'An event stream',
               content: { 'text/event-stream': { schema: z.string() } },
             },
-            ...problems(406),
+            ...authenticated(406),
           },
         },
       },
@@ -160,7 +168,7 @@ export function openApiDocument(catalog: TaskCatalog) {
               description: 'The token and when it expires',
               content: { 'application/json': { schema: StreamTokenSchema } },
             },
-            ...problems(400, 401, 404, 415, 422),
+            ...authenticated(400, 404, 413, 415, 422),
           },
         },
       },
@@ -176,7 +184,7 @@ export function openApiDocument(catalog: TaskCatalog) {
               description: 'Where to PUT the file',
               content: { 'application/json': { schema: UploadSchema } },
             },
-            ...problems(400, 413, 415, 422),
+            ...submitting(400, 413, 415, 422),
           },
         },
       },
@@ -186,8 +194,9 @@ export function openApiDocument(catalog: TaskCatalog) {
           responses: {
             '200': {
               description: 'Task types',
-              content: { 'application/json': { schema: z.array(TaskTypeSchema) } },
+              content: { 'application/json': { schema: TaskTypeListSchema } },
             },
+            ...authenticated(),
           },
         },
       },
@@ -200,7 +209,7 @@ export function openApiDocument(catalog: TaskCatalog) {
               description: 'The numbers, as of generatedAt',
               content: { 'application/json': { schema: AdminStatsSchema } },
             },
-            ...problems(401, 403),
+            ...authenticated(403),
           },
         },
       },
@@ -213,7 +222,7 @@ export function openApiDocument(catalog: TaskCatalog) {
               description: 'Dead letters',
               content: { 'application/json': { schema: DeadLetterListSchema } },
             },
-            ...problems(400, 401, 403),
+            ...authenticated(400, 403),
           },
         },
       },
@@ -223,7 +232,7 @@ export function openApiDocument(catalog: TaskCatalog) {
           requestParams: { path: z.object({ sequenceNumber: SequenceNumberSchema }) },
           responses: {
             '204': { description: 'Removed' },
-            ...problems(400, 401, 403, 404, 409),
+            ...authenticated(400, 403, 404, 409),
           },
         },
       },
@@ -236,12 +245,31 @@ export function openApiDocument(catalog: TaskCatalog) {
           requestParams: idParam,
           responses: {
             '202': taskResponse('Queued again'),
-            ...problems(400, 401, 403, 404, 409),
+            ...authenticated(400, 403, 404, 409),
+          },
+        },
+      },
+      '/api/openapi.json': {
+        get: {
+          summary: 'This document',
+          responses: {
+            '200': {
+              description: 'OpenAPI 3.1',
+              content: { 'application/json': { schema: OpenApiDocumentSchema } },
+            },
           },
         },
       },
       '/api/health': {
-        get: { summary: 'Liveness', responses: { '200': { description: 'The process is up' } } },
+        get: {
+          summary: 'Liveness',
+          responses: {
+            '200': {
+              description: 'The process is up',
+              content: { 'application/json': { schema: LivenessSchema } },
+            },
+          },
+        },
       },
       '/api/health/ready': {
         get: {
