@@ -50,6 +50,10 @@ export const TaskSchema = z
   })
   .meta({ id: 'Task' });
 
+export const TaskResultSchema = z
+  .unknown()
+  .meta({ id: 'TaskResult', description: "The task's own result JSON: its shape is the task type's." });
+
 export const TaskListSchema = z
   .object({ items: z.array(TaskSchema), nextCursor: z.string().nullable() })
   .meta({ id: 'TaskList' });

@@ -20,6 +20,7 @@ import {
   ProblemSchema,
   TaskIdSchema,
   TaskListSchema,
+  TaskResultSchema,
   TaskSchema,
   TaskTypeListSchema,
 } from './api-schemas';
@@ -119,7 +120,7 @@ export function openApiDocument(catalog: TaskCatalog) {
           responses: {
             '200': {
               description: 'The result JSON',
-              content: { 'application/json': { schema: z.unknown() } },
+              content: { 'application/json': { schema: TaskResultSchema } },
             },
             ...authenticated(400, 404, 409),
           },
