@@ -1,44 +1,23 @@
+import type {
+  DeadLetter,
+  DeadLetterList,
+  EventList,
+  Health,
+  Liveness,
+  Problem,
+  Task,
+  TaskList,
+  TaskEvent,
+  TaskStatus,
+  TaskType,
+  Upload,
+} from '../functions/contract/api-schemas';
 import { sseFrames } from './sse-frames';
 
 /** A small typed client for the Longhaul HTTP API (design §2, §3), on the platform's fetch. */
 
-export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-
-export interface Task {
-  id: string;
-  type: string;
-  status: TaskStatus;
-  progress: {
-    percent: number | null;
-    current: number | null;
-    total: number | null;
-    message: string | null;
-    step: string | null;
-  } | null;
-  attempts: number;
-  cancelRequested: boolean;
-  error: { code: string; message: string } | null;
-  createdAt: string;
-  startedAt: string | null;
-  updatedAt: string;
-  finishedAt: string | null;
-  links: { self: string; events: string; result: string; cancel: string };
-  /** The completion webhook, when the task was submitted with a callbackUrl. */
-  callback: {
-    url: string;
-    status: 'waiting' | 'pending' | 'delivered' | 'failed';
-    attempts: number;
-    lastError: string | null;
-  } | null;
-}
-
-export interface TaskEvent {
-  seq: number;
-  taskId: string;
-  type: 'status' | 'progress' | 'log';
-  at: string;
-  [field: string]: unknown;
-}
+// The API's types come from its contract, type-only: the client loads nothing of the server at run time.
+export type { DeadLetter, Problem, Task, TaskEvent, TaskStatus, TaskType, Upload };
 
 /** What `watch` yields: the snapshot, each event, and the end. */
 export type WatchItem =
@@ -46,59 +25,8 @@ export type WatchItem =
   | { kind: 'event'; event: TaskEvent }
   | { kind: 'end'; status: TaskStatus };
 
-/** What `GET /api/task-types` lists. */
-export interface TaskType {
-  type: string;
-  title: string;
-  description: string;
-  inputSchema: Record<string, unknown>;
-  example: unknown;
-}
-
 /** `GET /api/health/ready`: the HTTP status (200 or 503) and each dependency's state. */
-export interface Readiness {
-  httpStatus: number;
-  status: 'ok' | 'degraded';
-  authMode: string;
-  checks: Record<string, { ok: boolean; latencyMs: number; error?: string }>;
-}
-
-/** A write-only upload place (`POST /api/uploads`). */
-export interface Upload {
-  blob: string;
-  uploadUrl: string;
-  method: 'PUT';
-  headers: Record<string, string>;
-  expiresAt: string;
-  maxBytes: number;
-}
-
-/** A dead letter of the tasks queue, as the admin API shows it. */
-export interface DeadLetter {
-  sequenceNumber: string;
-  messageId: string | null;
-  kind: 'slice' | 'webhook' | 'other';
-  taskId: string | null;
-  taskStatus: TaskStatus | null;
-  slice: number | null;
-  attempt: number | null;
-  webhook: number | null;
-  body: unknown;
-  reason: string | null;
-  description: string | null;
-  enqueuedAt: string | null;
-  deliveryCount: number;
-  deadLetterSource: string | null;
-}
-
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  field?: string;
-  errors?: Array<{ path: string; message: string }>;
-}
+export type Readiness = Health & { httpStatus: number };
 
 /** A problem+json answer from the API. */
 export class LonghaulError extends Error {
@@ -169,7 +97,7 @@ export class LonghaulClient {
         .filter(([, v]) => v !== undefined)
         .map(([k, v]): [string, string] => [k, String(v)]),
     );
-    return this.json<{ items: Task[]; nextCursor: string | null }>('GET', `/api/tasks?${params}`);
+    return this.json<TaskList>('GET', `/api/tasks?${params}`);
   }
 
   cancel(id: string): Promise<Task> {
@@ -185,10 +113,7 @@ export class LonghaulClient {
     const params = new URLSearchParams();
     if (query.after !== undefined) params.set('after', String(query.after));
     if (query.limit !== undefined) params.set('limit', String(query.limit));
-    return this.json<{ items: TaskEvent[]; nextCursor: string | null }>(
-      'GET',
-      `/api/tasks/${encodeURIComponent(id)}/events?${params}`,
-    );
+    return this.json<EventList>('GET', `/api/tasks/${encodeURIComponent(id)}/events?${params}`);
   }
 
   taskTypes(): Promise<TaskType[]> {
@@ -196,8 +121,8 @@ export class LonghaulClient {
   }
 
   /** Liveness: resolves while the app answers 200. */
-  health(): Promise<{ status: string }> {
-    return this.json<{ status: string }>('GET', '/api/health');
+  health(): Promise<Liveness> {
+    return this.json<Liveness>('GET', '/api/health');
   }
 
   /** Readiness: a 503 (a dependency down) is an answer here, not an error. */
@@ -236,7 +161,7 @@ export class LonghaulClient {
 
   /** Admin role only: the oldest dead letters of the tasks queue, peeked. */
   async deadLetters(limit = 20): Promise<DeadLetter[]> {
-    return (await this.json<{ items: DeadLetter[] }>('GET', `/api/admin/dead-letters?limit=${limit}`)).items;
+    return (await this.json<DeadLetterList>('GET', `/api/admin/dead-letters?limit=${limit}`)).items;
   }
 
   /** Admin role only: removes one dead letter for good. */

@@ -2,6 +2,7 @@ import type { LiveEventPublisher } from '../events/redis-event-publisher';
 import type { AdminRepository } from '../storage/admin-repository';
 import type { CheckpointStore } from '../storage/checkpoint-store';
 import type { DeadLetter, QueueInspector, RemoveOutcome } from '../messaging/queue-inspector';
+import type { DeadLetter as DeadLetterJson } from '../contract/api-schemas';
 import { messageIds, type Dispatch } from '../engine/dispatch';
 import { parseMessageBody } from '../model/messages';
 import { TASK_STATUSES, type TaskRow, type TaskStatus } from '../model/task';
@@ -150,7 +151,7 @@ export class AdminService {
 }
 
 /** A dead letter as operators see it: what kind of message it was and what it pointed at. */
-function deadLetterView(letter: DeadLetter) {
+function deadLetterView(letter: DeadLetter): Omit<DeadLetterJson, 'taskStatus'> {
   const body = bodyObject(letter.body);
   const taskId = typeof body?.taskId === 'string' ? body.taskId : null;
   const number = (v: unknown) => (typeof v === 'number' ? v : null);

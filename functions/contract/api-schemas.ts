@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { TASK_STATUSES } from '../model/task';
 
-/** The API's shapes: what handlers validate and return, and what OpenAPI is generated from. */
+/**
+ * The API's one contract: what handlers validate and return, what OpenAPI is generated from, and (as `z.output` types
+ * below) what the serializers return and the client declares. Every response schema has an `id`, so the OpenAPI
+ * document names it as a component.
+ */
 
 export const TaskStatusSchema = z.enum(TASK_STATUSES).meta({ id: 'TaskStatus' });
 
@@ -45,6 +49,10 @@ export const TaskSchema = z
     callback: CallbackSchema.nullable(),
   })
   .meta({ id: 'Task' });
+
+export const TaskResultSchema = z
+  .unknown()
+  .meta({ id: 'TaskResult', description: "The task's own result JSON: its shape is the task type's." });
 
 export const TaskListSchema = z
   .object({ items: z.array(TaskSchema), nextCursor: z.string().nullable() })
@@ -150,6 +158,8 @@ export const TaskTypeSchema = z
   })
   .meta({ id: 'TaskType' });
 
+export const TaskTypeListSchema = z.array(TaskTypeSchema).meta({ id: 'TaskTypeList' });
+
 export const ProblemSchema = z
   .object({
     type: z.string(),
@@ -162,9 +172,12 @@ export const ProblemSchema = z
   .catchall(z.unknown())
   .meta({ id: 'Problem' });
 
+export const LivenessSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Liveness' });
+
 export const HealthSchema = z
   .object({
     status: z.enum(['ok', 'degraded']),
+    authMode: z.enum(['none', 'apikey', 'entra']).describe("The server's AUTH_MODE."),
     checks: z.record(
       z.string(),
       z.object({ ok: z.boolean(), latencyMs: z.number(), error: z.string().optional() }),
@@ -194,7 +207,7 @@ export const ListEventsQuerySchema = z
   .strict();
 
 const StatusCountsSchema = z.object(
-  Object.fromEntries(TASK_STATUSES.map((s) => [s, z.number().int()])) as Record<string, z.ZodNumber>,
+  Object.fromEntries(TASK_STATUSES.map((s) => [s, z.number().int()])) as Record<TaskStatus, z.ZodNumber>,
 );
 
 export const AdminStatsSchema = z
@@ -273,3 +286,31 @@ export const SequenceNumberSchema = z
   .string()
   .regex(/^\d{1,19}$/, 'must be a sequence number (digits)')
   .describe('A sequence number from GET /api/admin/dead-letters.');
+
+/** The OpenAPI document itself (GET /api/openapi.json), described only as far as a client relies on it. */
+export const OpenApiDocumentSchema = z
+  .looseObject({
+    openapi: z.string(),
+    info: z.looseObject({ title: z.string(), version: z.string() }),
+    paths: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'OpenApiDocument' });
+
+// The types of the response bodies, derived from the schemas above: serializers return them, the client re-exports them.
+export type TaskStatus = z.output<typeof TaskStatusSchema>;
+export type Progress = z.output<typeof ProgressSchema>;
+export type TaskError = z.output<typeof TaskErrorSchema>;
+export type Callback = z.output<typeof CallbackSchema>;
+export type Task = z.output<typeof TaskSchema>;
+export type TaskList = z.output<typeof TaskListSchema>;
+export type TaskEvent = z.output<typeof EventSchema>;
+export type EventList = z.output<typeof EventListSchema>;
+export type TaskType = z.output<typeof TaskTypeSchema>;
+export type StreamToken = z.output<typeof StreamTokenSchema>;
+export type Upload = z.output<typeof UploadSchema>;
+export type Problem = z.output<typeof ProblemSchema>;
+export type Liveness = z.output<typeof LivenessSchema>;
+export type Health = z.output<typeof HealthSchema>;
+export type AdminStats = z.output<typeof AdminStatsSchema>;
+export type DeadLetter = z.output<typeof DeadLetterSchema>;
+export type DeadLetterList = z.output<typeof DeadLetterListSchema>;

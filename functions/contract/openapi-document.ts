@@ -12,13 +12,16 @@ import {
   SubmitTaskSchema,
   UploadSchema,
   HealthSchema,
+  LivenessSchema,
   ListEventsQuerySchema,
+  OpenApiDocumentSchema,
   ListTasksQuerySchema,
   ProblemSchema,
   TaskIdSchema,
   TaskListSchema,
+  TaskResultSchema,
   TaskSchema,
-  TaskTypeSchema,
+  TaskTypeListSchema,
 } from './api-schemas';
 
 const problems = (...statuses: number[]) =>
@@ -31,6 +34,12 @@ const problems = (...statuses: number[]) =>
       },
     ]),
   );
+
+/** What every route behind authentication can also answer: no or a bad credential, and the caller's rate limit. */
+const authenticated = (...statuses: number[]) => problems(401, 429, ...statuses);
+
+/** Submits and uploads also answer 503 while the rate limiter cannot count them. */
+const submitting = (...statuses: number[]) => authenticated(503, ...statuses);
 
 const taskResponse = (description: string) => ({
   description,
@@ -79,7 +88,7 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
               ...taskResponse('The same Idempotency-Key and body were seen before: the original task.'),
               headers: z.object({ 'idempotent-replayed': z.literal('true') }),
             },
-            ...problems(400, 409, 413, 415, 422),
+            ...submitting(400, 409, 413, 415, 422),
           },
         },
         get: {
@@ -90,7 +99,7 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
               description: 'A page of tasks',
               content: { 'application/json': { schema: TaskListSchema } },
             },
-            ...problems(400),
+            ...authenticated(400),
           },
         },
       },
@@ -98,14 +107,14 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
         get: {
           summary: 'Get a task',
           requestParams: idParam,
-          responses: { '200': taskResponse('The task'), ...problems(400, 404) },
+          responses: { '200': taskResponse('The task'), ...authenticated(400, 404) },
         },
         delete: {
           summary: 'Cancel a task',
           requestParams: idParam,
           responses: {
             '202': taskResponse('Cancellation requested (a queued task is cancelled at once)'),
-            ...problems(400, 404, 409),
+            ...authenticated(400, 404, 409),
           },
         },
       },
@@ -116,9 +125,9 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
           responses: {
             '200': {
               description: 'The result JSON',
-              content: { 'application/json': { schema: z.unknown() } },
+              content: { 'application/json': { schema: TaskResultSchema } },
             },
-            ...problems(400, 404, 409),
+            ...authenticated(400, 404, 409),
           },
         },
       },
@@ -131,7 +140,7 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
               description: 'A page of events',
               content: { 'application/json': { schema: EventListSchema } },
             },
-            ...problems(400, 404, 406),
+            ...authenticated(400, 404),
           },
         },
       },
@@ -146,7 +155,7 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
               description: 'An event stream',
               content: { 'text/event-stream': { schema: z.string() } },
             },
-            ...problems(406),
+            ...authenticated(406),
           },
         },
       },
@@ -165,7 +174,7 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
               description: 'The token and when it expires',
               content: { 'application/json': { schema: StreamTokenSchema } },
             },
-            ...problems(400, 401, 404, 415, 422),
+            ...authenticated(400, 404, 413, 415, 422),
           },
         },
       },
@@ -181,7 +190,7 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
               description: 'Where to PUT the file',
               content: { 'application/json': { schema: UploadSchema } },
             },
-            ...problems(400, 413, 415, 422),
+            ...submitting(400, 413, 415, 422),
           },
         },
       },
@@ -191,8 +200,9 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
           responses: {
             '200': {
               description: 'Task types',
-              content: { 'application/json': { schema: z.array(TaskTypeSchema) } },
+              content: { 'application/json': { schema: TaskTypeListSchema } },
             },
+            ...authenticated(),
           },
         },
       },
@@ -205,7 +215,7 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
               description: 'The numbers, as of generatedAt',
               content: { 'application/json': { schema: AdminStatsSchema } },
             },
-            ...problems(401, 403),
+            ...authenticated(403),
           },
         },
       },
@@ -218,7 +228,7 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
               description: 'Dead letters',
               content: { 'application/json': { schema: DeadLetterListSchema } },
             },
-            ...problems(400, 401, 403),
+            ...authenticated(400, 403),
           },
         },
       },
@@ -228,7 +238,7 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
           requestParams: { path: z.object({ sequenceNumber: SequenceNumberSchema }) },
           responses: {
             '204': { description: 'Removed' },
-            ...problems(400, 401, 403, 404, 409),
+            ...authenticated(400, 403, 404, 409),
           },
         },
       },
@@ -241,12 +251,31 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
           requestParams: idParam,
           responses: {
             '202': taskResponse('Queued again'),
-            ...problems(400, 401, 403, 404, 409),
+            ...authenticated(400, 403, 404, 409),
+          },
+        },
+      },
+      '/api/openapi.json': {
+        get: {
+          summary: 'This document',
+          responses: {
+            '200': {
+              description: 'OpenAPI 3.1',
+              content: { 'application/json': { schema: OpenApiDocumentSchema } },
+            },
           },
         },
       },
       '/api/health': {
-        get: { summary: 'Liveness', responses: { '200': { description: 'The process is up' } } },
+        get: {
+          summary: 'Liveness',
+          responses: {
+            '200': {
+              description: 'The process is up',
+              content: { 'application/json': { schema: LivenessSchema } },
+            },
+          },
+        },
       },
       '/api/health/ready': {
         get: {

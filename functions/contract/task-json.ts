@@ -1,9 +1,10 @@
 import type { TaskRow } from '../model/task';
+import type { Task } from './api-schemas';
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
 /** A task as the API shows it (design §2). */
-export function taskJson(row: TaskRow) {
+export function taskJson(row: TaskRow): Task {
   const self = `/api/tasks/${row.id}`;
   const p = row.progress;
   return {

@@ -1,12 +1,8 @@
+import type { TaskEvent } from '../contract/api-schemas';
 import type { TaskEventRow } from '../model/events';
 
-export interface EventJson {
-  seq: number;
-  taskId: string;
-  type: 'status' | 'progress' | 'log';
-  at: string;
-  [field: string]: unknown;
-}
+/** An event as clients see it: the contract's type (functions/contract), so what streams send is what the API documents. */
+export type EventJson = TaskEvent;
 
 /** An event as clients see it (design §3): common fields plus the type's own. */
 export function eventJson(row: TaskEventRow): EventJson {

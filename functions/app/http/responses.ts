@@ -1,12 +1,5 @@
 import type { HttpResponseInit } from '@azure/functions';
-
-export interface ProblemDetails {
-  type?: string;
-  title: string;
-  status: number;
-  detail?: string;
-  [extension: string]: unknown;
-}
+import type { Problem } from '../../contract/api-schemas';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -34,7 +27,7 @@ export function problem(
   extensions: Record<string, unknown> = {},
   headers: Record<string, string> = {},
 ): HttpResponseInit {
-  const body: ProblemDetails = {
+  const body: Problem = {
     type: `urn:longhaul:problem:${kind}`,
     title: TITLES[status] ?? 'Error',
     status,
@@ -59,8 +52,8 @@ export function invalidFields(
   });
 }
 
-/** A JSON response. */
-export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
+/** A JSON response; handlers name the contract type of `body` (`json<Task>(…)`), so it is checked against the API's. */
+export function json<T>(status: number, body: T, headers: Record<string, string> = {}): HttpResponseInit {
   return {
     status,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },

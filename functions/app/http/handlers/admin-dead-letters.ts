@@ -1,4 +1,8 @@
-import { DeadLetterQuerySchema, SequenceNumberSchema } from '../../../contract/api-schemas';
+import {
+  DeadLetterQuerySchema,
+  SequenceNumberSchema,
+  type DeadLetterList,
+} from '../../../contract/api-schemas';
 import { adminHandler } from '../admin-access';
 import { badRequest } from '../handle';
 import { parseQuery } from '../query';
@@ -8,7 +12,7 @@ import { json, problem } from '../responses';
 export const listDeadLetters = adminHandler(async ({ request, services }) => {
   const query = parseQuery(request, DeadLetterQuerySchema);
   if (!query.ok) return query.response;
-  return json(200, { items: await services.admin.deadLetters(query.value.limit) });
+  return json<DeadLetterList>(200, { items: await services.admin.deadLetters(query.value.limit) });
 });
 
 /** DELETE /api/admin/dead-letters/{sequenceNumber}: removes that dead letter for good. */

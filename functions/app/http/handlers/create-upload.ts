@@ -1,4 +1,4 @@
-import { CreateUploadSchema } from '../../../contract/api-schemas';
+import { CreateUploadSchema, type Upload } from '../../../contract/api-schemas';
 import { handler } from '../handle';
 import { invalidFields, json } from '../responses';
 import { fieldErrors } from '../../../engine/task-service';
@@ -14,7 +14,7 @@ export const createUpload = handler(
     if (parsed.data.size > maxBytes) {
       return invalidFields('invalid-upload', [{ path: 'size', message: `at most ${maxBytes} bytes` }]);
     }
-    return json(201, await services.uploads.create(parsed.data));
+    return json<Upload>(201, await services.uploads.create(parsed.data));
   },
   { limit: 'submit' },
 );

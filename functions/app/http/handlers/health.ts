@@ -1,11 +1,12 @@
 import { publicHandler } from '../handle';
 import { json } from '../responses';
+import type { Health, Liveness } from '../../../contract/api-schemas';
 import { describeError } from '../../../platform/describe-error';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
 /** GET /api/health: the process answers. */
-export const getHealth = publicHandler(async () => json(200, { status: 'ok' }));
+export const getHealth = publicHandler(async () => json<Liveness>(200, { status: 'ok' }));
 
 /** GET /api/health/ready: each dependency's state and latency; 503 when any is down. */
 export const getReadiness = publicHandler(async ({ services }) => {
@@ -24,7 +25,7 @@ export const getReadiness = publicHandler(async ({ services }) => {
     ),
   );
   const ok = Object.values(results).every((r) => r.ok);
-  return json(ok ? 200 : 503, {
+  return json<Health>(ok ? 200 : 503, {
     status: ok ? 'ok' : 'degraded',
     authMode: services.settings.authMode,
     checks: results,

@@ -1,5 +1,5 @@
 import { visibleOwner } from '../../../auth/caller';
-import { ListTasksQuerySchema, TaskIdSchema } from '../../../contract/api-schemas';
+import { ListTasksQuerySchema, TaskIdSchema, type TaskList } from '../../../contract/api-schemas';
 import { badRequest, handler } from '../handle';
 import { decodeCursor, encodeCursor } from '../list-cursor';
 import { json, problem } from '../responses';
@@ -30,7 +30,7 @@ export const listTasks = handler(async ({ request, services, caller }) => {
     after,
   });
   const last = rows[rows.length - 1];
-  return json(200, {
+  return json<TaskList>(200, {
     items: rows.map(taskJson),
     nextCursor: rows.length === limit && last ? encodeCursor(last.createdAt, last.id) : null,
   });

@@ -1,4 +1,4 @@
-import { CreateStreamTokenSchema } from '../../../contract/api-schemas';
+import { CreateStreamTokenSchema, type StreamToken } from '../../../contract/api-schemas';
 import { visibleOwner } from '../../../auth/caller';
 import { handler } from '../handle';
 import { invalidFields, json, problem } from '../responses';
@@ -24,5 +24,9 @@ export const createStreamToken = handler(async ({ readJson, services, caller }) 
     { owner: caller.id, role: caller.role },
     { taskId },
   );
-  return json(201, { token, expiresAt: expiresAt.toISOString() }, { 'cache-control': 'no-store' });
+  return json<StreamToken>(
+    201,
+    { token, expiresAt: expiresAt.toISOString() },
+    { 'cache-control': 'no-store' },
+  );
 });

@@ -1,5 +1,5 @@
 import { visibleOwner } from '../../../auth/caller';
-import { ListEventsQuerySchema, TaskIdSchema } from '../../../contract/api-schemas';
+import { ListEventsQuerySchema, TaskIdSchema, type EventList } from '../../../contract/api-schemas';
 import { badRequest, handler, type HandlerOptions } from '../handle';
 import { json } from '../responses';
 import { wantsEventStream } from '../sse';
@@ -26,7 +26,7 @@ export const listTaskEvents = handler(async (scope) => {
   const rows = await services.tasks.events(visibleOwner(caller), id.data, after, limit);
   if (!rows) return notFound(id.data);
   const last = rows[rows.length - 1];
-  return json(200, {
+  return json<EventList>(200, {
     items: rows.map(eventJson),
     nextCursor: rows.length === limit && last ? String(last.seq) : null,
   });

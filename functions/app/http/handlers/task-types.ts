@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { handler } from '../handle';
 import { json } from '../responses';
+import type { TaskType } from '../../../contract/api-schemas';
 
 /** GET /api/task-types: every type with its input's JSON Schema and an example. */
 export const listTaskTypes = handler(async ({ services }) =>
-  json(
+  json<TaskType[]>(
     200,
     services.catalog.all().map((d) => ({
       type: d.type,
