@@ -88,6 +88,12 @@ export class FakeCheckpoints {
     this.steps.set(lease.taskId, steps);
   }
 
+  /** A lease row as an earlier slice left it: `owner` '' is released; `expiresInMs` below 0 is an expired lease. */
+  seed(taskId: string, row: { owner: string; slice: number; expiresInMs?: number }): void {
+    const expiresAt = row.owner ? Date.now() + (row.expiresInMs ?? 60_000) : 0;
+    this.rows.set(taskId, { owner: row.owner, expiresAt, slice: row.slice, state: undefined, etag: 1 });
+  }
+
   /** Another worker takes the lease (it found it expired): every write of the old holder fails from now on. */
   takeOver(taskId: string, owner = 'other-worker'): void {
     const row = this.rows.get(taskId);
@@ -187,12 +193,16 @@ export class FakeTasks {
     return { ...row };
   }
 
+  /** Every queued task never sent: which tasks are stale by time is the SQL's business, tested against Postgres. */
   async staleQueued() {
-    return [];
+    return [...this.rows.values()]
+      .filter((t) => t.status === 'queued' && !t.enqueuedAt)
+      .map((t) => ({ ...t }));
   }
 
+  /** Every running task: as above, the silence window is the SQL's. */
   async staleRunning() {
-    return [];
+    return [...this.rows.values()].filter((t) => t.status === 'running').map((t) => ({ ...t }));
   }
 }
 

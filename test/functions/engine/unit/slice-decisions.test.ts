@@ -78,7 +78,7 @@ describe('engine decisions on in-memory ports', () => {
         ['step-1', 1],
       ]),
     );
-    world.checkpoints.rows.set(task.id, { owner: '', expiresAt: 0, slice: 1, state: undefined, etag: 5 });
+    world.checkpoints.seed(task.id, { owner: '', slice: 1 });
     assert.deepEqual(await run(1), ['complete']);
     assert.deepEqual(ran, ['step-2']);
     assert.equal(world.tasks.rows.get(task.id)?.status, 'succeeded');
@@ -88,14 +88,8 @@ describe('engine decisions on in-memory ports', () => {
     const { definition, ran } = stepsTask(1);
     const world = engineWorld([definition], { leaseSeconds: 30 });
     const { task, run } = queued(world);
-    const expiresAt = Date.now() + 30_000;
-    world.checkpoints.rows.set(task.id, {
-      owner: 'worker-b',
-      expiresAt,
-      slice: 0,
-      state: undefined,
-      etag: 1,
-    });
+    world.checkpoints.seed(task.id, { owner: 'worker-b', slice: 0, expiresInMs: 30_000 });
+    const expiresAt = world.checkpoints.rows.get(task.id)?.expiresAt ?? 0;
     assert.deepEqual(await run(0, 1, 'worker-a'), ['complete']);
     assert.deepEqual(ran, []);
     assert.equal(world.sent.length, 1);
@@ -110,7 +104,7 @@ describe('engine decisions on in-memory ports', () => {
     const { definition, ran } = stepsTask(1);
     const world = engineWorld([definition]);
     const { task, run } = queued(world, 'steps', { status: 'running' });
-    world.checkpoints.rows.set(task.id, { owner: '', expiresAt: 0, slice: 2, state: undefined, etag: 1 });
+    world.checkpoints.seed(task.id, { owner: '', slice: 2 });
     assert.deepEqual(await run(1), ['complete']);
     assert.deepEqual(ran, []);
     assert.deepEqual(world.sent, []);
@@ -207,13 +201,7 @@ describe('engine decisions on in-memory ports', () => {
     for (let i = 0; i < 3; i++)
       await world.events.append(task.id, { type: 'log', level: 'info', message: `e${i}` });
     // The worker that held it died: its lease expired without a release.
-    world.checkpoints.rows.set(task.id, {
-      owner: 'dead-worker',
-      expiresAt: Date.now() - 1,
-      slice: 0,
-      state: undefined,
-      etag: 1,
-    });
+    world.checkpoints.seed(task.id, { owner: 'dead-worker', slice: 0, expiresInMs: -1 });
     assert.deepEqual(await run(0, 1, 'worker-a'), ['complete']);
     assert.deepEqual(
       world.published.slice(0, 3).map((e) => e.seq),
