@@ -25,7 +25,6 @@ export interface AdminServiceDeps {
   /** A running task silent this long whose lease has expired is stalled: what the sweeper re-drives. */
   stallSeconds: number;
   live: (owner: string) => LiveEventPublisher;
-  log: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
 export type RetryOutcome =

@@ -206,7 +206,6 @@ export function createAppServices(settings: Settings): AppServices {
       queueName: settings.tasksQueue,
       stallSeconds: stallSeconds(settings),
       live,
-      log,
     }),
     retention: new Retention({ admin: adminRepository, blobs, checkpoints, log }),
     log,

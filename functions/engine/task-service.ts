@@ -5,7 +5,7 @@ import { appMetrics } from '../platform/metrics';
 import { activeTraceparent, annotateActiveSpan, ATTR } from '../platform/tracing';
 import type { LiveEventPublisher } from '../events/redis-event-publisher';
 import { CONTAINERS, type BlobStore } from '../storage/blob-store';
-import { isFinished, type TaskRow } from '../model/task';
+import type { TaskRow } from '../model/task';
 import type { TaskEventRow } from '../model/events';
 import type { ListQuery, TaskRepository } from '../storage/task-repository';
 import type { EventRepository } from '../storage/event-repository';
@@ -168,10 +168,6 @@ export class TaskService {
     const task = await this.deps.repository.find(id, owner);
     if (!task) return undefined;
     return this.deps.taskEvents.page(id, afterSeq, limit);
-  }
-
-  isFinished(task: TaskRow): boolean {
-    return isFinished(task.status);
   }
 
   private validate(type: string, input: unknown): unknown {
