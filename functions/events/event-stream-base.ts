@@ -35,6 +35,8 @@ export abstract class EventStreamBase {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly cleanups: Array<() => void> = [];
   private pollingAnnounced = false;
+  /** A catch-up after a reconnect failed: the next poll runs it, live or not, until it succeeds. */
+  private catchUpOwed = false;
 
   constructor(
     protected readonly hub: SubscriptionHub,
@@ -100,6 +102,8 @@ export abstract class EventStreamBase {
   private async poll(): Promise<void> {
     if (this.hub.live) {
       this.pollingAnnounced = false;
+      if (this.catchUpOwed) await this.catchUp();
+      this.catchUpOwed = false;
       this.whileLive();
       return;
     }
@@ -108,10 +112,12 @@ export abstract class EventStreamBase {
       this.pollingAnnounced = true;
     }
     await this.catchUp();
+    this.catchUpOwed = false;
   }
 
   /** The next poll tries again; the operator learns why events may arrive late. */
   private catchUpFailed(err: unknown): void {
+    this.catchUpOwed = true;
     this.sink.warn(
       `reading missed events from Postgres failed (retried at the next poll): ${describeError(err)}`,
     );

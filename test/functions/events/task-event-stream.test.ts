@@ -166,64 +166,68 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
     });
   }
 
-  it('logs a failed read from Postgres while live delivery is down, and delivers what it missed at the next poll', async () => {
+  /**
+   * A task stream whose Postgres event reads fail while `failing.now` is set (a Postgres restart, say), on a hub that
+   * is live or not and whose reconnect the test triggers; and an event persisted but never published.
+   */
+  const streamWithFailingReads = async (live: boolean) => {
     const id = await submitSimulate({ steps: 1, stepMs: 0 }); // no worker: nothing else writes its events
     const services = appServices();
     const task = await services.tasks.get('local', id);
     assert.ok(task);
-    let failing = true;
-    // The real event repository, whose reads fail until `failing` is cleared (a Postgres restart, say).
+    const failing = { now: true };
     const events = new Proxy(services.taskEvents, {
       get(target, prop) {
-        if (prop === 'page' && failing) return () => Promise.reject(new Error('connection terminated'));
+        if (prop === 'page' && failing.now) return () => Promise.reject(new Error('connection terminated'));
         const value: unknown = Reflect.get(target, prop, target);
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    // Live delivery down from the start: every poll reads Postgres.
-    const downHub = {
-      live: false,
+    const reconnects: Array<() => void> = [];
+    const hub = {
+      live,
       subscribe: () => Promise.resolve(() => undefined),
-      onReconnect: () => () => undefined,
+      onReconnect: (listener: () => void) => (reconnects.push(listener), () => undefined),
     } as unknown as SubscriptionHub;
     const { sink, written } = collectingSink();
+    const timings = { keepAliveMs: 15_000, maxDurationMs: 30_000, pollMs: 100 };
     const stream = new TaskEventStream(
       task,
       undefined,
       { tasks: services.repository, events },
-      downHub,
+      hub,
       taskJson,
       sink,
-      {
-        keepAliveMs: 15_000,
-        maxDurationMs: 30_000,
-        pollMs: 100,
-      },
+      timings,
     );
-    try {
-      await stream.start();
-      const missed = await services.taskEvents.append(id, {
-        type: 'log',
-        level: 'info',
-        message: 'written while reads fail',
-      });
-      assert.ok(
-        await until(() => written.some((w) => w.kind === 'warn'), 2_000),
-        'the failed read was logged',
-      );
-      assert.match(
-        String(written.find((w) => w.kind === 'warn')?.data),
-        /reading missed events from Postgres failed .*connection terminated/,
-      );
-      assert.ok(!written.some((w) => (w.data as { seq?: number } | undefined)?.seq === missed.seq));
-      failing = false;
-      const delivered = () =>
-        written.some((w) => w.type === 'log' && (w.data as { seq?: number }).seq === missed.seq);
-      assert.ok(await until(delivered, 2_000), 'the next poll delivered the event');
-    } finally {
-      stream.stop();
-    }
-  });
+    await stream.start();
+    const missed = await services.taskEvents.append(id, {
+      type: 'log',
+      level: 'info',
+      message: 'not published',
+    });
+    const delivered = () =>
+      written.some((w) => w.type === 'log' && (w.data as { seq?: number }).seq === missed.seq);
+    const warned = () => written.find((w) => w.kind === 'warn')?.data;
+    return { stream, failing, delivered, warned, reconnect: () => reconnects.forEach((r) => r()) };
+  };
+
+  for (const live of [false, true]) {
+    it(`logs a failed read from Postgres ${live ? 'after a Redis reconnect' : 'while live delivery is down'}, and delivers what it missed at the next poll`, async () => {
+      const { stream, failing, delivered, warned, reconnect } = await streamWithFailingReads(live);
+      try {
+        // Live: only the reconnect's catch-up reads Postgres; down: every poll does.
+        if (live) reconnect();
+        assert.ok(await until(() => warned() !== undefined, 2_000), 'the failed read was logged');
+        assert.match(String(warned()), /reading missed events from Postgres failed .*connection terminated/);
+        assert.equal(delivered(), false);
+        failing.now = false;
+        assert.ok(await until(delivered, 2_000), 'the next poll delivered the event');
+      } finally {
+        stream.stop();
+      }
+    });
+  }
 
   it('keeps reporting from Postgres while Redis is down, says so, and the task still succeeds', async () => {
     worker = await startWorker(stack);
