@@ -5,8 +5,11 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { appServices } from '../../../functions/app/app-services';
 import { describeError } from '../../../functions/platform/describe-error';
 import { isBlobNotFound } from '../../../functions/storage/blob-store';
-import { LeaseLostError, type CheckpointStore } from '../../../functions/storage/checkpoint-store';
-import { CheckpointMissingError } from '../../../functions/engine/task-errors';
+import {
+  CheckpointBlobMissingError,
+  LeaseLostError,
+  type CheckpointStore,
+} from '../../../functions/storage/checkpoint-store';
 import { startAppStack, type AppStack } from '../../support/app-stack';
 
 describe('checkpoint store (Table storage on Azurite)', () => {
@@ -96,22 +99,25 @@ describe('checkpoint store (Table storage on Azurite)', () => {
     return { container, names };
   };
 
-  /** Replay fails with checkpoint_missing naming the blob; the cause is Storage's 404 on the SDK's HEAD probe. */
+  /**
+   * Replay fails naming the blob (the engine fails the task with checkpoint_missing); the cause is Storage's 404 on the
+   * SDK's HEAD probe.
+   */
   async function assertMissing(lease: Parameters<CheckpointStore['replay']>[0], blob: string): Promise<void> {
     const err = await store.replay(lease).then(
       () => assert.fail('replay succeeded without the blob'),
       (e: unknown) => e,
     );
-    assert.ok(err instanceof CheckpointMissingError, describeError(err));
-    assert.equal(err.code, 'checkpoint_missing');
-    assert.equal(err.message, `the task's checkpoint blob checkpoints/${blob} is missing from storage`);
+    assert.ok(err instanceof CheckpointBlobMissingError, describeError(err));
+    assert.equal(err.ref, `checkpoints/${blob}`);
+    assert.equal(err.message, `checkpoint blob checkpoints/${blob}`);
     assert.match(
       describeError(err.cause),
       new RegExp(`^HTTP 404 BlobNotFound on HEAD /\\S*/checkpoints/${blob}$`),
     );
   }
 
-  it('a step result blob that is gone fails replay with checkpoint_missing, naming the blob', async () => {
+  it('a step result blob that is gone fails replay, naming the blob', async () => {
     const task = randomUUID();
     const lease = await store.acquire(task, 'w', 10_000);
     assert.ok(lease);
@@ -122,7 +128,7 @@ describe('checkpoint store (Table storage on Azurite)', () => {
     await assertMissing(lease, names[0]);
   });
 
-  it('a loop state blob that is gone fails replay with checkpoint_missing, naming the blob', async () => {
+  it('a loop state blob that is gone fails replay, naming the blob', async () => {
     const task = randomUUID();
     const first = await store.acquire(task, 'w1', 10_000);
     assert.ok(first);
