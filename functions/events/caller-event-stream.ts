@@ -1,9 +1,5 @@
-import type { EventRepository } from '../storage/event-repository';
-import type { TaskRow } from '../model/task';
-import type { TaskRepository } from '../storage/task-repository';
 import { ALL_OWNERS_PATTERN, eventJson, ownerChannel, type EventJson } from './event-json';
-import { EventStreamBase, type StreamSink, type StreamTimings } from './event-stream-base';
-import type { SubscriptionHub } from './subscription-hub';
+import { EventStreamBase, type StreamDeps } from './event-stream-base';
 
 const SNAPSHOT_LIMIT = 100;
 const POLL_PAGE = 500;
@@ -21,24 +17,18 @@ export class CallerEventStream extends EventStreamBase {
 
   constructor(
     private readonly owner: string | undefined,
-    private readonly store: { tasks: TaskRepository; events: EventRepository },
-    hub: SubscriptionHub,
-    private readonly taskView: (row: TaskRow) => unknown,
-    sink: StreamSink,
-    timings: StreamTimings,
+    deps: StreamDeps,
   ) {
-    super(hub, sink, timings);
+    super(deps);
   }
 
   async start(): Promise<void> {
-    this.sink.retry(2_000);
     const deliver = (event: EventJson) => this.deliver(event);
-    this.onStop(
-      await (this.owner === undefined
+    await this.subscribe(() =>
+      this.owner === undefined
         ? this.hub.subscribe(ALL_OWNERS_PATTERN, deliver, true)
-        : this.hub.subscribe(ownerChannel(this.owner), deliver)),
+        : this.hub.subscribe(ownerChannel(this.owner), deliver),
     );
-    this.onStop(this.hub.onReconnect(() => this.reconnected()));
     this.polledUntil = new Date();
     const tasks = await this.store.tasks.unfinished(this.owner, SNAPSHOT_LIMIT);
     this.write('snapshot', { tasks: tasks.map(this.taskView) });

@@ -1,4 +1,7 @@
+import type { TaskRow } from '../model/task';
 import { describeError } from '../platform/describe-error';
+import type { EventRepository } from '../storage/event-repository';
+import type { TaskRepository } from '../storage/task-repository';
 import type { SubscriptionHub } from './subscription-hub';
 
 export interface StreamTimings {
@@ -17,6 +20,15 @@ export interface StreamSink {
   close(): void;
   /** A failure the stream survives (a Postgres read it retries at the next poll): for the operator's log. */
   warn(message: string): void;
+}
+
+/** What every stream is built on: where it reads history, the live hub, how a task is shown, where it writes, when. */
+export interface StreamDeps {
+  store: { tasks: TaskRepository; events: EventRepository };
+  hub: SubscriptionHub;
+  taskView: (row: TaskRow) => unknown;
+  sink: StreamSink;
+  timings: StreamTimings;
 }
 
 /** Told to the client once each time live delivery stops; the stream then reads Postgres every poll period. */
@@ -38,16 +50,36 @@ export abstract class EventStreamBase {
   /** A catch-up after a reconnect failed: the next poll runs it, live or not, until it succeeds. */
   private catchUpOwed = false;
 
-  constructor(
-    protected readonly hub: SubscriptionHub,
-    protected readonly sink: StreamSink,
-    protected readonly timings: StreamTimings,
-  ) {}
+  protected readonly store: StreamDeps['store'];
+  protected readonly hub: SubscriptionHub;
+  protected readonly taskView: StreamDeps['taskView'];
+  protected readonly sink: StreamSink;
+  protected readonly timings: StreamTimings;
+
+  constructor(deps: StreamDeps) {
+    ({
+      store: this.store,
+      hub: this.hub,
+      taskView: this.taskView,
+      sink: this.sink,
+      timings: this.timings,
+    } = deps);
+  }
 
   private starting = true;
   private reconnectedWhileStarting = false;
 
   abstract start(): Promise<void>;
+
+  /**
+   * Starts the stream: the client's reconnect delay, the live subscription, and a catch-up from Postgres after each
+   * reconnect of the live source. Subscribes before the stream takes its snapshot, so nothing falls in between.
+   */
+  protected async subscribe(live: () => Promise<() => void>): Promise<void> {
+    this.sink.retry(2_000);
+    this.onStop(await live());
+    this.onStop(this.hub.onReconnect(() => this.reconnected()));
+  }
 
   /** Reads from Postgres what the live source may have dropped (see `reconnected`). */
   protected abstract catchUp(): Promise<void>;

@@ -1,11 +1,7 @@
-import type { EventRepository } from '../storage/event-repository';
-import type { TaskRow } from '../model/task';
 import type { TaskEventRow } from '../model/events';
-import type { TaskRepository } from '../storage/task-repository';
-import { isFinished } from '../model/task';
+import { isFinished, type TaskRow } from '../model/task';
 import { eventJson, taskChannel, type EventJson } from './event-json';
-import { EventStreamBase, type StreamSink, type StreamTimings } from './event-stream-base';
-import type { SubscriptionHub } from './subscription-hub';
+import { EventStreamBase, type StreamDeps } from './event-stream-base';
 
 const REPLAY_PAGE = 500;
 
@@ -22,19 +18,13 @@ export class TaskEventStream extends EventStreamBase {
   constructor(
     private readonly task: TaskRow,
     private readonly lastEventId: number | undefined,
-    private readonly store: { tasks: TaskRepository; events: EventRepository },
-    hub: SubscriptionHub,
-    private readonly taskView: (row: TaskRow) => unknown,
-    sink: StreamSink,
-    timings: StreamTimings,
+    deps: StreamDeps,
   ) {
-    super(hub, sink, timings);
+    super(deps);
   }
 
   async start(): Promise<void> {
-    this.sink.retry(2_000);
-    this.onStop(await this.hub.subscribe(taskChannel(this.task.id), (event) => this.onLive(event)));
-    this.onStop(this.hub.onReconnect(() => this.reconnected()));
+    await this.subscribe(() => this.hub.subscribe(taskChannel(this.task.id), (event) => this.onLive(event)));
     const snapshotSeq = await this.store.events.lastSeq(this.task.id);
     const current = (await this.store.tasks.find(this.task.id)) ?? this.task;
     this.write('snapshot', this.taskView(current), snapshotSeq);

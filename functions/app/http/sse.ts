@@ -1,6 +1,8 @@
 import { appMetrics } from '../../platform/metrics';
 import type { InvocationContext } from '@azure/functions';
-import type { StreamSink } from '../../events/event-stream-base';
+import { DEFAULT_TIMINGS, type StreamDeps, type StreamSink } from '../../events/event-stream-base';
+import { taskJson } from '../../contract/task-json';
+import type { AppServices } from '../app-services';
 import { describeError } from '../../platform/describe-error';
 
 /** Server-Sent Events framing (WHATWG HTML §9.2). */
@@ -146,4 +148,22 @@ export function sseResponse(
     },
   });
   return { status: 200, headers: SSE_HEADERS, body };
+}
+
+/**
+ * A task or caller event stream as an SSE response: built over the app's stores and subscription hub, showing tasks as
+ * the API does, for at most SSE_MAX_SECONDS, its problems logged under `label`.
+ */
+export function eventStreamResponse(
+  services: AppServices,
+  context: InvocationContext,
+  label: string,
+  create: (deps: StreamDeps) => SseSource,
+): ReturnType<typeof sseResponse> {
+  const timings = { ...DEFAULT_TIMINGS, maxDurationMs: services.settings.sseMaxSeconds * 1000 };
+  const store = { tasks: services.repository, events: services.taskEvents };
+  return sseResponse(
+    (sink) => create({ store, hub: services.subscriptions, taskView: taskJson, sink, timings }),
+    streamLog(context, label),
+  );
 }

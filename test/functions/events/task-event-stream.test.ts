@@ -58,15 +58,14 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
     const task = await services.tasks.get('local', id);
     assert.ok(task);
     const { sink, written } = collectingSink();
-    const stream = new TaskEventStream(
-      task,
-      undefined,
-      { tasks: services.repository, events: services.taskEvents },
-      services.subscriptions,
-      taskJson,
+    const store = { tasks: services.repository, events: services.taskEvents };
+    const stream = new TaskEventStream(task, undefined, {
+      store,
+      hub: services.subscriptions,
+      taskView: taskJson,
       sink,
       timings,
-    );
+    });
     return { stream, written };
   };
 
@@ -112,14 +111,14 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
   }) => {
     const services = appServices();
     const { sink, written } = collectingSink();
-    const stream = new CallerEventStream(
-      'local',
-      { tasks: services.repository, events: services.taskEvents },
-      services.subscriptions,
-      taskJson,
+    const store = { tasks: services.repository, events: services.taskEvents };
+    const stream = new CallerEventStream('local', {
+      store,
+      hub: services.subscriptions,
+      taskView: taskJson,
       sink,
       timings,
-    );
+    });
     await stream.start();
     return { stream, written };
   };
@@ -191,15 +190,8 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
     } as unknown as SubscriptionHub;
     const { sink, written } = collectingSink();
     const timings = { keepAliveMs: 15_000, maxDurationMs: 30_000, pollMs: 100 };
-    const stream = new TaskEventStream(
-      task,
-      undefined,
-      { tasks: services.repository, events },
-      hub,
-      taskJson,
-      sink,
-      timings,
-    );
+    const store = { tasks: services.repository, events };
+    const stream = new TaskEventStream(task, undefined, { store, hub, taskView: taskJson, sink, timings });
     await stream.start();
     const missed = await services.taskEvents.append(id, {
       type: 'log',
