@@ -148,7 +148,7 @@ export abstract class EventStreamBase {
   }
 
   /** The next poll tries again; the operator learns why events may arrive late. */
-  private catchUpFailed(err: unknown): void {
+  protected catchUpFailed(err: unknown): void {
     this.catchUpOwed = true;
     this.sink.warn(
       `reading missed events from Postgres failed (retried at the next poll): ${describeError(err)}`,

@@ -42,7 +42,28 @@ export class TaskEventStream extends EventStreamBase {
 
   private onLive(event: EventJson): void {
     if (this.replaying) this.buffered.push(event);
+    else if (event.seq > this.lastSent + 1) void this.fillGap(event);
     else this.deliver(event);
+  }
+
+  /**
+   * A live event past a gap in seq: the events between were persisted but never published (a worker whose Postgres
+   * write failed as it committed), or were live-only progress that Redis dropped. Reads what Postgres has of them
+   * first, holding live events meanwhile, so the stream stays in order and misses nothing that was persisted.
+   */
+  private async fillGap(event: EventJson): Promise<void> {
+    this.replaying = true;
+    this.buffered.push(event);
+    try {
+      await this.catchUp();
+    } catch (err) {
+      this.catchUpFailed(err);
+    } finally {
+      this.replaying = false;
+      const held = this.buffered;
+      this.buffered = [];
+      for (const e of held) this.deliver(e);
+    }
   }
 
   private deliver(event: EventJson): void {

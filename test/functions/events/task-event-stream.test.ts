@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { appServices } from '../../../functions/app/app-services';
 import { taskJson } from '../../../functions/contract/task-json';
-import { taskChannel } from '../../../functions/events/event-json';
+import { eventJson, taskChannel, type EventJson } from '../../../functions/events/event-json';
 import { CallerEventStream } from '../../../functions/events/caller-event-stream';
 import type { StreamSink } from '../../../functions/events/event-stream-base';
 import { TaskEventStream } from '../../../functions/events/task-event-stream';
@@ -220,6 +220,42 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
       }
     });
   }
+
+  it('reads Postgres for a persisted event never published when a later live event shows the gap, and keeps order', async () => {
+    const id = await submitSimulate({ steps: 1, stepMs: 0 }); // no worker: nothing else writes its events
+    const services = appServices();
+    const task = await services.tasks.get('local', id);
+    assert.ok(task);
+    const listeners: Array<(event: EventJson) => void> = [];
+    const hub = {
+      live: true,
+      subscribe: (_channel: string, listener: (event: EventJson) => void) => (
+        listeners.push(listener),
+        Promise.resolve(() => undefined)
+      ),
+      onReconnect: () => () => undefined,
+    } as unknown as SubscriptionHub;
+    const { sink, written } = collectingSink();
+    const timings = { keepAliveMs: 15_000, maxDurationMs: 30_000, pollMs: 60_000 };
+    const store = { tasks: services.repository, events: services.taskEvents };
+    const stream = new TaskEventStream(task, undefined, { store, hub, taskView: taskJson, sink, timings });
+    try {
+      await stream.start();
+      // A worker's write committed but its answer was lost: persisted, never published. The next event is live.
+      const unpublished = await services.taskEvents.append(id, {
+        type: 'log',
+        level: 'info',
+        message: 'lost answer',
+      });
+      const next = await services.taskEvents.append(id, { type: 'log', level: 'info', message: 'published' });
+      for (const listener of listeners) listener(eventJson(next));
+      const seqs = () => written.filter((w) => w.type === 'log').map((w) => (w.data as { seq: number }).seq);
+      assert.ok(await until(() => seqs().length === 2, 2_000), `both delivered: ${JSON.stringify(seqs())}`);
+      assert.deepEqual(seqs(), [unpublished.seq, next.seq]);
+    } finally {
+      stream.stop();
+    }
+  });
 
   it('keeps reporting from Postgres while Redis is down, says so, and the task still succeeds', async () => {
     worker = await startWorker(stack);
