@@ -3,13 +3,13 @@ import { isFinished } from '../functions/model/task';
 import type { EndToEndDriver } from './end-to-end-client';
 
 /** The cheapest real task: one checkpointed step that does nothing, and its progress report. */
-const NO_OP = JSON.stringify({ type: 'simulate', input: { steps: 1, stepMs: 0 } });
+export const NO_OP_TASK = JSON.stringify({ type: 'simulate', input: { steps: 1, stepMs: 0 } });
 
 async function submitTask(apiUrl: string): Promise<string> {
   const res = await fetch(`${apiUrl}/api/tasks`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: NO_OP,
+    body: NO_OP_TASK,
   });
   if (res.status !== 202) throw new Error(`POST /api/tasks answered ${res.status}: ${await res.text()}`);
   return ((await res.json()) as { id: string }).id;

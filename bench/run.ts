@@ -3,6 +3,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchAzuriteDurability, type AzuriteDurabilityBenchResult } from './azurite-durability';
 import { benchCostModel, COST_MODEL_SIZES, type CostModelResult } from './cost-model';
+import { benchCriticalPath, CRITICAL_PATH_SIZES, type CriticalPathResult } from './critical-path';
 import { benchDataset, type DatasetBenchResult } from './dataset';
 import {
   benchEndToEnd,
@@ -108,6 +109,18 @@ const benchmarks: Record<string, Benchmark> = {
           `${s.system}, ${s.workers} worker process(es): p50 ${f1(s.latency.p50Ms)} ms, p99 ${f1(s.latency.p99Ms)} ms; ` +
           `burst of ${s.burst.tasks}: ${f0(s.burst.tasksPerSecond)} tasks/s`,
       ),
+  },
+  'critical-path': {
+    run: (quick) =>
+      benchCriticalPath(quick ? { warmupTasks: 3, tasks: 10, sweepRttMs: 10 } : CRITICAL_PATH_SIZES),
+    print: (c: CriticalPathResult) => [
+      `serial round trips of a no-op task: ` +
+        Object.entries(c.roundTrips)
+          .map(([service, r]) => `${service} ${f1(r.total)}`)
+          .join(', '),
+      `under ${c.profileName}: p50 ${f1(c.modelP50Ms)} ms against ${f1(c.criticalPathMs)} ms of round trips: ` +
+        `ratio ${c.ratio.toFixed(2)}`,
+    ],
   },
   // The stages furthest from their baselines (a no-op task end to end, the crawler) under CPU profilers; their own
   // figures are not the benchmarks'.

@@ -4,8 +4,11 @@ export interface TcpProxy {
   port: number;
   /** From now on, bytes in either direction vanish, as on a network that drops every packet. */
   blackhole(): void;
-  /** From now on, bytes in either direction arrive `ms` late, in order, as on a slow network. */
-  delay(ms: number): void;
+  /**
+   * From now on, bytes in either direction arrive `ms` late plus up to `jitterMs` more (uniformly drawn per chunk),
+   * in order, as on a slow network: a request and its answer together take 2 × `ms` longer.
+   */
+  delay(ms: number, jitterMs?: number): void;
   /**
    * Back to forwarding at once. Connections that lost bytes are cut, as TCP would once its retransmissions time out;
    * new ones work again. Bytes still delayed arrive when due.
@@ -18,6 +21,7 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let dropping = false;
   let delayMs = 0;
+  let jitterMs = 0;
   const open = new Set<Socket>();
   const damaged = new Set<Socket>();
   const server = createServer((client) => {
@@ -27,23 +31,36 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       [upstream, client],
     ]) {
       open.add(from);
-      // When the last delayed chunk in this direction is due: a later chunk never overtakes it, even once healed.
-      let lastDue = 0;
+      // Delayed chunks leave in arrival order from one queue: a later chunk never overtakes one before it (jitter
+      // varies the delays), even once healed.
+      const due: { at: number; chunk: Buffer }[] = [];
+      let timer: NodeJS.Timeout | undefined;
+      // The sender closed with bytes still delayed: they arrive first, then the close, as a FIN would.
+      let closing = false;
+      const sendDue = () => {
+        timer = undefined;
+        const now = performance.now();
+        while (due.length > 0 && due[0].at <= now) to.write(due.shift()!.chunk);
+        if (due.length > 0) timer = setTimeout(sendDue, due[0].at - now);
+        else if (closing) to.end();
+      };
       from.on('data', (chunk: Buffer) => {
         if (dropping) {
           damaged.add(client).add(upstream);
           return;
         }
-        const due = Math.max(Date.now() + delayMs, lastDue);
-        if (due <= Date.now()) return void to.write(chunk);
-        lastDue = due;
-        setTimeout(() => to.write(chunk), due - Date.now());
+        if (delayMs === 0 && jitterMs === 0 && due.length === 0) return void to.write(chunk);
+        const now = performance.now();
+        const at = Math.max(now + delayMs + Math.random() * jitterMs, due.at(-1)?.at ?? 0);
+        due.push({ at, chunk });
+        timer ??= setTimeout(sendDue, at - now);
       });
       from.on('error', () => undefined);
       from.on('close', () => {
         open.delete(from);
         damaged.delete(from);
-        to.destroy();
+        if (due.length > 0) closing = true;
+        else to.destroy();
       });
     }
   });
@@ -54,12 +71,14 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     blackhole: () => {
       dropping = true;
     },
-    delay: (ms) => {
+    delay: (ms, jitter = 0) => {
       delayMs = ms;
+      jitterMs = jitter;
     },
     heal: () => {
       dropping = false;
       delayMs = 0;
+      jitterMs = 0;
       for (const socket of damaged) socket.destroy();
     },
     close: async () => {

@@ -134,6 +134,8 @@ class Slice {
   /** Lease writes (heartbeats, step commits, state) one at a time: each needs the ETag of the one before. */
   private leaseWrites: Promise<unknown> = Promise.resolve();
   private readonly timers: NodeJS.Timeout[] = [];
+  /** The cancel flag was read at the slice's start and no step has run since: the first step needs no check. */
+  private cancelFlagFresh = false;
 
   constructor(
     private readonly ports: EnginePorts,
@@ -150,8 +152,10 @@ class Slice {
   async run(): Promise<void> {
     const { checkpoints, taskEvents, tasks } = this.ports;
     const { taskId, slice } = this.message;
+    // A task that never ran has no lease row yet: creating it is the first try.
+    const fresh = slice === 0 && this.task.status === 'queued';
     const lease = await withTransientRetry(() =>
-      checkpoints.acquire(taskId, this.invocationId, this.settings.leaseSeconds * 1000),
+      checkpoints.acquire(taskId, this.invocationId, this.settings.leaseSeconds * 1000, fresh),
     );
     if (!lease) return this.leaveToLeaseHolder();
     this.lease = lease;
@@ -164,7 +168,12 @@ class Slice {
     }
     const warn = (message: string) => this.log('warn', message);
     const publisher = this.ports.live(this.task.owner, warn);
-    const lastSeq = await taskEvents.lastSeq(taskId);
+    // Independent reads, each a round trip: side by side. Both come after the lease, which orders this worker's
+    // events after those of the slice before.
+    const [lastSeq, running] = await Promise.all([
+      taskEvents.lastSeq(taskId),
+      withTransientRetry(() => tasks.markRunning(taskId, this.message.attempt)),
+    ]);
     if (lease.takenOver) await this.republishAfterTakeover(publisher, lastSeq);
     this.events = new EventRecorder(
       taskId,
@@ -175,7 +184,7 @@ class Slice {
       (err) => warn(`event not recorded: ${describeError(err)}`),
     );
     try {
-      await this.execute();
+      await this.execute(running);
     } finally {
       for (const t of this.timers) clearTimeout(t);
       await this.events.drain();
@@ -209,18 +218,20 @@ class Slice {
     );
   }
 
-  private async execute(): Promise<void> {
-    const { tasks, catalog, blobs } = this.ports;
+  /** `running`: the task's row as marking it running left it; undefined when it was no longer queued or running. */
+  private async execute(running: TaskRow | undefined): Promise<void> {
+    const { catalog, blobs } = this.ports;
     const { taskId, slice, attempt } = this.message;
-    if (await tasks.isCancelRequested(taskId)) return this.end('cancelled');
+    if (!running) return this.releaseLease(this.lease.slice);
+    this.cancelFlagFresh = true;
+    if (running.cancelRequested) return this.end('cancelled');
     const definition = catalog.get(this.task.type);
     if (!definition)
       return this.fail({ code: 'unknown_type', message: `unknown task type ${this.task.type}` });
-    const running = await withTransientRetry(() => tasks.markRunning(taskId, attempt));
-    if (!running) return this.releaseLease(this.lease.slice);
     if (this.task.status === 'queued') {
       appMetrics().queueWait.record((Date.now() - this.task.createdAt.getTime()) / 1000, this.typeAttribute);
-      await this.events.status('running');
+      // Not waited for: the recorder writes events in order, and the slice drains it before it ends.
+      void this.events.status('running');
     }
 
     // At the end of the budget no new step starts; a step still running gets a grace period before the signal
@@ -237,8 +248,8 @@ class Slice {
       if (this.lease.created && this.ranBefore) {
         throw new CheckpointMissingError(`lease row (partition ${taskId} of the checkpoint table)`);
       }
-      const input = definition.input.parse(await this.readPayload());
-      const completed = await this.replayCheckpoints();
+      const [payload, completed] = await Promise.all([this.readPayload(), this.replayCheckpoints()]);
+      const input = definition.input.parse(payload);
       const result = await definition.run(input, this.contextFor(completed));
       await this.leaseWrites;
       const resultJson = Buffer.from(JSON.stringify(result ?? null));
@@ -326,8 +337,11 @@ class Slice {
         if (completed.has(name)) return completed.get(name) as T;
         if (this.budgetSpent) throw this.budgetSpent;
         this.throwIfAborted();
-        // Between steps, not only on heartbeats, so a cancelled task stops within one step.
-        if (await tasks.isCancelRequested(taskId)) this.abort.abort(new TaskCancelled());
+        // Between steps, not only on heartbeats, so a cancelled task stops within one step. Before the slice's first
+        // step, the read that marked the task running stands.
+        if (!this.cancelFlagFresh && (await tasks.isCancelRequested(taskId)))
+          this.abort.abort(new TaskCancelled());
+        this.cancelFlagFresh = false;
         this.throwIfAborted();
         const result = await withSpan('task.step', { [ATTR.step]: name }, async () => {
           const value = await fn();

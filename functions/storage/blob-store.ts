@@ -58,7 +58,14 @@ export class BlobStore {
   }
 
   async getJson(ref: string): Promise<unknown> {
-    const bytes = await traced('get', ref, () => this.blob(ref).downloadToBuffer());
+    // One GET: downloadToBuffer() asks for the blob's properties first (a HEAD), a second round trip to Storage.
+    const bytes = await traced('get', ref, async () => {
+      const body = (await this.blob(ref).download()).readableStreamBody;
+      if (!body) throw new Error(`blob ${ref} has no body`);
+      const chunks: Buffer[] = [];
+      for await (const chunk of body) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    });
     return JSON.parse(bytes.toString('utf8'));
   }
 

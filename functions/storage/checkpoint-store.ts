@@ -70,41 +70,31 @@ export class CheckpointStore {
     return this.ensured;
   }
 
-  /** Takes the task's lease unless another owner holds a live one (then undefined). */
-  acquire(taskId: string, owner: string, leaseMs: number): Promise<Lease | undefined> {
+  /**
+   * Takes the task's lease unless another owner holds a live one (then undefined). `fresh`: the task has never run,
+   * so its lease row most likely does not exist yet and creating it comes first (one round trip instead of a read and
+   * a write); a row that does exist is then read and taken as usual.
+   */
+  acquire(taskId: string, owner: string, leaseMs: number, fresh = false): Promise<Lease | undefined> {
     return withSpan('lease.acquire', { [ATTR.taskId]: taskId }, () =>
-      this.acquireLease(taskId, owner, leaseMs),
+      this.acquireLease(taskId, owner, leaseMs, fresh),
     );
   }
 
-  private async acquireLease(taskId: string, owner: string, leaseMs: number): Promise<Lease | undefined> {
+  private async acquireLease(
+    taskId: string,
+    owner: string,
+    leaseMs: number,
+    fresh: boolean,
+  ): Promise<Lease | undefined> {
     await this.ensureTable();
+    if (fresh) {
+      const created = await this.createLease(taskId, owner, leaseMs);
+      if (created) return created;
+    }
     const now = Date.now();
     const current = await this.readLease(taskId);
-    if (!current) {
-      const entity: LeaseEntity = {
-        partitionKey: taskId,
-        rowKey: LEASE_ROW,
-        owner,
-        expiresAt: now + leaseMs,
-        slice: 0,
-      };
-      try {
-        const created = await this.table.createEntity(entity);
-        return {
-          taskId,
-          owner,
-          etag: created.etag ?? '',
-          expiresAt: entity.expiresAt,
-          slice: 0,
-          state: undefined,
-          created: true,
-        };
-      } catch (err) {
-        if (statusOf(err) === 409) return undefined; // another worker created it first
-        throw err;
-      }
-    }
+    if (!current) return (await this.createLease(taskId, owner, leaseMs)) ?? undefined;
     if (current.owner && current.owner !== owner && current.expiresAt > now) return undefined;
     try {
       const updated = await this.table.updateEntity(
@@ -124,6 +114,32 @@ export class CheckpointStore {
       };
     } catch (err) {
       if (statusOf(err) === 412) return undefined; // someone else took it between our read and write
+      throw err;
+    }
+  }
+
+  /** Creates the lease row; null when it exists already (another worker, or an earlier slice, wrote it). */
+  private async createLease(taskId: string, owner: string, leaseMs: number): Promise<Lease | null> {
+    const entity: LeaseEntity = {
+      partitionKey: taskId,
+      rowKey: LEASE_ROW,
+      owner,
+      expiresAt: Date.now() + leaseMs,
+      slice: 0,
+    };
+    try {
+      const created = await this.table.createEntity(entity);
+      return {
+        taskId,
+        owner,
+        etag: created.etag ?? '',
+        expiresAt: entity.expiresAt,
+        slice: 0,
+        state: undefined,
+        created: true,
+      };
+    } catch (err) {
+      if (statusOf(err) === 409) return null;
       throw err;
     }
   }
@@ -236,8 +252,11 @@ export class CheckpointStore {
         ],
         ['create', step],
       ]);
-      lease.etag =
-        response.getResponseForEntity(LEASE_ROW)?.etag ?? (await this.readLease(lease.taskId))?.etag ?? '';
+      // The lease row's answer: an update's answer (204) names no row, unlike the step's (201, with its Location), so
+      // getResponseForEntity cannot find it; its ETag saves reading the row back.
+      const leaseAnswer =
+        response.getResponseForEntity(LEASE_ROW) ?? response.subResponses.find((r) => r.rowKey === undefined);
+      lease.etag = leaseAnswer?.etag ?? (await this.readLease(lease.taskId))?.etag ?? '';
     } catch (err) {
       const status = statusOf(err);
       if (status === 412 || status === 409) throw new LeaseLostError(lease.taskId);
