@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, dirname } from 'node:path';
 import type { CostModelResult, OperationCounts } from './cost-model';
+import type { CriticalPathResult } from './critical-path';
 import type { DatasetBenchResult } from './dataset';
 import type { EndToEndResult, EndToEndSession } from './end-to-end';
 import type { EngineBenchResult } from './engine';
@@ -20,6 +21,7 @@ import {
   type Chart,
   type Saved,
 } from './report-format';
+import { criticalPathSection, criticalPathSummaryRow } from './report-critical-path';
 import { profileSection, type ProfileResult } from './report-profiles';
 import type { ScrapeBenchResult } from './scrape';
 import type { ServiceBusEmulatorBenchResult } from './servicebus-emulator';
@@ -39,6 +41,9 @@ interface Results {
   endToEnd?: Saved<EndToEndResult>;
   costModel?: Saved<CostModelResult>;
   profile?: Saved<ProfileResult>;
+  criticalPath?: Saved<CriticalPathResult>;
+  /** The critical path as it was before issue 21's cuts, kept for the comparison. */
+  criticalPathBefore?: Saved<CriticalPathResult>;
 }
 
 function loadResults(dir: string): Results {
@@ -57,6 +62,8 @@ function loadResults(dir: string): Results {
     endToEnd: load('end-to-end'),
     costModel: load('cost-model'),
     profile: load('profile'),
+    criticalPath: load('critical-path'),
+    criticalPathBefore: load('critical-path-before'),
   };
 }
 
@@ -187,6 +194,8 @@ function summary(r: Results): string {
       '—',
     ]);
   }
+  const criticalPath = criticalPathSummaryRow(r.criticalPath);
+  if (criticalPath) rows.push(criticalPath);
   if (rows.length === 0) return 'No results yet: `npm run bench`.';
   return table(['Figure', 'Longhaul', 'Baseline (same run)', 'Ratio', 'Target', 'Verdict'], rows);
 }
@@ -852,6 +861,7 @@ export async function writeReport(resultsDir: string, docPath: string, imagesDir
     progressSection(r.progress, charts),
     fanoutSection(r.fanout, charts),
     endToEndSection(r.endToEnd, r.costModel, charts),
+    criticalPathSection(r.criticalPath, r.criticalPathBefore),
     scrapeSection(r.scrape, r.engine),
     profileSection(r.profile),
     datasetSection(r.dataset),
