@@ -181,6 +181,7 @@ export function createAppServices(settings: Settings): AppServices {
       webhooks,
       live,
       callbackPolicy: settings.webhooks.signingSecret ? outboundPolicy : undefined,
+      dependencyTimeoutMs: settings.submitDependencyTimeoutMs,
     }),
     outbound,
     webhooks,

@@ -38,7 +38,7 @@ const problems = (...statuses: number[]) =>
 /** What every route behind authentication can also answer: no or a bad credential, and the caller's rate limit. */
 const authenticated = (...statuses: number[]) => problems(401, 429, ...statuses);
 
-/** Submits and uploads also answer 503 while the rate limiter cannot count them. */
+/** Submits and uploads also answer 503 while the rate limiter cannot count them, or a dependency does not answer. */
 const submitting = (...statuses: number[]) => authenticated(503, ...statuses);
 
 const taskResponse = (description: string) => ({

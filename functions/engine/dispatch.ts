@@ -1,3 +1,4 @@
+import { withDeadline } from '../platform/deadline';
 import type { SendOptions as QueueSendOptions, TaskQueue } from '../messaging/task-queue';
 import type { SliceMessageToSend, WebhookMessage } from '../model/messages';
 import type { TaskRow } from '../model/task';
@@ -63,13 +64,19 @@ export class Dispatch {
   ): Promise<boolean> {
     try {
       await this.send(task, message, options);
-      await this.repository.markEnqueued(task.id);
+      // Bounded as the send is: left unmarked, the task's message is sent again by the sweeper (same message id).
+      const mark = () => this.repository.markEnqueued(task.id);
+      await (options.timeoutMs === undefined ? mark() : withDeadline('Postgres', options.timeoutMs, mark));
       return true;
     } catch (err) {
-      this.log('warn', `send to the queue failed, left queued for the sweeper: ${describeError(err)}`, {
-        taskId: task.id,
-        traceId: task.traceId,
-      });
+      this.log(
+        'warn',
+        `send to the queue failed or was not recorded, left queued for the sweeper: ${describeError(err)}`,
+        {
+          taskId: task.id,
+          traceId: task.traceId,
+        },
+      );
       return false;
     }
   }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { OutboundPolicy } from '../outbound/address-policy';
+import { withDeadline } from '../platform/deadline';
 import { appMetrics } from '../platform/metrics';
 import { activeTraceparent, annotateActiveSpan, ATTR } from '../platform/tracing';
 import type { LiveEventPublisher } from '../events/redis-event-publisher';
@@ -18,13 +19,6 @@ import {
   TaskInputError,
   type FieldError,
 } from './task-errors';
-
-/**
- * How long a submit waits for its message to be sent. The task is already stored, and the sweeper sends what was not
- * sent (SWEEP_UNSENT_SECONDS), so a Service Bus that does not answer (a partition: the SDK would wait a minute per
- * try) delays the task, not the caller's 202.
- */
-const SUBMIT_SEND_TIMEOUT_MS = 5_000;
 
 export interface SubmitRequest {
   owner: string;
@@ -61,6 +55,11 @@ export interface TaskServiceDeps {
   live: (owner: string) => LiveEventPublisher;
   /** Which callback URLs are acceptable; undefined when webhooks are off (no signing secret). */
   callbackPolicy?: OutboundPolicy;
+  /**
+   * How long a submit waits for each dependency call (SUBMIT_DEPENDENCY_TIMEOUT_MS). A Postgres or Blob call past it
+   * fails the submit with DeadlineExceededError (the API's 503); the send past it leaves the task to the sweeper.
+   */
+  dependencyTimeoutMs: number;
 }
 
 /** Submitting, reading, listing and cancelling tasks: the HTTP side of the async request-reply pattern. */
@@ -70,13 +69,20 @@ export class TaskService {
   /**
    * Validates, writes the payload blob, then the row, then the message; a failed send leaves it queued for the sweeper.
    * A replay of an earlier submit (same Idempotency-Key) is answered before the active-task limit is looked at.
+   * No dependency call waits longer than `dependencyTimeoutMs` (a partition must not hold the request): past it the
+   * submit throws DeadlineExceededError, and then either nothing was accepted (the lookup or the blob: the upload is aborted,
+   * and a payload blob the store wrote anyway is referenced by no row) or the row commits late, unsent, and the sweeper
+   * sends it (SWEEP_UNSENT_SECONDS): a retry with the same Idempotency-Key finds that task.
    */
   async submit(request: SubmitRequest): Promise<SubmitOutcome> {
-    const { repository, blobs, dispatch } = this.deps;
+    const { repository, blobs, dispatch, dependencyTimeoutMs: ms } = this.deps;
     const input = this.validate(request.type, request.input);
     if (request.callbackUrl !== undefined) this.validateCallback(request.callbackUrl);
-    if (request.idempotencyKey) {
-      const existing = await repository.findByIdempotencyKey(request.owner, request.idempotencyKey);
+    const idempotencyKey = request.idempotencyKey;
+    if (idempotencyKey) {
+      const existing = await withDeadline('Postgres', ms, () =>
+        repository.findByIdempotencyKey(request.owner, idempotencyKey),
+      );
       if (existing) return this.replay(existing, request.requestHash);
     }
     const id = randomUUID();
@@ -84,21 +90,25 @@ export class TaskService {
     annotateActiveSpan({ [ATTR.taskId]: id, [ATTR.taskType]: request.type });
     const traceparent = activeTraceparent() ?? request.traceparent;
     const bytes = Buffer.from(JSON.stringify(input));
-    const inputRef = await blobs.putJson(CONTAINERS.payloads, `${id}.json`, bytes);
-    const task = await repository.insert(
-      {
-        id,
-        type: request.type,
-        owner: request.owner,
-        idempotencyKey: request.idempotencyKey ?? null,
-        requestHash: request.requestHash,
-        inputRef,
-        inputBytes: bytes.length,
-        traceId: traceparent.split('-')[1] ?? null,
-        traceContext: traceparent,
-        callbackUrl: request.callbackUrl ?? null,
-      },
-      request.activeLimit,
+    const inputRef = await withDeadline('Blob storage', ms, (abortSignal) =>
+      blobs.putJson(CONTAINERS.payloads, `${id}.json`, bytes, false, abortSignal),
+    );
+    const task = await withDeadline('Postgres', ms, () =>
+      repository.insert(
+        {
+          id,
+          type: request.type,
+          owner: request.owner,
+          idempotencyKey: request.idempotencyKey ?? null,
+          requestHash: request.requestHash,
+          inputRef,
+          inputBytes: bytes.length,
+          traceId: traceparent.split('-')[1] ?? null,
+          traceContext: traceparent,
+          callbackUrl: request.callbackUrl ?? null,
+        },
+        request.activeLimit,
+      ),
     );
     if (task === 'duplicate' || task === 'limited') {
       await blobs.delete(inputRef);
@@ -123,7 +133,7 @@ export class TaskService {
     await dispatch.enqueue(
       task,
       { taskId: id, slice: 0 },
-      { messageId: messageIds.slice(id, 0), timeoutMs: SUBMIT_SEND_TIMEOUT_MS },
+      { messageId: messageIds.slice(id, 0), timeoutMs: ms },
     );
     return { replayed: false, task };
   }

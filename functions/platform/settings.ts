@@ -86,6 +86,8 @@ const settingsSchema = z.object({
   RETRY_MAX_ATTEMPTS: positiveInt(5),
   RETRY_BASE_SECONDS: positiveInt(5),
   SWEEP_UNSENT_SECONDS: positiveInt(60),
+  // Each dependency call of a submit (Postgres, Blob, the send) waits at most this long (docs/reliability.md).
+  SUBMIT_DEPENDENCY_TIMEOUT_MS: positiveInt(5000),
   // Retention (docs/operations.md#retention): finished tasks older than RETENTION_DAYS are deleted; 0 keeps them all.
   RETENTION_DAYS: z.coerce.number().int().min(0).default(30),
   RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
@@ -169,6 +171,11 @@ export interface Settings {
   retryBaseSeconds: number;
   /** A queued task whose message has not left after this long is sent again by the sweeper. */
   sweepUnsentSeconds: number;
+  /**
+   * How long a submit waits for each dependency call: past it the API answers 503 (a Postgres or Blob call: nothing
+   * accepted, or a row the sweeper sends) or 202 with the send left to the sweeper.
+   */
+  submitDependencyTimeoutMs: number;
   /** Finished tasks older than `days` (0: never) are deleted, `batchSize` per transaction. */
   retention: { days: number; batchSize: number };
   rateLimits: RateLimitSettings;
@@ -275,6 +282,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     retryMaxAttempts: s.RETRY_MAX_ATTEMPTS,
     retryBaseSeconds: s.RETRY_BASE_SECONDS,
     sweepUnsentSeconds: s.SWEEP_UNSENT_SECONDS,
+    submitDependencyTimeoutMs: s.SUBMIT_DEPENDENCY_TIMEOUT_MS,
     retention: { days: s.RETENTION_DAYS, batchSize: s.RETENTION_BATCH_SIZE },
     rateLimits: {
       submits: s.RATE_LIMIT_SUBMITS_PER_MINUTE,

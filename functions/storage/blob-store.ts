@@ -45,11 +45,18 @@ export class BlobStore {
   }
 
   /** Writes a JSON blob; returns its reference (`container/name`). Unless `overwrite`, the blob must not exist yet. */
-  async putJson(container: string, name: string, bytes: Uint8Array, overwrite = false): Promise<string> {
+  async putJson(
+    container: string,
+    name: string,
+    bytes: Uint8Array,
+    overwrite = false,
+    abortSignal?: AbortSignal,
+  ): Promise<string> {
     await this.ensureContainers();
     const ref = `${container}/${name}`;
     await traced('put', ref, () =>
       this.blob(ref).uploadData(bytes, {
+        abortSignal,
         blobHTTPHeaders: { blobContentType: 'application/json' },
         conditions: overwrite ? undefined : { ifNoneMatch: '*' },
       }),

@@ -6,9 +6,12 @@ import { invalidFields, json, problem } from '../responses';
 import { taskJson } from '../../../contract/task-json';
 import { ActiveTasksLimitError, IdempotencyConflictError, TaskInputError } from '../../../engine/task-errors';
 import { fieldErrors } from '../../../engine/task-service';
+import { DeadlineExceededError } from '../../../platform/deadline';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+/** How long a client should wait before retrying a submit a dependency did not answer. */
+const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
 /** How long a client should wait before its first poll. */
 const RETRY_AFTER_SECONDS = 2;
 
@@ -43,6 +46,7 @@ export const submitTask = handler(
     } catch (err) {
       if (err instanceof TaskInputError) return invalid(err.errors);
       if (err instanceof ActiveTasksLimitError) return tooManyActiveTasks(err.limit);
+      if (err instanceof DeadlineExceededError) return dependencyTimeout(err);
       if (err instanceof IdempotencyConflictError) {
         return problem(409, 'idempotency-conflict', err.message, {
           field: 'Idempotency-Key',
@@ -60,6 +64,21 @@ async function reusesIdempotencyKey({ request, services, caller }: RequestScope)
   const key = request.headers.get('idempotency-key');
   if (key === null || !IDEMPOTENCY_KEY.test(key)) return false;
   return (await services.repository.findByIdempotencyKey(caller.id, key)) !== undefined;
+}
+
+/**
+ * A Postgres or Blob call of the submit ran past SUBMIT_DEPENDENCY_TIMEOUT_MS. The task was not accepted, or its row
+ * committed late and the sweeper sends it: a retry with the same Idempotency-Key gets that task, not a second one.
+ */
+function dependencyTimeout(err: DeadlineExceededError) {
+  return problem(
+    503,
+    'dependency-timeout',
+    `${err.message}, so the task may not have been accepted. Retry in ${DEPENDENCY_RETRY_AFTER_SECONDS} seconds ` +
+      'with the same Idempotency-Key: a task that was stored is returned, not created twice.',
+    { dependency: err.dependency },
+    { 'retry-after': String(DEPENDENCY_RETRY_AFTER_SECONDS) },
+  );
 }
 
 const invalid = (errors: Array<{ path: string; message: string }>) => invalidFields('invalid-task', errors);
