@@ -20,7 +20,7 @@ export interface TaskMilestones {
   seen: number;
 }
 
-type Milestone = { type?: string; at: string; status?: string };
+type Milestone = { at: string; status?: string };
 
 /** Far beyond a healthy no-op task, even under the latency model: a lost task fails the phase, naming itself. */
 const TASK_TIMEOUT_MS = 30_000;
@@ -53,13 +53,6 @@ async function runOne(apiUrl: string): Promise<TaskMilestones> {
       frames.push(`${frame.event}:${frame.data.slice(0, 80)}`);
       if (frame.event === 'end') {
         const seen = Date.now() - sent;
-        // A stream that opened between the task's row finishing and its terminal event being written replays up to
-        // the row's state and ends without that event: the history has it.
-        if (at.ended === undefined) {
-          const history = await fetch(`${apiUrl}/api/tasks/${id}/events?limit=100`);
-          for (const event of ((await history.json()) as { items: Milestone[] }).items)
-            note(event.type ?? '', event);
-        }
         if (at.running === undefined || at.stepped === undefined || at.ended === undefined)
           throw new Error(`task ${id} ended without its running, progress and terminal events`);
         return { accepted, running: at.running, stepped: at.stepped, ended: at.ended, seen };

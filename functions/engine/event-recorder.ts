@@ -38,6 +38,29 @@ export class EventRecorder {
     return this.append({ type: 'status', data: error ? { status, error } : { status } });
   }
 
+  /**
+   * The task's terminal status event, written by `finish` with the row that ends the task (one statement), after
+   * every event before it; published once written. Errors reach the caller: the task did not end. Answers what
+   * `finish` answered (undefined: the task was no longer active, and no event was written).
+   */
+  terminal<T>(
+    finish: (seq: number) => Promise<{ task: T; event: TaskEventRow } | undefined>,
+  ): Promise<T | undefined> {
+    const seq = ++this.lastSeq;
+    const next = this.chain.then(async () => {
+      const ended = await finish(seq);
+      if (!ended) {
+        // Nothing was written under that seq; the next event takes it.
+        if (this.lastSeq === seq) this.lastSeq--;
+        return undefined;
+      }
+      this.live?.publish(ended.event);
+      return ended.task;
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
   log(level: LogLevel, message: string, data?: unknown): Promise<void> {
     return this.append({ type: 'log', level, message, data });
   }

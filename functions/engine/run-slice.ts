@@ -429,13 +429,12 @@ class Slice {
     outcome: { resultRef?: string; error?: { code: string; message: string } } = {},
   ): Promise<void> {
     await this.events.flushProgress();
-    const ended = await withTransientRetry(() =>
-      this.ports.tasks.finish(this.message.taskId, status, outcome),
+    const ended = await this.events.terminal((seq) =>
+      withTransientRetry(() => this.ports.tasks.finish(this.message.taskId, status, outcome, seq)),
     );
     if (ended) {
       this.log(status === 'failed' ? 'warn' : 'info', `task ${status} in slice ${this.message.slice}`);
       this.recordEnd(ended);
-      await this.events.status(status, outcome.error);
     }
     await this.releaseLease(this.message.slice + 1);
     await this.ports.webhooks.announce(ended);

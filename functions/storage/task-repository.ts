@@ -252,19 +252,36 @@ export class TaskRepository {
   }
 
   /** Ends a task; a task that already ended keeps its first ending. */
+  /**
+   * Ends an active task and writes its terminal status event (seq `eventSeq`) in the same statement: a reader never
+   * sees the row finished without its event (an event stream that replays a finished task ends after it), and the
+   * two cost one round trip. Undefined, and no event, when the task was no longer active.
+   */
   async finish(
     id: string,
     status: FinishedStatus,
-    outcome: { resultRef?: string; error?: TaskError } = {},
-  ): Promise<TaskRow | undefined> {
-    const { rows } = await this.pool.query<TaskRow>(
-      `UPDATE tasks SET status = $2, result_ref = $3, error = $4, finished_at = now(), updated_at = now(),
-         ${CALLBACK_DUE}
-       WHERE id = $1 AND status IN (${ACTIVE})
-       RETURNING ${COLUMNS}`,
-      [id, status, outcome.resultRef ?? null, outcome.error ?? null],
+    outcome: { resultRef?: string; error?: TaskError },
+    eventSeq: number,
+  ): Promise<{ task: TaskRow; event: TaskEventRow } | undefined> {
+    const data = outcome.error ? { status, error: outcome.error } : { status };
+    const { rows } = await this.pool.query<TaskRow & { eventAt: Date }>(
+      `WITH u AS (
+         UPDATE tasks SET status = $2, result_ref = $3, error = $4, finished_at = now(), updated_at = now(),
+           ${CALLBACK_DUE}
+         WHERE id = $1 AND status IN (${ACTIVE})
+         RETURNING *),
+       e AS (
+         INSERT INTO task_events (task_id, seq, type, data) SELECT id, $5, 'status', $6 FROM u RETURNING at)
+       SELECT ${COLUMNS}, e.at AS "eventAt" FROM u, e`,
+      [id, status, outcome.resultRef ?? null, outcome.error ?? null, eventSeq, data],
     );
-    return rows[0];
+    const row = rows[0];
+    if (!row) return undefined;
+    const { eventAt, ...task } = row;
+    return {
+      task,
+      event: { taskId: id, seq: eventSeq, at: eventAt, type: 'status', level: null, message: null, data },
+    };
   }
 
   /**

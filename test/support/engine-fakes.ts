@@ -111,6 +111,9 @@ export class FakeCheckpoints {
 export class FakeTasks {
   readonly rows = new Map<string, TaskRow>();
 
+  /** `events`: where finish() writes the terminal status event, as the real statement does. */
+  constructor(private readonly events = new FakeEvents()) {}
+
   add(type: string, overrides: Partial<TaskRow> = {}): TaskRow {
     const now = new Date();
     const row: TaskRow = {
@@ -180,7 +183,8 @@ export class FakeTasks {
   async finish(
     id: string,
     status: TaskRow['status'],
-    outcome: { resultRef?: string; error?: TaskRow['error'] } = {},
+    outcome: { resultRef?: string; error?: TaskRow['error'] },
+    eventSeq: number,
   ) {
     const row = this.rows.get(id);
     if (!row || isFinished(row.status)) return undefined;
@@ -190,7 +194,9 @@ export class FakeTasks {
       error: outcome.error ?? null,
       finishedAt: new Date(),
     });
-    return { ...row };
+    const data = outcome.error ? { status, error: outcome.error } : { status };
+    const event = await this.events.append(id, { type: 'status', seq: eventSeq, data });
+    return { task: { ...row }, event };
   }
 
   /** Every queued task never sent: which tasks are stale by time is the SQL's business, tested against Postgres. */
@@ -274,8 +280,8 @@ export function engineWorld(
   definitions: TaskDefinition[],
   settings: Partial<EnginePorts['settings']> = {},
 ): EngineWorld {
-  const tasks = new FakeTasks();
   const events = new FakeEvents();
+  const tasks = new FakeTasks(events);
   const checkpoints = new FakeCheckpoints();
   const blobs = new Map<string, unknown>();
   const sent: Sent[] = [];

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { appServices } from '../../../functions/app/app-services';
+import { startAppStack, type AppStack } from '../../support/app-stack';
+
+describe('task repository (Postgres)', () => {
+  let stack: AppStack;
+  before(async () => {
+    stack = await startAppStack();
+  });
+  after(() => stack.stop());
+
+  async function runningTask(): Promise<string> {
+    const { task } = await appServices().tasks.submit({
+      owner: 'local',
+      type: 'simulate',
+      input: { steps: 1 },
+      requestHash: randomUUID(),
+      traceparent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`,
+    });
+    await appServices().repository.markRunning(task.id, 1);
+    return task.id;
+  }
+
+  const terminalEvents = async (id: string) =>
+    (
+      await stack.pool.query<{ seq: number; data: unknown }>(
+        "SELECT seq::int, data FROM task_events WHERE task_id = $1 AND type = 'status' AND data->>'status' <> 'queued' ORDER BY seq",
+        [id],
+      )
+    ).rows;
+
+  it('finish ends an active task and writes its terminal status event, under the given seq, in one statement', async () => {
+    const id = await runningTask();
+    const ended = await appServices().repository.finish(
+      id,
+      'failed',
+      { error: { code: 'boom', message: 'it broke' } },
+      7,
+    );
+    assert.ok(ended);
+    assert.equal(ended.task.status, 'failed');
+    assert.deepEqual(ended.task.error, { code: 'boom', message: 'it broke' });
+    assert.deepEqual(ended.event.data, { status: 'failed', error: { code: 'boom', message: 'it broke' } });
+    assert.ok(ended.event.at instanceof Date);
+    assert.deepEqual(await terminalEvents(id), [
+      { seq: 7, data: { status: 'failed', error: { code: 'boom', message: 'it broke' } } },
+    ]);
+  });
+
+  it('finish of a task that already ended changes nothing and writes no event', async () => {
+    const id = await runningTask();
+    assert.ok(await appServices().repository.finish(id, 'succeeded', { resultRef: 'results/x.json' }, 5));
+    assert.equal(await appServices().repository.finish(id, 'cancelled', {}, 6), undefined);
+    const { rows } = await stack.pool.query('SELECT status, result_ref FROM tasks WHERE id = $1', [id]);
+    assert.deepEqual(rows[0], { status: 'succeeded', result_ref: 'results/x.json' });
+    assert.deepEqual(await terminalEvents(id), [{ seq: 5, data: { status: 'succeeded' } }]);
+  });
+});
