@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findRepoRoot } from '../local-dev/services/repo-root';
+import { AZURE_LATENCY_PROFILES, routeThroughLatency } from './azure-latency';
 import { startBenchStack } from './bench-stack';
 import { startBullmqWorkers } from './bullmq-baseline';
 import {
@@ -33,6 +34,8 @@ export interface EndToEndResult {
   sizes: EndToEndSizes;
   /** Jobs one worker process runs at once, for both systems: host.json's serviceBus.maxConcurrentCalls. */
   workerConcurrency: number;
+  /** The Azure latency model the session ran under (bench/azure-latency.ts), if any. */
+  latencyProfile?: string;
   sessions: EndToEndSession[];
   /** Longhaul over BullMQ, per worker count: latencies (higher is slower) and tasks/s (lower is slower). */
   ratios: { workers: number; p50: number; p99: number; tasksPerSecond: number }[];
@@ -46,6 +49,18 @@ export const END_TO_END_SIZES: EndToEndSizes = {
   workerCounts: [1, 4],
   warmupTasks: 20,
   latencyTasks: 200,
+  burstTasks: 500,
+  burstConcurrency: 16,
+};
+
+/**
+ * Under the Azure latency model: 1 to 8 worker processes, to see whether I/O-bound work scales out as it does on
+ * Azure's instances (tasks wait on round trips, not on the CPU); a smaller latency phase, each task takes longer.
+ */
+export const AZURE_END_TO_END_SIZES: EndToEndSizes = {
+  workerCounts: [1, 2, 4, 8],
+  warmupTasks: 10,
+  latencyTasks: 100,
   burstTasks: 500,
   burstConcurrency: 16,
 };
@@ -71,18 +86,25 @@ function runClient(options: EndToEndClientOptions): Promise<EndToEndClientResult
  * `QueueEvents`. For each worker count the two systems run back to back; each session first runs tasks one at a
  * time (latency), then a burst (tasks/s).
  */
-export async function benchEndToEnd(sizes: EndToEndSizes = END_TO_END_SIZES): Promise<EndToEndResult> {
+export async function benchEndToEnd(
+  sizes: EndToEndSizes = END_TO_END_SIZES,
+  latencyProfile?: string,
+): Promise<EndToEndResult> {
   const hostJson = JSON.parse(readFileSync(join(findRepoRoot(), 'host.json'), 'utf8')) as {
     extensions: { serviceBus: { maxConcurrentCalls: number } };
   };
   const workerConcurrency = hostJson.extensions.serviceBus.maxConcurrentCalls;
   // The caller stream of a burst must outlive it; 225 s is the most the app allows.
   const stack = await startBenchStack({ SSE_MAX_SECONDS: '225' });
+  // Under a latency model both systems reach every dependency through its proxy (BullMQ its Redis).
+  const route = latencyProfile === undefined ? undefined : await routeThroughLatency(stack.settings);
+  route?.apply(AZURE_LATENCY_PROFILES[latencyProfile!] ?? unknownProfile(latencyProfile!));
+  const settings = route?.settings ?? stack.settings;
   const children: StartedChild[] = [];
   const phase = { warmupTasks: sizes.warmupTasks, latencyTasks: sizes.latencyTasks } as const;
   const burst = { burstTasks: sizes.burstTasks, burstConcurrency: sizes.burstConcurrency } as const;
   try {
-    const api = await startHostProcess('http', stack.settings);
+    const api = await startHostProcess('http', settings);
     children.push(api);
     const sessions: EndToEndSession[] = [];
     const session = async (
@@ -105,15 +127,15 @@ export async function benchEndToEnd(sizes: EndToEndSizes = END_TO_END_SIZES): Pr
       await session(
         'longhaul',
         workers,
-        () => Promise.all(Array.from({ length: workers }, () => startHostProcess('worker', stack.settings))),
+        () => Promise.all(Array.from({ length: workers }, () => startHostProcess('worker', settings))),
         { system: 'longhaul', apiUrl: api.line, ...phase, ...burst },
       );
       const queue = `longhaul-bench-${workers}-${Date.now()}`;
       await session(
         'bullmq',
         workers,
-        () => startBullmqWorkers(workers, stack.settings.REDIS_URL, queue, workerConcurrency),
-        { system: 'bullmq', redisUrl: stack.settings.REDIS_URL, queue, ...phase, ...burst },
+        () => startBullmqWorkers(workers, settings.REDIS_URL, queue, workerConcurrency),
+        { system: 'bullmq', redisUrl: settings.REDIS_URL, queue, ...phase, ...burst },
       );
     }
     const ratios = sizes.workerCounts.map((workers) => {
@@ -127,11 +149,18 @@ export async function benchEndToEnd(sizes: EndToEndSizes = END_TO_END_SIZES): Pr
         tasksPerSecond: l.burst.tasksPerSecond / b.burst.tasksPerSecond,
       };
     });
-    return { sizes, workerConcurrency, sessions, ratios };
+    return { sizes, workerConcurrency, latencyProfile, sessions, ratios };
   } finally {
     await stopChildren(children.map((c) => c.child));
+    await route?.close();
     await stack.stop();
   }
+}
+
+function unknownProfile(name: string): never {
+  throw new Error(
+    `unknown latency profile ${name}; known: ${Object.keys(AZURE_LATENCY_PROFILES).join(', ')}`,
+  );
 }
 
 export interface EndToEndProfile {

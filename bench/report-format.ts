@@ -34,6 +34,9 @@ export function atMost(value: number, target: number, unit: string): string {
   return `**missed** by ${n(value - target, 1)}${unit} (${n(value / target, 1)}× the target)`;
 }
 
+/** The first columns of a table of end-to-end sessions, one row per system and worker count. */
+export const SESSION_COLUMNS = ['System', 'Worker processes', 'Latency p50', 'p99', 'Burst tasks/s'];
+
 export function table(head: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');

@@ -16,12 +16,18 @@ import {
   notRun,
   pct,
   ratio,
+  SESSION_COLUMNS,
   sumOf,
   table,
   type Chart,
   type Saved,
 } from './report-format';
-import { criticalPathSection, criticalPathSummaryRow } from './report-critical-path';
+import {
+  criticalPathSection,
+  criticalPathSummaryRow,
+  scaleOutSection,
+  scaleOutSummaryRows,
+} from './report-azure-latency';
 import { profileSection, type ProfileResult } from './report-profiles';
 import type { ScrapeBenchResult } from './scrape';
 import type { ServiceBusEmulatorBenchResult } from './servicebus-emulator';
@@ -44,6 +50,7 @@ interface Results {
   criticalPath?: Saved<CriticalPathResult>;
   /** The critical path as it was before issue 21's cuts, kept for the comparison. */
   criticalPathBefore?: Saved<CriticalPathResult>;
+  endToEndAzure?: Saved<EndToEndResult>;
 }
 
 function loadResults(dir: string): Results {
@@ -64,6 +71,7 @@ function loadResults(dir: string): Results {
     profile: load('profile'),
     criticalPath: load('critical-path'),
     criticalPathBefore: load('critical-path-before'),
+    endToEndAzure: load('end-to-end-azure'),
   };
 }
 
@@ -196,6 +204,7 @@ function summary(r: Results): string {
   }
   const criticalPath = criticalPathSummaryRow(r.criticalPath);
   if (criticalPath) rows.push(criticalPath);
+  rows.push(...scaleOutSummaryRows(r.endToEndAzure));
   if (rows.length === 0) return 'No results yet: `npm run bench`.';
   return table(['Figure', 'Longhaul', 'Baseline (same run)', 'Ratio', 'Target', 'Verdict'], rows);
 }
@@ -680,18 +689,7 @@ function endToEndSection(
       `burst of ${n(z.burstTasks)} with ${z.burstConcurrency} submissions in flight, whose end the client learns from ` +
       "one shared feed: `GET /api/events` (the caller's stream, terminal `status` events) for Longhaul, `QueueEvents` " +
       "for BullMQ. Tasks/s is the burst's size over the time from its first submit to its last end.",
-    table(
-      [
-        'System',
-        'Worker processes',
-        'Latency p50',
-        'p99',
-        'Burst tasks/s',
-        'Burst latency p50 / p99',
-        'Load average',
-      ],
-      rows,
-    ),
+    table([...SESSION_COLUMNS, 'Burst latency p50 / p99', 'Load average'], rows),
     table(
       ['Worker processes', 'Latency p50, Longhaul / BullMQ', 'p99', 'Tasks/s, Longhaul / BullMQ'],
       e.ratios.map((x) => [n(x.workers), `${n(x.p50, 1)}×`, `${n(x.p99, 1)}×`, ratio(x.tasksPerSecond)]),
@@ -862,6 +860,7 @@ export async function writeReport(resultsDir: string, docPath: string, imagesDir
     fanoutSection(r.fanout, charts),
     endToEndSection(r.endToEnd, r.costModel, charts),
     criticalPathSection(r.criticalPath, r.criticalPathBefore),
+    scaleOutSection(r.endToEndAzure),
     scrapeSection(r.scrape, r.engine),
     profileSection(r.profile),
     datasetSection(r.dataset),

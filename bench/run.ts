@@ -5,7 +5,9 @@ import { benchAzuriteDurability, type AzuriteDurabilityBenchResult } from './azu
 import { benchCostModel, COST_MODEL_SIZES, type CostModelResult } from './cost-model';
 import { benchCriticalPath, CRITICAL_PATH_SIZES, type CriticalPathResult } from './critical-path';
 import { benchDataset, type DatasetBenchResult } from './dataset';
+import { DEFAULT_LATENCY_PROFILE } from './azure-latency';
 import {
+  AZURE_END_TO_END_SIZES,
   benchEndToEnd,
   END_TO_END_SIZES,
   profileEndToEnd,
@@ -22,8 +24,11 @@ import { benchServiceBusEmulator, type ServiceBusEmulatorBenchResult } from './s
 import { benchSubmit, type SubmitBenchResult } from './submit';
 
 interface Benchmark {
-  /** Runs the benchmark, small with `quick`; the result is saved as bench/results/<name>.json. */
-  run(quick: boolean): Promise<object>;
+  /**
+   * Runs the benchmark, small with `quick`, under the Azure latency model `latency` where it has one; the result is
+   * saved as bench/results/<name>.json.
+   */
+  run(quick: boolean, latency: string): Promise<object>;
   /** One or more lines for the console. */
   print(result: never): string[];
 }
@@ -110,9 +115,19 @@ const benchmarks: Record<string, Benchmark> = {
           `burst of ${s.burst.tasks}: ${f0(s.burst.tasksPerSecond)} tasks/s`,
       ),
   },
+  'end-to-end-azure': {
+    run: (quick, latency) =>
+      benchEndToEnd(quick ? { ...QUICK_END_TO_END, workerCounts: [1, 2] } : AZURE_END_TO_END_SIZES, latency),
+    print: (e: EndToEndResult) =>
+      e.sessions.map(
+        (s) =>
+          `${s.system} under ${e.latencyProfile}, ${s.workers} worker process(es): p50 ${f1(s.latency.p50Ms)} ms, ` +
+          `p99 ${f1(s.latency.p99Ms)} ms; burst of ${s.burst.tasks}: ${f0(s.burst.tasksPerSecond)} tasks/s`,
+      ),
+  },
   'critical-path': {
-    run: (quick) =>
-      benchCriticalPath(quick ? { warmupTasks: 3, tasks: 10, sweepRttMs: 10 } : CRITICAL_PATH_SIZES),
+    run: (quick, latency) =>
+      benchCriticalPath(quick ? { warmupTasks: 3, tasks: 10, sweepRttMs: 10 } : CRITICAL_PATH_SIZES, latency),
     print: (c: CriticalPathResult) => [
       `serial round trips of a no-op task: ` +
         Object.entries(c.roundTrips)
@@ -187,7 +202,13 @@ async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(1));
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
-  const only = args.filter((a) => a !== '--quick');
+  // `--azure-latency[=<profile>]`: the benchmarks with a latency model run under that profile, and `end-to-end`
+  // means its run under the model, `end-to-end-azure`.
+  const latencyFlag = args.find((a) => a === '--azure-latency' || a.startsWith('--azure-latency='));
+  const latency = latencyFlag?.split('=')[1] ?? DEFAULT_LATENCY_PROFILE;
+  const only = args
+    .filter((a) => a !== '--quick' && a !== latencyFlag)
+    .map((a) => (latencyFlag && a === 'end-to-end' ? 'end-to-end-azure' : a));
   const unknown = only.filter((name) => !(name in benchmarks));
   if (unknown.length > 0) {
     throw new Error(
@@ -209,7 +230,7 @@ async function main(): Promise<void> {
       quick,
     };
     const started = performance.now();
-    const result = await withTimeout(benchmark.run(quick), name, quick ? 5 : 20);
+    const result = await withTimeout(benchmark.run(quick, latency), name, quick ? 5 : 20);
     const seconds = Math.round((performance.now() - started) / 100) / 10;
     writeFileSync(
       join(resultsDir, `${name}.json`),

@@ -1,6 +1,18 @@
 import { SERVICES, type Service } from './azure-latency';
 import type { CriticalPathResult, Segment } from './critical-path';
-import { atMost, measured, ms, n, notRun, ratio, table, type Saved } from './report-format';
+import type { EndToEndResult, EndToEndSession } from './end-to-end';
+import {
+  atLeast,
+  atMost,
+  measured,
+  ms,
+  n,
+  notRun,
+  ratio,
+  SESSION_COLUMNS,
+  table,
+  type Saved,
+} from './report-format';
 
 const SERVICE_NAMES: Record<Service, string> = {
   postgres: 'PostgreSQL',
@@ -118,6 +130,78 @@ export function criticalPathSection(
       'task that never ran creates its lease row at once instead of reading it first; the last event seq and ' +
       'marking the task running go side by side, and the row marking it running carries the cancel flag, so the ' +
       'first step needs no check; the `running` event is written behind the slice (the recorder keeps the order); ' +
-      'the payload and the checkpoint replay are read side by side.',
+      "the payload and the checkpoint replay are read side by side; the task's end writes its row and its terminal " +
+      'status event in one statement.',
+  ].join('\n\n');
+}
+
+/** Burst tasks/s with N worker processes over the same system's with one. */
+function scaleOut(
+  e: EndToEndResult,
+  system: EndToEndSession['system'],
+): { workers: number; factor: number }[] {
+  const sessions = e.sessions.filter((s) => s.system === system);
+  const one = sessions.find((s) => s.workers === 1);
+  if (!one) return [];
+  return sessions.map((s) => ({
+    workers: s.workers,
+    factor: s.burst.tasksPerSecond / one.burst.tasksPerSecond,
+  }));
+}
+
+/** The summary's rows for scale-out under the model: each worker count past one against 0.8 × N. */
+export function scaleOutSummaryRows(e: EndToEndResult | undefined): string[][] {
+  if (!e) return [];
+  const bullmq = scaleOut(e, 'bullmq');
+  return scaleOut(e, 'longhaul')
+    .filter((x) => x.workers > 1)
+    .map((x) => [
+      `Scale-out under the Azure latency model, ${x.workers} worker processes: burst tasks/s over one's`,
+      `${n(x.factor, 2)}×`,
+      `BullMQ ${n(bullmq.find((b) => b.workers === x.workers)?.factor ?? NaN, 2)}×`,
+      '—',
+      `≥ ${n(0.8 * x.workers, 1)}× (0.8 × N, issue 21)`,
+      atLeast(x.factor, 0.8 * x.workers, '×'),
+    ]);
+}
+
+export function scaleOutSection(e: Saved<EndToEndResult> | undefined): string {
+  const head = '## Scale-out under the Azure latency model';
+  if (!e) return `${head}\n\n${notRun('end-to-end -- --azure-latency')}`;
+  const longhaul = scaleOut(e, 'longhaul');
+  const bullmq = scaleOut(e, 'bullmq');
+  return [
+    head,
+    measured(e.machine),
+    `\`npm run bench -- end-to-end --azure-latency\` (\`end-to-end-azure\`): the end-to-end benchmark above with ` +
+      `every dependency of both systems behind the latency model's proxies (\`${e.latencyProfile}\`), with ` +
+      `${e.sizes.workerCounts.join(', ')} worker processes of ${e.workerConcurrency} concurrent tasks each: ` +
+      `${e.sizes.latencyTasks} tasks one at a time, then a burst of ${e.sizes.burstTasks} with ` +
+      `${e.sizes.burstConcurrency} submissions in flight.`,
+    table(
+      [...SESSION_COLUMNS, 'Over one process', 'Load average'],
+      e.sessions.map((s) => {
+        const factor = (s.system === 'longhaul' ? longhaul : bullmq).find((x) => x.workers === s.workers);
+        return [
+          s.system === 'longhaul' ? 'Longhaul' : 'BullMQ',
+          String(s.workers),
+          ms(s.latency.p50Ms),
+          ms(s.latency.p99Ms),
+          n(s.burst.tasksPerSecond),
+          factor ? `${n(factor.factor, 2)}×` : '—',
+          `${n(s.loadAverage[0], 1)} → ${n(s.loadAverage[1], 1)}`,
+        ];
+      }),
+    ),
+    'The target (issue 21) is burst throughput growing to at least 0.8 × N of one process, as I/O-bound work does ' +
+      'on Azure, where each instance brings its own cores. Here it does not grow: every worker process, the API, ' +
+      'Azurite, the emulator, Postgres and Redis share 2 cores, and a Longhaul burst is bound by their CPU (the ' +
+      'profile below: tens of ms of CPU per task across the processes, against round trips that add up to about 50 ' +
+      'ms and overlap across tasks). Past 2 processes throughput falls: each process adds its own connections, ' +
+      'polling and garbage collection to the same cores. BullMQ, at a few hundred µs of CPU per job, is bound by ' +
+      'the cores too. That limit belongs to this machine, not to Azure, and it hides whatever else might serialize ' +
+      'workers (lease rows are one per task and Table partitions one per task, so no two workers contend on the ' +
+      'same row unless they run the same task; one queue feeds every receiver): meeting the target here needs the ' +
+      'CPU per task cut first, which is the next step.',
   ].join('\n\n');
 }
