@@ -13,7 +13,7 @@ import {
   type ProfileSummary,
 } from './cpu-profile';
 import type { EndToEndClientOptions, EndToEndClientResult } from './end-to-end-client';
-import { runJsonChild, startHostProcess, stopChildren, type StartedChild } from './processes';
+import { cpuMsOf, runJsonChild, startHostProcess, stopChildren, type StartedChild } from './processes';
 
 export interface EndToEndSizes {
   workerCounts: number[];
@@ -28,6 +28,11 @@ export interface EndToEndSession extends EndToEndClientResult {
   workers: number;
   /** The machine's 1-minute load average before and after the session. */
   loadAverage: [number, number];
+  /**
+   * CPU time per task over the whole session (warm-up, latency, burst), in ms: all worker processes together, and
+   * for Longhaul the API process (Azurite, the emulator, Postgres and Redis are not in it).
+   */
+  cpuMsPerTask: { workers: number; api?: number };
 }
 
 export interface EndToEndResult {
@@ -117,8 +122,19 @@ export async function benchEndToEnd(
       const started = await start();
       children.push(...started);
       try {
+        const cpu = () => ({
+          workers: started.reduce((sum, s) => sum + cpuMsOf(s.child), 0),
+          api: system === 'longhaul' ? cpuMsOf(api.child) : undefined,
+        });
+        const before = cpu();
         const result = await runClient(options);
-        sessions.push({ system, workers, ...result, loadAverage: [load, loadavg()[0]] });
+        const after = cpu();
+        const tasks = sizes.warmupTasks + sizes.latencyTasks + sizes.burstTasks;
+        const cpuMsPerTask = {
+          workers: (after.workers - before.workers) / tasks,
+          api: after.api === undefined ? undefined : (after.api - before.api!) / tasks,
+        };
+        sessions.push({ system, workers, ...result, loadAverage: [load, loadavg()[0]], cpuMsPerTask });
       } finally {
         await stopChildren(started.map((s) => s.child));
       }

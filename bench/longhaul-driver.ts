@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sseFrames } from '../client/sse-frames';
 import { isFinished } from '../functions/model/task';
 import type { EndToEndDriver } from './end-to-end-client';
@@ -5,14 +7,35 @@ import type { EndToEndDriver } from './end-to-end-client';
 /** The cheapest real task: one checkpointed step that does nothing, and its progress report. */
 export const NO_OP_TASK = JSON.stringify({ type: 'simulate', input: { steps: 1, stepMs: 0 } });
 
+/** Submits answered 503 and sent again, as the API asks (docs/api.md): a figure of the run, printed on stderr. */
+let retriedSubmits = 0;
+process.once('exit', () => {
+  if (retriedSubmits > 0)
+    console.error(`longhaul driver: ${retriedSubmits} submit(s) answered 503 and retried`);
+});
+
+/**
+ * POST /api/tasks as a well-behaved client does: with an Idempotency-Key, and on a 503 (a dependency slower than
+ * SUBMIT_DEPENDENCY_TIMEOUT_MS on a saturated machine) again after its Retry-After, under the same key.
+ */
 async function submitTask(apiUrl: string): Promise<string> {
-  const res = await fetch(`${apiUrl}/api/tasks`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: NO_OP_TASK,
-  });
-  if (res.status !== 202) throw new Error(`POST /api/tasks answered ${res.status}: ${await res.text()}`);
-  return ((await res.json()) as { id: string }).id;
+  const idempotencyKey = randomUUID();
+  for (;;) {
+    const res = await fetch(`${apiUrl}/api/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
+      body: NO_OP_TASK,
+    });
+    if (res.status === 503) {
+      retriedSubmits++;
+      await res.body?.cancel();
+      await sleep(Number(res.headers.get('retry-after') ?? 1) * 1000);
+      continue;
+    }
+    if (res.status !== 202 && res.status !== 200)
+      throw new Error(`POST /api/tasks answered ${res.status}: ${await res.text()}`);
+    return ((await res.json()) as { id: string }).id;
+  }
 }
 
 /** Reads one task's stream (snapshot, replay, live) to its `end`, which must say the task succeeded. */

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -58,6 +59,17 @@ export function startHostProcess(
     settings,
     execArgv,
   );
+}
+
+/**
+ * CPU time (user + system) a child process has used so far, in ms, from /proc (Linux; clock ticks of 10 ms, the
+ * kernel's USER_HZ of 100 on every Linux the benchmarks run on).
+ */
+export function cpuMsOf(child: ChildProcess): number {
+  const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are 14th and 15th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** SIGTERM to every child still running, and waits for each to exit (a profiled child writes its profile then). */
