@@ -1,3 +1,4 @@
+import { buffer } from 'node:stream/consumers';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { azureErrorCode } from '../platform/describe-error';
 import { SpanKind, withSpan } from '../platform/tracing';
@@ -66,19 +67,17 @@ export class BlobStore {
 
   async getJson(ref: string): Promise<unknown> {
     // One GET: downloadToBuffer() asks for the blob's properties first (a HEAD), a second round trip to Storage.
-    const bytes = await traced('get', ref, async () => {
-      const body = (await this.blob(ref).download()).readableStreamBody;
-      if (!body) throw new Error(`blob ${ref} has no body`);
-      const chunks: Buffer[] = [];
-      for await (const chunk of body) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks);
-    });
+    const bytes = await traced('get', ref, async () => buffer((await this.download(ref)).stream));
     return JSON.parse(bytes.toString('utf8'));
   }
 
   /** The blob's content as a stream, for responses that should not hold it in memory. */
-  async openStream(ref: string): Promise<{ stream: NodeJS.ReadableStream; length?: number }> {
-    const response = await traced('open', ref, () => this.blob(ref).download());
+  openStream(ref: string): Promise<{ stream: NodeJS.ReadableStream; length?: number }> {
+    return traced('open', ref, () => this.download(ref));
+  }
+
+  private async download(ref: string): Promise<{ stream: NodeJS.ReadableStream; length?: number }> {
+    const response = await this.blob(ref).download();
     if (!response.readableStreamBody) throw new Error(`blob ${ref} has no body`);
     return { stream: response.readableStreamBody, length: response.contentLength };
   }

@@ -253,7 +253,8 @@ export class CheckpointStore {
         ['create', step],
       ]);
       // The lease row's answer: an update's answer (204) names no row, unlike the step's (201, with its Location), so
-      // getResponseForEntity cannot find it; its ETag saves reading the row back.
+      // getResponseForEntity cannot find it; each answer of a change set carries its entity's ETag, which saves
+      // reading the row back (https://learn.microsoft.com/rest/api/storageservices/performing-entity-group-transactions).
       const leaseAnswer =
         response.getResponseForEntity(LEASE_ROW) ?? response.subResponses.find((r) => r.rowKey === undefined);
       lease.etag = leaseAnswer?.etag ?? (await this.readLease(lease.taskId))?.etag ?? '';
