@@ -18,13 +18,13 @@ process.once('exit', () => {
  * POST /api/tasks as a well-behaved client does: with an Idempotency-Key, and on a 503 (a dependency slower than
  * SUBMIT_DEPENDENCY_TIMEOUT_MS on a saturated machine) again after its Retry-After, under the same key.
  */
-async function submitTask(apiUrl: string): Promise<string> {
+export async function submitOverHttp(apiUrl: string, body = NO_OP_TASK): Promise<string> {
   const idempotencyKey = randomUUID();
   for (;;) {
     const res = await fetch(`${apiUrl}/api/tasks`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
-      body: NO_OP_TASK,
+      body,
     });
     if (res.status === 503) {
       retriedSubmits++;
@@ -124,11 +124,11 @@ export function longhaulDriver(apiUrl: string): EndToEndDriver {
   // Opened at the first burst, not before: a stream lasts at most SSE_MAX_SECONDS.
   let callerStream: ReturnType<typeof openCallerStream> | undefined;
   return {
-    roundTrip: async () => watchToEnd(apiUrl, await submitTask(apiUrl)),
+    roundTrip: async () => watchToEnd(apiUrl, await submitOverHttp(apiUrl)),
     submit: async () => {
       callerStream ??= openCallerStream(apiUrl);
       const stream = await callerStream;
-      return { ended: stream.ended(await submitTask(apiUrl)) };
+      return { ended: stream.ended(await submitOverHttp(apiUrl)) };
     },
     close: async () => {
       if (callerStream) await (await callerStream).close();

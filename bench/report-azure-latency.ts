@@ -153,34 +153,16 @@ function scaleOut(
 export function scaleOutSummaryRows(e: EndToEndResult | undefined): string[][] {
   if (!e) return [];
   const bullmq = scaleOut(e, 'bullmq');
-  const one = (system: EndToEndSession['system']) =>
-    e.sessions.find((s) => s.system === system && s.workers === 1);
-  const [longhaulCpu, bullmqCpu] = [one('longhaul')?.cpuMsPerTask, one('bullmq')?.cpuMsPerTask];
-  const cpuRows =
-    longhaulCpu && bullmqCpu
-      ? [
-          [
-            'CPU per no-op task, one worker process (whole session)',
-            `worker ${ms(longhaulCpu.workers)}, API ${ms(longhaulCpu.api ?? NaN)}`,
-            `BullMQ worker ${ms(bullmqCpu.workers)}`,
-            ratio(longhaulCpu.workers / bullmqCpu.workers),
-            'worker ≤ 3 ms; API halved (issue 21)',
-            atMost(longhaulCpu.workers, 3, ' ms'),
-          ],
-        ]
-      : [];
-  return cpuRows.concat(
-    scaleOut(e, 'longhaul')
-      .filter((x) => x.workers > 1)
-      .map((x) => [
-        `Scale-out under the Azure latency model, ${x.workers} worker processes: burst tasks/s over one's`,
-        `${n(x.factor, 2)}×`,
-        `BullMQ ${n(bullmq.find((b) => b.workers === x.workers)?.factor ?? NaN, 2)}×`,
-        '—',
-        `≥ ${n(0.8 * x.workers, 1)}× (0.8 × N, issue 21)`,
-        atLeast(x.factor, 0.8 * x.workers, '×'),
-      ]),
-  );
+  return scaleOut(e, 'longhaul')
+    .filter((x) => x.workers > 1)
+    .map((x) => [
+      `Scale-out under the Azure latency model, ${x.workers} worker processes: burst tasks/s over one's`,
+      `${n(x.factor, 2)}×`,
+      `BullMQ ${n(bullmq.find((b) => b.workers === x.workers)?.factor ?? NaN, 2)}×`,
+      '—',
+      `≥ ${n(0.8 * x.workers, 1)}× (0.8 × N, issue 21)`,
+      atLeast(x.factor, 0.8 * x.workers, '×'),
+    ]);
 }
 
 export function scaleOutSection(e: Saved<EndToEndResult> | undefined): string {

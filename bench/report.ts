@@ -1,6 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, dirname } from 'node:path';
+import type { CallCostResult } from './call-cost';
 import type { CostModelResult, OperationCounts } from './cost-model';
+import type { CpuPerTaskResult } from './cpu-per-task';
 import type { CriticalPathResult } from './critical-path';
 import type { DatasetBenchResult } from './dataset';
 import type { EndToEndResult, EndToEndSession } from './end-to-end';
@@ -28,6 +30,7 @@ import {
   scaleOutSection,
   scaleOutSummaryRows,
 } from './report-azure-latency';
+import { cpuSection, cpuSummaryRows } from './report-cpu';
 import { profileSection, type ProfileResult } from './report-profiles';
 import type { ScrapeBenchResult } from './scrape';
 import type { ServiceBusEmulatorBenchResult } from './servicebus-emulator';
@@ -51,6 +54,10 @@ interface Results {
   /** The critical path as it was before issue 21's cuts, kept for the comparison. */
   criticalPathBefore?: Saved<CriticalPathResult>;
   endToEndAzure?: Saved<EndToEndResult>;
+  cpuPerTask?: Saved<CpuPerTaskResult>;
+  /** CPU per task as it was before issue 21's cuts, kept for the comparison. */
+  cpuPerTaskBefore?: Saved<CpuPerTaskResult>;
+  callCost?: Saved<CallCostResult>;
 }
 
 function loadResults(dir: string): Results {
@@ -72,6 +79,9 @@ function loadResults(dir: string): Results {
     criticalPath: load('critical-path'),
     criticalPathBefore: load('critical-path-before'),
     endToEndAzure: load('end-to-end-azure'),
+    cpuPerTask: load('cpu-per-task'),
+    cpuPerTaskBefore: load('cpu-per-task-before'),
+    callCost: load('call-cost'),
   };
 }
 
@@ -205,6 +215,7 @@ function summary(r: Results): string {
   const criticalPath = criticalPathSummaryRow(r.criticalPath);
   if (criticalPath) rows.push(criticalPath);
   rows.push(...scaleOutSummaryRows(r.endToEndAzure));
+  rows.push(...cpuSummaryRows(r.cpuPerTask, r.cpuPerTaskBefore, r.callCost));
   if (rows.length === 0) return 'No results yet: `npm run bench`.';
   return table(['Figure', 'Longhaul', 'Baseline (same run)', 'Ratio', 'Target', 'Verdict'], rows);
 }
@@ -861,6 +872,7 @@ export async function writeReport(resultsDir: string, docPath: string, imagesDir
     endToEndSection(r.endToEnd, r.costModel, charts),
     criticalPathSection(r.criticalPath, r.criticalPathBefore),
     scaleOutSection(r.endToEndAzure),
+    cpuSection(r.cpuPerTask, r.cpuPerTaskBefore, r.callCost),
     scrapeSection(r.scrape, r.engine),
     profileSection(r.profile),
     datasetSection(r.dataset),

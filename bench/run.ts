@@ -2,7 +2,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchAzuriteDurability, type AzuriteDurabilityBenchResult } from './azurite-durability';
+import { benchCallCost, CALL_COST_SIZES, type CallCostResult } from './call-cost';
 import { benchCostModel, COST_MODEL_SIZES, type CostModelResult } from './cost-model';
+import { benchCpuPerTask, CPU_PER_TASK_SIZES, type CpuPerTaskResult } from './cpu-per-task';
 import { benchCriticalPath, CRITICAL_PATH_SIZES, type CriticalPathResult } from './critical-path';
 import { benchDataset, type DatasetBenchResult } from './dataset';
 import { DEFAULT_LATENCY_PROFILE } from './azure-latency';
@@ -136,6 +138,26 @@ const benchmarks: Record<string, Benchmark> = {
       `under ${c.profileName}: p50 ${f1(c.modelP50Ms)} ms against ${f1(c.criticalPathMs)} ms of round trips: ` +
         `ratio ${c.ratio.toFixed(2)}`,
     ],
+  },
+  'cpu-per-task': {
+    run: (quick) =>
+      benchCpuPerTask(
+        quick
+          ? { coldTasks: 20, tasks: 30, stepTasks: 10, stepsPerTask: 5, rounds: 1, concurrency: 8 }
+          : CPU_PER_TASK_SIZES,
+      ),
+    print: (c: CpuPerTaskResult) => [
+      `API per submit: cold ${f1(c.cold.apiMsPerSubmit)} ms, warm ${f1(c.warm.apiMsPerSubmit)} ms`,
+      `worker per no-op task: cold ${f1(c.cold.workerMsPerTask)} ms, warm ${f1(c.warm.workerMsPerTask)} ms; ` +
+        `per step ${f1(c.steps.workerMsPerStep)} ms`,
+    ],
+  },
+  'call-cost': {
+    run: (quick) => benchCallCost(quick ? { warmup: 20, calls: 50 } : CALL_COST_SIZES),
+    print: (c: CallCostResult) =>
+      Object.entries(c.totals).map(
+        ([side, t]) => `${side}: ${t.calls} calls, ${f1(t.cpuMs)} ms of CPU, ${f1(t.wallMs)} ms of wall time`,
+      ),
   },
   // The stages furthest from their baselines (a no-op task end to end, the crawler) under CPU profilers; their own
   // figures are not the benchmarks'.
