@@ -130,6 +130,29 @@ export function summarizeProfile(profile: CpuProfile, window?: [number, number],
   };
 }
 
+/**
+ * Self time (ms) inside `window` (monotonic µs) by the part of the code `classify` puts each sampled function in;
+ * idle samples are left out.
+ */
+export function selfTimeBy(
+  profile: CpuProfile,
+  window: [number, number],
+  classify: (frame: CpuProfile['nodes'][number]['callFrame']) => string,
+): Record<string, number> {
+  const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parts: Record<string, number> = {};
+  let at = profile.startTime;
+  for (let i = 0; i < profile.samples.length; i++) {
+    at += profile.timeDeltas[i];
+    if (at < window[0] || at > window[1]) continue;
+    const frame = byNode.get(profile.samples[i])!.callFrame;
+    if (frame.functionName === '(idle)') continue;
+    const part = classify(frame);
+    parts[part] = (parts[part] ?? 0) + (profile.timeDeltas[i + 1] ?? 0) / 1000;
+  }
+  return parts;
+}
+
 /** The monotonic clock of CPU profiles, in µs. */
 export const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 

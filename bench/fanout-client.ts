@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { eventJson, taskChannel } from '../functions/events/event-json';
+import { monotonicUs } from './cpu-profile';
 
 /** What the parent asks of one session: one server, one task, N streams. */
 export interface FanoutClientOptions {
@@ -33,6 +34,8 @@ export interface Latency {
   maxMs: number;
   /** Server CPU time per delivered event; events this far apart are written one at a time, not batched. */
   serverCpuUsPerFrame: number;
+  /** When the phase ran, on the machine's monotonic clock in µs (the clock of CPU profiles). */
+  windowUs: [number, number];
 }
 
 export interface FanoutClientResult {
@@ -243,6 +246,7 @@ async function run(o: FanoutClientOptions): Promise<FanoutClientResult> {
     const events = Math.round(rate * o.latencySeconds);
     const cpu0 = serverCpuMs(o.serverPid);
     const startedAt = performance.now();
+    const startedUs = monotonicUs();
     for (let k = 0; k < events; k++) {
       await delay(startedAt + (k * 1000) / rate - performance.now());
       void publish();
@@ -257,6 +261,7 @@ async function run(o: FanoutClientOptions): Promise<FanoutClientResult> {
       p99Ms: percentile(sorted, 0.99),
       maxMs: sorted[sorted.length - 1],
       serverCpuUsPerFrame: ((serverCpuMs(o.serverPid) - cpu0) * 1000) / sorted.length,
+      windowUs: [startedUs, monotonicUs()],
     });
   }
 

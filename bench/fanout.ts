@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { loadavg } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { appServices, closeAppServices } from '../functions/app/app-services';
 import type { EphemeralStack } from '../local-dev/ephemeral-stack';
 import { startBenchStack, submitTask } from './bench-stack';
+import { readProfileFrom, selfTimeBy } from './cpu-profile';
 import { runJsonChild, stopChildren } from './processes';
 import { sessionOrder, startSseServer, type SseServerKind } from './sse-servers';
 import type { FanoutClientOptions, FanoutClientResult } from './fanout-client';
@@ -51,15 +53,23 @@ async function openTask(): Promise<{ taskId: string; seqStart: number }> {
   return { taskId: task.id, seqStart: await appServices().taskEvents.lastSeq(task.id) };
 }
 
+/** What a session measures: latency at 1 and 10 events/s, then 7 bursts; a profiled session, less. */
+interface SessionShape {
+  latencyRates: number[];
+  latencySeconds: number;
+  bursts: number;
+  execArgv?: string[];
+}
+
 async function session(
   kind: SseServerKind,
   streams: number,
   stack: EphemeralStack,
-  latencySeconds: number,
+  shape: SessionShape,
 ): Promise<FanoutSession> {
   const load = loadavg()[0];
   // Fresh for each session, so that its memory and CPU time are that session's alone.
-  const server = await startSseServer(kind, stack);
+  const server = await startSseServer(kind, stack, shape.execArgv);
   try {
     // The bare server takes any id; Longhaul's stream needs the task to exist.
     const { taskId, seqStart } =
@@ -71,12 +81,10 @@ async function session(
       streams,
       seqStart,
       openConcurrency: 50,
-      // An isolated event, and the rate at which a task publishes progress (design §3).
-      latencyRates: [1, 10],
-      latencySeconds,
+      latencyRates: shape.latencyRates,
+      latencySeconds: shape.latencySeconds,
       burstEvents: BURST_EVENTS,
-      // A burst's time on 2 shared cores varies by ±30 % from one to the next; the median of 7 steadies the ratio.
-      bursts: 7,
+      bursts: shape.bursts,
       serverPid: server.child.pid!,
       // Rates beyond what a server sustains leave a backlog; it must still drain, well before streams expire.
       waitMs: 90_000,
@@ -100,13 +108,89 @@ export async function benchFanout(sizes: FanoutSizes = FANOUT_SIZES): Promise<{ 
     const levels: FanoutLevel[] = [];
     for (const [index, streams] of sizes.levels.entries()) {
       const results = new Map<SseServerKind, FanoutSession>();
-      for (const kind of sessionOrder(index))
-        results.set(kind, await session(kind, streams, stack, sizes.latencySeconds));
+      for (const kind of sessionOrder(index)) {
+        const shape = {
+          // An isolated event, and the rate at which a task publishes progress (design §3).
+          latencyRates: [1, 10],
+          latencySeconds: sizes.latencySeconds,
+          // A burst's time on 2 shared cores varies by ±30 % from one to the next; the median of 7 steadies the ratio.
+          bursts: 7,
+        };
+        results.set(kind, await session(kind, streams, stack, shape));
+      }
       const longhaul = results.get('longhaul')!;
       const bare = results.get('bare')!;
       levels.push({ streams, longhaul, bare, ratio: longhaul.framesPerSecond / bare.framesPerSecond });
     }
     return { levels };
+  } finally {
+    await closeAppServices();
+    await stack.stop();
+  }
+}
+
+/** What one server spent per delivered event at one event a second, by part of the code (µs per stream and event). */
+export interface FanoutProfileSession {
+  streams: number;
+  frames: number;
+  p99Ms: number;
+  /** CPU time from /proc per delivered event. */
+  cpuUsPerFrame: number;
+  /** Profiled self time per delivered event, by part. */
+  usPerFrame: Record<string, number>;
+}
+
+export interface FanoutProfile {
+  longhaul: FanoutProfileSession;
+  bare: FanoutProfileSession;
+}
+
+/** Where a sampled function's time goes in the fan-out profile. */
+function fanoutPart(frame: { functionName: string; url: string }): string {
+  const { functionName: name, url } = frame;
+  if (/^(writev|writeUtf8String|writeBuffer|writeLatin1String)$/.test(name)) return 'socket writes';
+  if (name === '(garbage collector)') return 'garbage collection';
+  if (url.includes('internal/webstreams')) return 'web streams';
+  if (/\/dist\/functions\//.test(url)) return "the app's code";
+  if (/\/dist\/(local-dev|bench)\//.test(url)) return "the server's own code";
+  if (url.startsWith('node:')) return 'Node.js HTTP, net, timers';
+  if (url.includes('node_modules')) return 'packages';
+  return 'other';
+}
+
+/**
+ * The fan-out stage under CPU profilers: each server with `streams` streams, one event a second for
+ * FANOUT_SIZES.latencySeconds, its profile summed over that phase only (the client reports when it ran) and divided
+ * by the events delivered, by part of the code.
+ */
+export async function profileFanout(streams = 10_000): Promise<FanoutProfile> {
+  const stack = await startBenchStack({ SSE_MAX_SECONDS: '225' });
+  try {
+    const profiled = async (kind: SseServerKind): Promise<FanoutProfileSession> => {
+      const dir = mkdtempSync(join(tmpdir(), 'longhaul-bench-profile-'));
+      try {
+        const result = await session(kind, streams, stack, {
+          latencyRates: [1],
+          latencySeconds: FANOUT_SIZES.latencySeconds,
+          bursts: 1,
+          execArgv: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+        });
+        const phase = result.latency[0];
+        const parts = selfTimeBy(readProfileFrom(dir), phase.windowUs, fanoutPart);
+        return {
+          streams,
+          frames: phase.samples,
+          p99Ms: phase.p99Ms,
+          cpuUsPerFrame: phase.serverCpuUsPerFrame,
+          usPerFrame: Object.fromEntries(
+            Object.entries(parts).map(([part, ms]) => [part, (ms * 1000) / phase.samples]),
+          ),
+        };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    return { longhaul: await profiled('longhaul'), bare: await profiled('bare') };
   } finally {
     await closeAppServices();
     await stack.stop();

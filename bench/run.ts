@@ -17,7 +17,7 @@ import {
   type EndToEndSizes,
 } from './end-to-end';
 import { benchEngine, type EngineBenchResult } from './engine';
-import { benchFanout, FANOUT_SIZES, type FanoutLevel } from './fanout';
+import { benchFanout, FANOUT_SIZES, profileFanout, type FanoutLevel } from './fanout';
 import { benchProgress, PROGRESS_SIZES, type ProgressLevel } from './progress';
 import { writeReport } from './report';
 import type { ProfileResult } from './report-profiles';
@@ -165,12 +165,15 @@ const benchmarks: Record<string, Benchmark> = {
     run: async (quick) => ({
       endToEnd: await profileEndToEnd(quick ? { ...QUICK_END_TO_END, workerCounts: [1] } : undefined),
       scrape: await benchScrape(quick ? 60 : 300, true),
+      fanout: await profileFanout(quick ? 500 : 10_000),
     }),
-    print: (p: ProfileResult) => [
+    print: (p: Required<ProfileResult>) => [
       ...Object.entries(p.endToEnd.profiles).map(
         ([name, s]) => `end to end, ${name} process: busy ${f0(s.busyMs)} ms, idle ${f0(s.idleMs)} ms`,
       ),
       `scrape, worker: busy ${f0(p.scrape.profiles!.worker.busyMs)} ms, idle ${f0(p.scrape.profiles!.worker.idleMs)} ms`,
+      `fan-out at 1 event/s: Longhaul ${f1(p.fanout.longhaul.cpuUsPerFrame)} µs of CPU per delivered event, bare ` +
+        `${f1(p.fanout.bare.cpuUsPerFrame)} µs`,
     ],
   },
   submit: {

@@ -7,12 +7,16 @@ export type SseServerKind = 'longhaul' | 'bare';
 
 /**
  * Starts one of them on the stack's Redis: Longhaul's app HTTP triggers on the local host, or `bare-sse-server.ts`.
- * `line` is its URL; both serve `/api/tasks/{id}/events`.
+ * `line` is its URL; both serve `/api/tasks/{id}/events`. `execArgv` goes to node (e.g. --cpu-prof).
  */
-export function startSseServer(kind: SseServerKind, stack: EphemeralStack): Promise<StartedChild> {
+export function startSseServer(
+  kind: SseServerKind,
+  stack: EphemeralStack,
+  execArgv: string[] = [],
+): Promise<StartedChild> {
   return kind === 'longhaul'
-    ? startHostProcess('http', stack.settings)
-    : startChild(join(__dirname, 'bare-sse-server.js'), [stack.settings.REDIS_URL]);
+    ? startHostProcess('http', stack.settings, execArgv)
+    : startChild(join(__dirname, 'bare-sse-server.js'), [stack.settings.REDIS_URL], {}, execArgv);
 }
 
 /** Which server goes first at each level: they alternate, so that neither always meets the machine in the same state. */
