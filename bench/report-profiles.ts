@@ -124,8 +124,8 @@ function fanoutProfilePart(f: FanoutProfile | undefined): string {
       ],
     ),
     `An event reaches the streams one after the other, so the last stream's wait, the tail, grows with the cost ` +
-      `of one delivery: Longhaul's is ${us(gap)} more than the bare server's. Both make the same socket write per ` +
-      'stream. The difference is what a delivery goes through in a Functions app: the app hands each chunk to the ' +
+      `of one delivery: Longhaul's is ${us(gap)} more than the bare server's. Both make one socket write per stream ` +
+      'and event. The rest is what a delivery goes through in a Functions app: the app hands each chunk to the ' +
       "response's web ReadableStream (the body type of @azure/functions' HttpResponse), and the host reads it back " +
       'with a promise per chunk before writing it to the socket, which Azure’s Node worker does too (its proxy ' +
       'response iterates the body stream and writes each chunk); the objects each delivery leaves behind come back ' +

@@ -157,8 +157,8 @@ function summary(r: Results): string {
       `p50 ${ms(p99.p50Ms)}, p99 ${ms(p99.p99Ms)}`,
       `bare p50 ${ms(l.bare.latency[0].p50Ms)}, p99 ${ms(l.bare.latency[0].p99Ms)}`,
       ratio(p99.p99Ms / l.bare.latency[0].p99Ms),
-      'p99 < 25 ms (issue 5)',
-      atMost(p99.p99Ms, 25, ' ms'),
+      "p99 < 25 ms (issue 5); p99 ≤ bare's (issue 21)",
+      `${atMost(p99.p99Ms, 25, ' ms')}; ${atMost(p99.p99Ms, l.bare.latency[0].p99Ms, ' ms')}`,
     ]);
   }
   const most = Math.max(0, ...(r.fanout?.levels ?? []).map((l) => l.longhaul.streams));
@@ -420,7 +420,8 @@ function latencyVsBare(levels: FanoutLevel[]): string {
   const figures = `Longhaul's p99 is ${ratios.map(ratio).join(', ')} times the bare server's at one event a second`;
   return ratios.every((x) => x > 1.1)
     ? `${figures}: each response body is a WHATWG \`ReadableStream\` the host reads chunk by chunk, as the Functions ` +
-        'streaming model requires. '
+        'streaming model requires ([the fan-out profile](#fan-out-at-one-event-a-second) says where each ' +
+        "delivery's time goes; the target of issue 21, no worse than the bare server's, is missed for that reason). "
     : `${figures}. `;
 }
 
