@@ -107,7 +107,15 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
         get: {
           summary: 'Get a task',
           requestParams: idParam,
-          responses: { '200': taskResponse('The task'), ...authenticated(400, 404) },
+          responses: {
+            '200': {
+              ...taskResponse(
+                'The task; while it is queued or running, Retry-After says when to poll again.',
+              ),
+              headers: z.object({ 'retry-after': z.string().optional() }),
+            },
+            ...authenticated(400, 404),
+          },
         },
         delete: {
           summary: 'Cancel a task',

@@ -13,12 +13,14 @@ type Progress = TaskProgress & { step?: string };
 /**
  * The events of one task while this worker holds its lease (design §3). Every event gets the next `seq`. Status and
  * log events are persisted, then published. Progress is published live about ten times a second as ephemeral events,
- * and persisted at most once a second and at every step boundary as an event of its own (a new seq, published after
- * it is stored). So publication follows seq order, and every persisted event is published after it is stored: a
- * client that replays from Postgres and then listens live misses no persisted event.
+ * and persisted at most once a second and at every step boundary, published again once stored. A progress that went
+ * out live is stored under the seq it went out with, so streams (which drop a seq they sent) show each change once;
+ * one that did not gets the next seq. So every persisted event is published after it is stored: a client that replays
+ * from Postgres and then listens live misses no persisted event.
  */
 export class EventRecorder {
-  private latest: { progress: Progress; published: boolean; persisted: boolean } | undefined;
+  /** The latest progress; `seq` once it went out live. */
+  private latest: { progress: Progress; published: boolean; persisted: boolean; seq?: number } | undefined;
   private lastLiveAt = 0;
   private lastProgressAt = 0;
   private liveTimer: NodeJS.Timeout | undefined;
@@ -85,7 +87,7 @@ export class EventRecorder {
     latest.published = true;
     this.lastProgressAt = Date.now();
     await Promise.all([
-      this.append({ type: 'progress', data: latest.progress }),
+      this.append({ type: 'progress', data: latest.progress }, latest.seq),
       this.repository.updateProgress(this.taskId, { ...latest.progress }).catch(this.onError),
     ]);
   }
@@ -97,10 +99,11 @@ export class EventRecorder {
     const latest = this.latest;
     if (!latest || latest.published || !this.live) return;
     latest.published = true;
+    latest.seq = ++this.lastSeq;
     this.lastLiveAt = Date.now();
     const row: TaskEventRow = {
       taskId: this.taskId,
-      seq: ++this.lastSeq,
+      seq: latest.seq,
       at: new Date(),
       type: 'progress',
       level: null,
@@ -117,14 +120,12 @@ export class EventRecorder {
     await this.chain;
   }
 
-  /** Persists, then publishes, in order: each event's seq is one more than the last. */
-  private append(event: {
-    type: TaskEventRow['type'];
-    level?: string;
-    message?: string;
-    data?: unknown;
-  }): Promise<void> {
-    const seq = ++this.lastSeq;
+  /** Persists, then publishes, in order: under `liveSeq` for a progress that went out live, else the next seq. */
+  private append(
+    event: { type: TaskEventRow['type']; level?: string; message?: string; data?: unknown },
+    liveSeq?: number,
+  ): Promise<void> {
+    const seq = liveSeq ?? ++this.lastSeq;
     return this.enqueue(async () => {
       const row = await this.history.append(this.taskId, { ...event, seq });
       this.live?.publish(row);

@@ -53,6 +53,9 @@ export function invalidFields(
 }
 
 /** A JSON response; handlers name the contract type of `body` (`json<Task>(…)`), so it is checked against the API's. */
+/** How long a client should wait before polling a task that is not finished yet (a 202, a queued or running task). */
+export const POLL_RETRY_AFTER_SECONDS = 2;
+
 export function json<T>(status: number, body: T, headers: Record<string, string> = {}): HttpResponseInit {
   return {
     status,

@@ -2,17 +2,21 @@ import { visibleOwner } from '../../../auth/caller';
 import { ListTasksQuerySchema, TaskIdSchema, type TaskList } from '../../../contract/api-schemas';
 import { badRequest, handler } from '../handle';
 import { decodeCursor, encodeCursor } from '../list-cursor';
-import { json, problem } from '../responses';
+import { json, POLL_RETRY_AFTER_SECONDS, problem } from '../responses';
 import { parseQuery } from '../query';
 import { taskJson } from '../../../contract/task-json';
-import type { TaskStatus } from '../../../model/task';
+import { isFinished, type TaskStatus } from '../../../model/task';
 
-/** GET /api/tasks/{id} */
+/** GET /api/tasks/{id}: a task still queued or running says when to poll again (Retry-After), as its 202 did. */
 export const getTask = handler(async ({ request, services, caller }) => {
   const id = TaskIdSchema.safeParse(request.params.id);
   if (!id.success) return badRequest('id', 'must be a UUID');
   const task = await services.tasks.get(visibleOwner(caller), id.data);
-  return task ? json(200, taskJson(task)) : notFound(id.data);
+  if (!task) return notFound(id.data);
+  const poll: Record<string, string> = isFinished(task.status)
+    ? {}
+    : { 'retry-after': String(POLL_RETRY_AFTER_SECONDS) };
+  return json(200, taskJson(task), poll);
 });
 
 /** GET /api/tasks?status=&type=&limit=&cursor= newest first, keyset-paged. */

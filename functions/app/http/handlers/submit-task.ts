@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { SubmitTaskSchema } from '../../../contract/api-schemas';
 import { handler, type RequestScope } from '../handle';
 import { tooManyActiveTasks } from '../rate-limits';
-import { invalidFields, json, problem } from '../responses';
+import { invalidFields, json, POLL_RETRY_AFTER_SECONDS, problem } from '../responses';
 import { taskJson } from '../../../contract/task-json';
 import { ActiveTasksLimitError, IdempotencyConflictError, TaskInputError } from '../../../engine/task-errors';
 import { fieldErrors } from '../../../engine/task-service';
@@ -12,8 +12,6 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 /** How long a client should wait before retrying a submit a dependency did not answer. */
 const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
-/** How long a client should wait before its first poll. */
-const RETRY_AFTER_SECONDS = 2;
 
 /** POST /api/tasks: accepts a task in milliseconds with 202, a Location and a Retry-After. */
 export const submitTask = handler(
@@ -42,7 +40,7 @@ export const submitTask = handler(
       const location = `/api/tasks/${task.id}`;
       return replayed
         ? json(200, taskJson(task), { location, 'idempotent-replayed': 'true' })
-        : json(202, taskJson(task), { location, 'retry-after': String(RETRY_AFTER_SECONDS) });
+        : json(202, taskJson(task), { location, 'retry-after': String(POLL_RETRY_AFTER_SECONDS) });
     } catch (err) {
       if (err instanceof TaskInputError) return invalid(err.errors);
       if (err instanceof ActiveTasksLimitError) return tooManyActiveTasks(err.limit);

@@ -37,12 +37,13 @@ describe('reading, listing, cancelling tasks and fetching results', () => {
   });
   after(() => stack.stop());
 
-  it('GET /api/tasks/{id} returns the task; unknown is 404 and a bad id is 400', async () => {
+  it('GET /api/tasks/{id} returns the task, with Retry-After until it is finished; unknown is 404 and a bad id is 400', async () => {
     const task = await submit();
     const res = await byId(getTask, task.id);
     assert.equal(res.status, 200);
     assert.equal((res.body as TaskBody).id, task.id);
     assert.equal((res.body as TaskBody).status, 'queued');
+    assert.equal(res.headers.get('retry-after'), '2');
     const missing = await byId(getTask, '00000000-0000-4000-8000-000000000000');
     assert.equal(missing.status, 404);
     assert.equal(missing.headers.get('content-type'), 'application/problem+json');
@@ -110,7 +111,9 @@ describe('reading, listing, cancelling tasks and fetching results', () => {
     const early = await byId(getTaskResult, task.id, 'GET', '/result');
     assert.equal(early.status, 409);
     await work(task.id);
-    const done = (await byId(getTask, task.id)).body as TaskBody;
+    const finished = await byId(getTask, task.id);
+    assert.equal(finished.headers.get('retry-after'), null, 'nothing more to poll for');
+    const done = finished.body as TaskBody;
     assert.equal(done.status, 'succeeded');
     assert.equal(done.attempts, 1);
     assert.ok(done.finishedAt);
