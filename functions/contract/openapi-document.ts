@@ -46,11 +46,15 @@ const taskResponse = (description: string) => ({
   content: { 'application/json': { schema: TaskSchema } },
 });
 
-/** What the document shows of a task type: its name, title and input schema. */
+/** The SSE URLs also take a stream token in the query (browsers' EventSource cannot send headers). */
+const STREAM_SECURITY: Record<string, string[]>[] = [{ bearer: [] }, { apiKey: [] }, { streamToken: [] }];
+
+/** What the document shows of a task type: its name, title, input schema and an input that schema accepts. */
 export interface DocumentedTaskType {
   type: string;
   title: string;
   input: z.ZodType;
+  example: unknown;
 }
 
 /** OpenAPI 3.1 generated from the API's zod schemas and each task type's input schema. */
@@ -71,14 +75,63 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
       description:
         'Long-running operations behind an HTTP API: submit a task (202 + Location), then poll it, stream its events, cancel it or fetch its result.',
     },
+    tags: [
+      { name: 'tasks', description: 'Submit, read, cancel and list tasks; fetch their results' },
+      { name: 'events', description: "A task's events, as history or as a live stream" },
+      { name: 'uploads', description: 'Files for tasks, uploaded straight to Blob storage' },
+      { name: 'admin', description: 'Operators only (the admin role)' },
+      { name: 'service', description: 'This document and the health checks, open to anyone' },
+    ],
+    components: {
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'An API key (AUTH_MODE=apikey, `npm run keys -- create`) or an Entra ID access token for the API (AUTH_MODE=entra).',
+        },
+        apiKey: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-Api-Key',
+          description: 'An API key (AUTH_MODE=apikey), as an alternative to the Authorization header.',
+        },
+        streamToken: {
+          type: 'apiKey',
+          in: 'query',
+          name: 'token',
+          description:
+            'A stream token from POST /api/stream-tokens, on the two SSE URLs only (EventSource cannot send headers).',
+        },
+      },
+    },
+    // Every operation but the three open ones needs a caller (with AUTH_MODE=none, anyone is the local admin).
+    security: [{ bearer: [] }, { apiKey: [] }],
     paths: {
       '/api/tasks': {
         post: {
+          operationId: 'submitTask',
+          tags: ['tasks'],
           summary: 'Submit a task',
           requestParams: {
             header: z.object({ 'idempotency-key': z.string().max(255).optional() }),
           },
-          requestBody: { required: true, content: { 'application/json': { schema: submitBody } } },
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: submitBody,
+                // One per task type, each a body the endpoint accepts: Swagger UI's "Try it out" starts from these
+                // rather than from values it makes up from the schema (which can break the schema's own rules).
+                examples: Object.fromEntries(
+                  definitions.map((d) => [
+                    d.type,
+                    { summary: d.title, value: { type: d.type, input: d.example } },
+                  ]),
+                ),
+              },
+            },
+          },
           responses: {
             '202': {
               ...taskResponse('Accepted; poll the Location after Retry-After seconds.'),
@@ -92,6 +145,8 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
           },
         },
         get: {
+          operationId: 'listTasks',
+          tags: ['tasks'],
           summary: 'List tasks, newest first',
           requestParams: { query: ListTasksQuerySchema },
           responses: {
@@ -105,6 +160,8 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
       },
       '/api/tasks/{id}': {
         get: {
+          operationId: 'getTask',
+          tags: ['tasks'],
           summary: 'Get a task',
           requestParams: idParam,
           responses: {
@@ -118,6 +175,8 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
           },
         },
         delete: {
+          operationId: 'cancelTask',
+          tags: ['tasks'],
           summary: 'Cancel a task',
           requestParams: idParam,
           responses: {
@@ -128,6 +187,8 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
       },
       '/api/tasks/{id}/result': {
         get: {
+          operationId: 'getTaskResult',
+          tags: ['tasks'],
           summary: "Get a succeeded task's result",
           requestParams: idParam,
           responses: {
@@ -141,6 +202,9 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
       },
       '/api/tasks/{id}/events': {
         get: {
+          operationId: 'getTaskEvents',
+          tags: ['events'],
+          security: STREAM_SECURITY,
           summary: "A task's event history, oldest first",
           requestParams: { ...idParam, query: ListEventsQuerySchema },
           responses: {
@@ -154,6 +218,9 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
       },
       '/api/events': {
         get: {
+          operationId: 'streamCallerEvents',
+          tags: ['events'],
+          security: STREAM_SECURITY,
           summary: 'Server-Sent Events of every task of the caller (one connection for a whole dashboard)',
           description:
             'Writes `retry`, then `event: snapshot` with `{tasks}` (the unfinished tasks), then each event of the ' +
@@ -169,6 +236,8 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
       },
       '/api/stream-tokens': {
         post: {
+          operationId: 'createStreamToken',
+          tags: ['events'],
           summary: 'Get a five-minute token for one SSE URL (for EventSource, which cannot send headers)',
           description:
             'With `taskId`, the token opens `GET /api/tasks/{taskId}/events?token=…` (as an event stream only); ' +
@@ -188,6 +257,8 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
       },
       '/api/uploads': {
         post: {
+          operationId: 'createUpload',
+          tags: ['uploads'],
           summary: 'Get a write-only URL to upload a file straight to Blob storage',
           description:
             'PUT the file to `uploadUrl` with `headers` before `expiresAt`, then pass `blob` in a task input (e.g. ' +
@@ -204,6 +275,8 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
       },
       '/api/task-types': {
         get: {
+          operationId: 'listTaskTypes',
+          tags: ['tasks'],
           summary: 'The task types and their input schemas',
           responses: {
             '200': {
@@ -216,6 +289,8 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
       },
       '/api/admin/stats': {
         get: {
+          operationId: 'getAdminStats',
+          tags: ['admin'],
           summary:
             'Admin: task counts by status and type, queue and dead-letter counts, oldest queued, stalled tasks',
           responses: {
@@ -229,6 +304,8 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
       },
       '/api/admin/dead-letters': {
         get: {
+          operationId: 'listDeadLetters',
+          tags: ['admin'],
           summary: "Admin: the tasks queue's dead letters, oldest first, peeked (nothing is locked)",
           requestParams: { query: DeadLetterQuerySchema },
           responses: {
@@ -242,6 +319,8 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
       },
       '/api/admin/dead-letters/{sequenceNumber}': {
         delete: {
+          operationId: 'deleteDeadLetter',
+          tags: ['admin'],
           summary: 'Admin: remove one dead letter',
           requestParams: { path: z.object({ sequenceNumber: SequenceNumberSchema }) },
           responses: {
@@ -252,6 +331,8 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
       },
       '/api/admin/tasks/{id}/retry': {
         post: {
+          operationId: 'retryFailedTask',
+          tags: ['admin'],
           summary: 'Admin: re-drive a failed task from its last checkpoint',
           description:
             'The task goes back to queued with a fresh round of attempts and a new message; the worker replays its ' +
@@ -265,6 +346,9 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
       },
       '/api/openapi.json': {
         get: {
+          operationId: 'getOpenApiDocument',
+          tags: ['service'],
+          security: [],
           summary: 'This document',
           responses: {
             '200': {
@@ -276,6 +360,9 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
       },
       '/api/health': {
         get: {
+          operationId: 'getLiveness',
+          tags: ['service'],
+          security: [],
           summary: 'Liveness',
           responses: {
             '200': {
@@ -287,6 +374,9 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
       },
       '/api/health/ready': {
         get: {
+          operationId: 'getReadiness',
+          tags: ['service'],
+          security: [],
           summary: 'Readiness: every dependency with its state and latency',
           responses: {
             '200': { description: 'Ready', content: { 'application/json': { schema: HealthSchema } } },

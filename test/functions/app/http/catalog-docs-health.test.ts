@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { getApiDocs, getOpenApi } from '../../../../functions/app/http/handlers/api-docs';
 import { getHealth, getReadiness } from '../../../../functions/app/http/handlers/health';
+import { submitTask } from '../../../../functions/app/http/handlers/submit-task';
 import { listTaskTypes } from '../../../../functions/app/http/handlers/task-types';
 import { triggers } from '../../../../functions/app/triggers';
 import type { HttpTrigger } from '../../../../functions/app/trigger-types';
@@ -67,6 +68,51 @@ describe('task types, OpenAPI, docs, health and unknown routes', () => {
       properties: { input: { properties: { steps: { maximum: number } } } };
     };
     assert.equal(submit.properties.input.properties.steps.maximum, 10_000);
+  });
+
+  it('names every operation (a unique operationId, a tag) and says how each authenticates', async () => {
+    const doc = (await call(getOpenApi, { path: '/api/openapi.json' })).body as {
+      paths: Record<string, Record<string, { operationId?: string; tags?: string[]; security?: unknown[] }>>;
+      tags: Array<{ name: string }>;
+      security: Array<Record<string, string[]>>;
+      components: { securitySchemes: Record<string, { type: string }> };
+    };
+    const operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, op]) => ({ at: `${method} ${path}`, ...op })),
+    );
+    const ids = operations.map((op) => op.operationId);
+    assert.ok(
+      ids.every((id) => typeof id === 'string' && /^[a-z][A-Za-z]+$/.test(id)),
+      JSON.stringify(ids),
+    );
+    assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
+    const tags = new Set(doc.tags.map((t) => t.name));
+    for (const op of operations) assert.ok(op.tags?.length && op.tags.every((t) => tags.has(t)), op.at);
+    assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['apiKey', 'bearer', 'streamToken']);
+    assert.deepEqual(doc.security, [{ bearer: [] }, { apiKey: [] }]);
+    const open = operations.filter((op) => op.security?.length === 0).map((op) => op.at);
+    assert.deepEqual(open.sort(), ['get /api/health', 'get /api/health/ready', 'get /api/openapi.json']);
+  });
+
+  it('gives every task type an example submit body that the submit endpoint accepts', async () => {
+    const doc = (await call(getOpenApi, { path: '/api/openapi.json' })).body as {
+      paths: {
+        '/api/tasks': {
+          post: {
+            requestBody: {
+              content: { 'application/json': { examples: Record<string, { value: unknown }> } };
+            };
+          };
+        };
+      };
+    };
+    const examples = doc.paths['/api/tasks'].post.requestBody.content['application/json'].examples;
+    const types = (await call(listTaskTypes, { path: '/api/task-types' })).body as Array<{ type: string }>;
+    assert.deepEqual(Object.keys(examples).sort(), types.map((t) => t.type).sort());
+    for (const [type, example] of Object.entries(examples)) {
+      const res = await call(submitTask, { method: 'POST', path: '/api/tasks', body: example.value });
+      assert.equal(res.status, 202, `${type}: ${JSON.stringify(res.body)}`);
+    }
   });
 
   it('serves Swagger UI and its assets at /api/docs', async () => {
