@@ -13,6 +13,8 @@ const POLL_PAGE = 500;
 export class CallerEventStream extends EventStreamBase {
   /** Highest seq sent per task, to drop what polling and live delivery both bring. */
   private readonly lastSeq = new Map<string, number>();
+  /** Live events that arrive before the snapshot is written, held so that the snapshot always comes first. */
+  private held: EventJson[] | undefined = [];
   private polledUntil = new Date();
 
   constructor(
@@ -23,7 +25,7 @@ export class CallerEventStream extends EventStreamBase {
   }
 
   async start(): Promise<void> {
-    const deliver = (event: EventJson) => this.deliver(event);
+    const deliver = (event: EventJson) => (this.held ? void this.held.push(event) : this.deliver(event));
     await this.subscribe(() =>
       this.owner === undefined
         ? this.hub.subscribe(ALL_OWNERS_PATTERN, deliver, true)
@@ -32,6 +34,9 @@ export class CallerEventStream extends EventStreamBase {
     this.polledUntil = new Date();
     const tasks = await this.store.tasks.unfinished(this.owner, SNAPSHOT_LIMIT);
     this.write('snapshot', { tasks: tasks.map(this.taskView) });
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const event of held) this.deliver(event);
     await this.started();
     this.schedulePolling();
   }

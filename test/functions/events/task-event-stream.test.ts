@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { appServices } from '../../../functions/app/app-services';
 import { taskJson } from '../../../functions/contract/task-json';
-import { eventJson, taskChannel, type EventJson } from '../../../functions/events/event-json';
+import { eventJson, ownerChannel, taskChannel, type EventJson } from '../../../functions/events/event-json';
 import { CallerEventStream } from '../../../functions/events/caller-event-stream';
 import type { StreamSink } from '../../../functions/events/event-stream-base';
 import { TaskEventStream } from '../../../functions/events/task-event-stream';
@@ -122,6 +122,44 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
     await stream.start();
     return { stream, written };
   };
+
+  it('a caller stream writes its snapshot before any live event, even one published while it read the snapshot', async () => {
+    const services = appServices();
+    const id = await submitSimulate({ steps: 1, stepMs: 0 });
+    const live = eventJson({
+      taskId: id,
+      seq: 50,
+      at: new Date(),
+      type: 'status',
+      level: null,
+      message: null,
+      data: { status: 'running' },
+    });
+    // The snapshot's read is slow, and the event arrives meanwhile.
+    const tasks = Object.assign(Object.create(services.repository) as typeof services.repository, {
+      unfinished: async (owner: string | undefined, limit: number) => {
+        await (await services.redis()).publish(ownerChannel('local'), JSON.stringify(live));
+        await until(() => services.subscriptions.live, 2_000);
+        await new Promise((r) => setTimeout(r, 200));
+        return services.repository.unfinished(owner, limit);
+      },
+    });
+    const { sink, written } = collectingSink();
+    const stream = new CallerEventStream('local', {
+      store: { tasks, events: services.taskEvents },
+      hub: services.subscriptions,
+      taskView: taskJson,
+      sink,
+      timings: { keepAliveMs: 15_000, maxDurationMs: 30_000, pollMs: 60_000 },
+    });
+    await stream.start();
+    stream.stop();
+    assert.deepEqual(
+      written.filter((w) => w.kind !== 'close').map((w) => w.type ?? w.kind),
+      ['retry', 'snapshot', 'status'],
+    );
+    assert.equal((written[2].data as EventJson).seq, 50);
+  });
 
   for (const kind of ['task', 'caller'] as const) {
     it(`a ${kind} stream reads Postgres for what was published while the Redis subscriber reconnected, however short the gap`, async () => {
