@@ -65,7 +65,7 @@ export async function benchCpuPerTask(
     const phase = async (tasks: number, steps: number): Promise<CpuPhase> => {
       const body = JSON.stringify({ type: 'simulate', input: { steps, stepMs: 0 } });
       worker.child.kill('SIGSTOP');
-      const apiBefore = cpuMsOf(api.child);
+      const apiBefore = cpuMsOf(api.child.pid!);
       const ids: string[] = [];
       let sent = 0;
       await Promise.all(
@@ -76,14 +76,14 @@ export async function benchCpuPerTask(
           }
         }),
       );
-      const apiMs = cpuMsOf(api.child) - apiBefore;
-      const workerBefore = cpuMsOf(worker.child);
+      const apiMs = cpuMsOf(api.child.pid!) - apiBefore;
+      const workerBefore = cpuMsOf(worker.child.pid!);
       worker.child.kill('SIGCONT');
       await allSucceeded(ids);
       return {
         tasks,
         apiMsPerSubmit: apiMs / tasks,
-        workerMsPerTask: (cpuMsOf(worker.child) - workerBefore) / tasks,
+        workerMsPerTask: (cpuMsOf(worker.child.pid!) - workerBefore) / tasks,
       };
     };
     const rounds = async (tasks: number, steps: number): Promise<CpuPhase> => {

@@ -123,8 +123,8 @@ export async function benchEndToEnd(
       children.push(...started);
       try {
         const cpu = () => ({
-          workers: started.reduce((sum, s) => sum + cpuMsOf(s.child), 0),
-          api: system === 'longhaul' ? cpuMsOf(api.child) : undefined,
+          workers: started.reduce((sum, s) => sum + cpuMsOf(s.child.pid!), 0),
+          api: system === 'longhaul' ? cpuMsOf(api.child.pid!) : undefined,
         });
         const before = cpu();
         const result = await runClient(options);

@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { eventJson, taskChannel } from '../functions/events/event-json';
 import { monotonicUs } from './cpu-profile';
+import { cpuMsOf } from './processes';
 
 /** What the parent asks of one session: one server, one task, N streams. */
 export interface FanoutClientOptions {
@@ -58,8 +59,6 @@ export interface FanoutClientResult {
 /** Each published event carries the publisher's clock; it also marks a progress frame in the byte stream. */
 const MARK = Buffer.from('"sentAt":');
 const FRAME_END = Buffer.from('\n\n');
-/** Linux's USER_HZ, the unit of utime and stime in /proc/<pid>/stat. */
-const CLOCK_TICKS_PER_SECOND = 100;
 /** One read buffer for every socket (`onread`): reads are handled one at a time and nothing keeps a reference. */
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 
@@ -70,13 +69,6 @@ const percentile = (sorted: Float64Array, p: number) =>
 function serverRssMb(pid: number): number {
   const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return Number(kb) / 1024;
-}
-
-function serverCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
 /** Counts progress frames over every stream, and records their latency while asked to. */
@@ -244,7 +236,7 @@ async function run(o: FanoutClientOptions): Promise<FanoutClientResult> {
     before = counter.received;
     counter.latencies = [];
     const events = Math.round(rate * o.latencySeconds);
-    const cpu0 = serverCpuMs(o.serverPid);
+    const cpu0 = cpuMsOf(o.serverPid);
     const startedAt = performance.now();
     const startedUs = monotonicUs();
     for (let k = 0; k < events; k++) {
@@ -260,7 +252,7 @@ async function run(o: FanoutClientOptions): Promise<FanoutClientResult> {
       p50Ms: percentile(sorted, 0.5),
       p99Ms: percentile(sorted, 0.99),
       maxMs: sorted[sorted.length - 1],
-      serverCpuUsPerFrame: ((serverCpuMs(o.serverPid) - cpu0) * 1000) / sorted.length,
+      serverCpuUsPerFrame: ((cpuMsOf(o.serverPid) - cpu0) * 1000) / sorted.length,
       windowUs: [startedUs, monotonicUs()],
     });
   }
@@ -273,14 +265,14 @@ async function run(o: FanoutClientOptions): Promise<FanoutClientResult> {
   for (let b = 0; b < o.bursts; b++) {
     await delay(500);
     before = counter.received;
-    const cpu0 = serverCpuMs(o.serverPid);
+    const cpu0 = cpuMsOf(o.serverPid);
     const own0 = process.cpuUsage();
     const t0 = performance.now();
     for (let k = 0; k < o.burstEvents; k++) void publish();
     await delivered(o.burstEvents, before);
     const ms = performance.now() - t0;
     const own = process.cpuUsage(own0);
-    serverMs += serverCpuMs(o.serverPid) - cpu0;
+    serverMs += cpuMsOf(o.serverPid) - cpu0;
     clientCpuUs += own.user + own.system;
     wallMs += ms;
     const frames = counter.received - before;

@@ -105,19 +105,17 @@ export async function benchFanout(sizes: FanoutSizes = FANOUT_SIZES): Promise<{ 
   // Streams must outlive a whole session (opening 10,000 of them included); 225 s is the most the app allows.
   const stack = await startBenchStack({ SSE_MAX_SECONDS: '225' });
   try {
+    const shape = {
+      // An isolated event, and the rate at which a task publishes progress (design §3).
+      latencyRates: [1, 10],
+      latencySeconds: sizes.latencySeconds,
+      // A burst's time on 2 shared cores varies by ±30 % from one to the next; the median of 7 steadies the ratio.
+      bursts: 7,
+    };
     const levels: FanoutLevel[] = [];
     for (const [index, streams] of sizes.levels.entries()) {
       const results = new Map<SseServerKind, FanoutSession>();
-      for (const kind of sessionOrder(index)) {
-        const shape = {
-          // An isolated event, and the rate at which a task publishes progress (design §3).
-          latencyRates: [1, 10],
-          latencySeconds: sizes.latencySeconds,
-          // A burst's time on 2 shared cores varies by ±30 % from one to the next; the median of 7 steadies the ratio.
-          bursts: 7,
-        };
-        results.set(kind, await session(kind, streams, stack, shape));
-      }
+      for (const kind of sessionOrder(index)) results.set(kind, await session(kind, streams, stack, shape));
       const longhaul = results.get('longhaul')!;
       const bare = results.get('bare')!;
       levels.push({ streams, longhaul, bare, ratio: longhaul.framesPerSecond / bare.framesPerSecond });

@@ -62,11 +62,11 @@ export function startHostProcess(
 }
 
 /**
- * CPU time (user + system) a child process has used so far, in ms, from /proc (Linux; clock ticks of 10 ms, the
- * kernel's USER_HZ of 100 on every Linux the benchmarks run on).
+ * CPU time (user + system) a process has used so far, in ms, from /proc (Linux; clock ticks of 10 ms, the kernel's
+ * USER_HZ of 100 on every Linux the benchmarks run on).
  */
-export function cpuMsOf(child: ChildProcess): number {
-  const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+export function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are 14th and 15th.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ServiceBusClient } from '@azure/service-bus';
+import { cpuMsOf } from './processes';
 
 interface Throughput {
   sendPerSecond: number;
@@ -17,13 +18,6 @@ interface Throughput {
   emulatorCpuMicrosPerReceiveComplete: number;
   /** The same for the SDK client (this process): what the other side of each receive + complete costs. */
   clientCpuMicrosPerReceiveComplete: number;
-}
-
-/** CPU time (user + system) a process has used so far, from /proc (Linux), in milliseconds. */
-function cpuMsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  // utime and stime, fields 14 and 15 of proc(5), in clock ticks of 10 ms.
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** In memory (the top-level figures), and again with `--data-dir`, where every acknowledgement waits for fdatasync. */
@@ -119,11 +113,10 @@ async function measure(messages: number, sendConcurrency: number, extraArgs: str
     );
     const sendPerSecond = messages / ((performance.now() - start) / 1000);
 
-    const cpuBefore = cpuMsOf(child.pid as number);
+    const cpuBefore = cpuMsOf(child.pid!);
     const clientBefore = process.cpuUsage();
     const receiveCompletePerSecond = await drainAll(messages);
-    const emulatorCpuMicrosPerReceiveComplete =
-      ((cpuMsOf(child.pid as number) - cpuBefore) * 1000) / messages;
+    const emulatorCpuMicrosPerReceiveComplete = ((cpuMsOf(child.pid!) - cpuBefore) * 1000) / messages;
     const clientUsed = process.cpuUsage(clientBefore);
     const clientCpuMicrosPerReceiveComplete = (clientUsed.user + clientUsed.system) / messages;
 
