@@ -154,7 +154,7 @@ async function main(options: CallCostClientOptions): Promise<CallCost[]> {
     "made before each step but a slice's first",
   );
   await measure('worker', 'table', 'step commit', (_id, i) =>
-    s.checkpoints.commitStep(leases[i], 'step-0', null),
+    s.checkpoints.commitStep(leases[i], 'step-0', null, { startedAt: new Date(), slice: 0, attempt: 1 }),
   );
   await measure('worker', 'blob', 'result upload', (id) =>
     s.blobs.putJson(CONTAINERS.results, `${id}.json`, Buffer.from('null'), true),

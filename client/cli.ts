@@ -1,117 +1,149 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { LonghaulClient, LonghaulError, type Task } from './longhaul-client';
+import { COMMANDS, EXIT, UsageError, type Command, type OptionSpec } from './cli/commands';
+import { LonghaulClient, LonghaulConnectionError, LonghaulError } from './longhaul-client';
 
-const USAGE = `usage: longhaul <command> [options]
-  submit <type> --input '<json>' [--idempotency-key <key>] [--callback-url <url>] [--watch]
-  watch <id>         follow a task's progress until it ends
-  get <id>           print a task
-  ls [--status <s>] [--type <t>] [--limit <n>]
-  cancel <id>
-  result <id>
-options: --url <base url> (default $LONGHAUL_URL or http://localhost:7071)`;
+const DEFAULT_URL = 'http://localhost:7071';
 
-const BAR_WIDTH = 30;
+/** Options every command takes. */
+const GLOBAL: Record<string, OptionSpec> = {
+  url: {
+    type: 'string',
+    value: '<url>',
+    help: `the API's base URL (default $LONGHAUL_URL or ${DEFAULT_URL})`,
+  },
+  key: {
+    type: 'string',
+    value: '<key>',
+    help: 'an API key or Entra token, sent as a Bearer (default $LONGHAUL_KEY)',
+  },
+  help: { type: 'boolean', help: 'show this help' },
+};
 
-/** One line of progress, redrawn in place on a terminal. */
-function progressLine(task: Pick<Task, 'status' | 'progress'>): string {
-  const percent = Math.max(0, Math.min(100, task.progress?.percent ?? 0));
-  const filled = Math.round((percent / 100) * BAR_WIDTH);
-  const bar = `${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}`;
-  return `[${bar}] ${String(percent).padStart(3)}% ${task.status} ${task.progress?.message ?? ''}`.trimEnd();
+const EXIT_CODES = `exit codes: 0 done (a watched task succeeded) · 1 the task failed, or an unexpected error ·
+  2 bad command line · 3 the task was cancelled · 4 the API refused the request · 5 the API could not be reached`;
+
+function optionLines(options: Record<string, OptionSpec>): string[] {
+  return Object.entries(options).map(
+    ([name, o]) => `  --${`${name} ${o.value ?? ''}`.trimEnd().padEnd(24)} ${o.help}`,
+  );
 }
 
-async function watch(client: LonghaulClient, id: string): Promise<number> {
-  const out = process.stdout;
-  let current: Pick<Task, 'status' | 'progress'> = { status: 'queued', progress: null };
-  const draw = () => (out.isTTY ? out.write(`\r\x1b[2K${progressLine(current)}`) : undefined);
-  for await (const item of client.watch(id)) {
-    if (item.kind === 'snapshot') current = item.task;
-    else if (item.kind === 'event') {
-      const e = item.event;
-      if (e.type === 'progress') current = { ...current, progress: e as unknown as Task['progress'] };
-      if (e.type === 'status') current = { ...current, status: e.status as Task['status'] };
-      if (e.type === 'log')
-        out.write(`${out.isTTY ? '\r\x1b[2K' : ''}${String(e.level)}: ${String(e.message)}\n`);
-    } else {
-      current = { ...current, status: item.status };
-      out.write(`${out.isTTY ? '\r\x1b[2K' : ''}${progressLine(current)}\n`);
-      return item.status === 'succeeded' ? 0 : 1;
-    }
-    draw();
-  }
-  return 1;
+function usage(): string {
+  const commands = COMMANDS.map((c) => `  ${`${c.name} ${c.arg ?? ''}`.padEnd(16)} ${c.summary}`);
+  return [
+    'usage: longhaul <command> [options]    (longhaul <command> --help for its options)',
+    'commands:',
+    ...commands,
+    'options of every command:',
+    ...optionLines(GLOBAL),
+    EXIT_CODES,
+  ].join('\n');
 }
 
-async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+function commandUsage(command: Command): string {
+  const options = optionLines({ ...command.options, ...GLOBAL });
+  return [
+    `usage: longhaul ${command.name} ${command.arg ?? ''}`.trimEnd() + ' [options]',
+    command.summary,
+    'options:',
+    ...options,
+  ].join('\n');
+}
+
+function parseOptions(options: Record<string, OptionSpec>) {
+  return Object.fromEntries(
+    Object.entries(options).map(([name, o]) => [
+      name,
+      { type: o.type, ...(name === 'help' ? { short: 'h' } : {}) },
+    ]),
+  );
+}
+
+async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  // The command is the first word; options are read strictly once it is known.
+  const first = parseArgs({
     args: argv,
+    options: parseOptions(GLOBAL),
+    strict: false,
     allowPositionals: true,
-    options: {
-      url: { type: 'string', default: process.env.LONGHAUL_URL ?? 'http://localhost:7071' },
-      input: { type: 'string', default: '{}' },
-      'idempotency-key': { type: 'string' },
-      'callback-url': { type: 'string' },
-      watch: { type: 'boolean', default: false },
-      status: { type: 'string' },
-      type: { type: 'string' },
-      limit: { type: 'string' },
-    },
   });
-  const client = new LonghaulClient({ baseUrl: values.url });
-  const [command, arg] = positionals;
-  const print = (value: unknown) => console.log(JSON.stringify(value, null, 2));
-  switch (command) {
-    case 'submit': {
-      if (!arg) throw new Error('submit: which task type?');
-      let input: unknown;
-      try {
-        input = JSON.parse(values.input);
-      } catch {
-        throw new Error('--input: not valid JSON');
-      }
-      const task = await client.submit(arg, input, {
-        idempotencyKey: values['idempotency-key'],
-        callbackUrl: values['callback-url'],
-      });
-      console.log(task.id);
-      return values.watch ? watch(client, task.id) : 0;
-    }
-    case 'watch':
-      if (!arg) throw new Error('watch: which task id?');
-      return watch(client, arg);
-    case 'get':
-      print(await client.get(arg ?? ''));
-      return 0;
-    case 'ls': {
-      const page = await client.list({
-        status: values.status as Task['status'] | undefined,
-        type: values.type,
-        limit: values.limit === undefined ? undefined : Number(values.limit),
-      });
-      for (const t of page.items)
-        console.log(`${t.id}  ${t.type.padEnd(10)} ${t.status.padEnd(9)} ${t.createdAt}`);
-      return 0;
-    }
-    case 'cancel':
-      print(await client.cancel(arg ?? ''));
-      return 0;
-    case 'result':
-      print(await client.result(arg ?? ''));
-      return 0;
-    default:
-      console.error(USAGE);
-      return 2;
+  const name = first.positionals[0];
+  if (name === undefined || name === 'help') {
+    const topic = COMMANDS.find((c) => c.name === first.positionals[1]);
+    if (name === undefined && !first.values.help) throw new UsageError('which command?');
+    console.log(topic ? commandUsage(topic) : usage());
+    return EXIT.ok;
   }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) throw new UsageError(`unknown command "${name}"`);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: parseOptions({ ...command.options, ...GLOBAL }),
+      allowPositionals: true,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0], command);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(commandUsage(command));
+    return EXIT.ok;
+  }
+  const [, arg, extra] = positionals;
+  if (command.arg && arg === undefined) throw new UsageError(`missing ${command.arg}`, command);
+  if (extra !== undefined || (!command.arg && arg !== undefined)) {
+    throw new UsageError(`unexpected argument "${extra ?? arg}"`, command);
+  }
+  const key = (values.key as string | undefined) ?? (env.LONGHAUL_KEY || undefined);
+  const client = new LonghaulClient({
+    baseUrl: (values.url as string | undefined) ?? (env.LONGHAUL_URL || DEFAULT_URL),
+    headers: key ? { authorization: `Bearer ${key}` } : {},
+  });
+  return command.run({ client, arg: arg ?? '', values, out: process.stdout });
 }
 
-main(process.argv.slice(2)).then(
+/** What went wrong, in words a user can act on, and the exit code for it. */
+function failure(err: unknown, argv: string[], env: NodeJS.ProcessEnv): { message: string; code: number } {
+  if (err instanceof UsageError) {
+    return {
+      message: `${err.message}\n${err.command ? commandUsage(err.command) : usage()}`,
+      code: EXIT.usage,
+    };
+  }
+  if (err instanceof LonghaulError) {
+    const fields = err.problem.errors?.map((e) => `\n  ${e.path}: ${e.message}`).join('') ?? '';
+    const hint =
+      err.problem.status === 401
+        ? '\n  Pass an API key with --key or LONGHAUL_KEY (npm run keys -- create).'
+        : '';
+    return { message: `${err.message}${fields}${hint}`, code: EXIT.refused };
+  }
+  if (err instanceof LonghaulConnectionError) {
+    const url = urlOf(argv) ?? (env.LONGHAUL_URL || DEFAULT_URL);
+    return {
+      message:
+        `${err.message}\n  Is the Longhaul API running at ${url}? Start it with \`npm start\`, ` +
+        'or point --url (or LONGHAUL_URL) at it.',
+      code: EXIT.unreachable,
+    };
+  }
+  return { message: err instanceof Error ? err.message : String(err), code: EXIT.taskFailed };
+}
+
+function urlOf(argv: string[]): string | undefined {
+  const at = argv.indexOf('--url');
+  return at >= 0 ? argv[at + 1] : argv.find((a) => a.startsWith('--url='))?.slice('--url='.length);
+}
+
+const argv = process.argv.slice(2);
+main(argv, process.env).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof LonghaulError) {
-      const fields = err.problem.errors?.map((e) => `\n  ${e.path}: ${e.message}`).join('') ?? '';
-      console.error(`longhaul: ${err.message}${fields}`);
-    } else console.error(`longhaul: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
+    const { message, code } = failure(err, argv, process.env);
+    console.error(`longhaul: ${message}`);
+    process.exit(code);
   },
 );

@@ -1,4 +1,5 @@
 import type {
+  BulkResult,
   DeadLetter,
   DeadLetterList,
   EventList,
@@ -6,8 +7,11 @@ import type {
   Liveness,
   Problem,
   Task,
+  TaskCounts,
   TaskList,
   TaskEvent,
+  TaskStep,
+  TaskStepList,
   TaskStatus,
   TaskType,
   Upload,
@@ -17,7 +21,31 @@ import { sseFrames } from './sse-frames';
 /** A small typed client for the Longhaul HTTP API (design §2, §3), on the platform's fetch. */
 
 // The API's types come from its contract, type-only: the client loads nothing of the server at run time.
-export type { DeadLetter, Problem, Task, TaskEvent, TaskStatus, TaskType, Upload };
+export type {
+  BulkResult,
+  DeadLetter,
+  Problem,
+  Task,
+  TaskCounts,
+  TaskEvent,
+  TaskStatus,
+  TaskStep,
+  TaskStepList,
+  TaskType,
+  Upload,
+};
+
+/** Which tasks `list`, `counts` and the bulk actions cover (the caller's own; an admin's: any owner's). */
+export interface TaskFilter {
+  status?: TaskStatus;
+  type?: string;
+  /** The start of a task id, e.g. `3f2a`. */
+  idPrefix?: string;
+  /** ISO 8601, inclusive. */
+  createdAfter?: string;
+  /** ISO 8601, exclusive. */
+  createdBefore?: string;
+}
 
 /** What `watch` yields: the snapshot, each event, and the end. */
 export type WatchItem =
@@ -91,13 +119,45 @@ export class LonghaulClient {
     return this.json<Task>('GET', `/api/tasks/${encodeURIComponent(id)}`);
   }
 
-  list(query: { status?: TaskStatus; type?: string; limit?: number; cursor?: string } = {}) {
-    const params = new URLSearchParams(
-      Object.entries(query)
-        .filter(([, v]) => v !== undefined)
-        .map(([k, v]): [string, string] => [k, String(v)]),
+  list(query: TaskFilter & { limit?: number; cursor?: string } = {}) {
+    return this.json<TaskList>('GET', `/api/tasks?${searchParams(query)}`);
+  }
+
+  /** How many tasks the filter covers, in each status. */
+  counts(filter: Omit<TaskFilter, 'status'> = {}): Promise<TaskCounts> {
+    return this.json<TaskCounts>('GET', `/api/tasks/counts?${searchParams(filter)}`);
+  }
+
+  /** The input the task was accepted with (its type's defaults filled in). */
+  input<T = unknown>(id: string): Promise<T> {
+    return this.json<T>('GET', `/api/tasks/${encodeURIComponent(id)}/input`);
+  }
+
+  /** The task's named steps in the order they started, with status, attempts and timings. */
+  async steps(id: string): Promise<TaskStep[]> {
+    return (await this.json<TaskStepList>('GET', `/api/tasks/${encodeURIComponent(id)}/steps`)).items;
+  }
+
+  /** Retries a failed task from the step that failed. */
+  retry(id: string): Promise<Task> {
+    return this.json<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/retry`);
+  }
+
+  /** A new task with the same type and input, linked by `rerunOf`; once per Idempotency-Key. */
+  rerun(id: string, options: { idempotencyKey?: string } = {}): Promise<Task> {
+    const headers: Record<string, string> = {};
+    if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey;
+    return this.json<Task>('POST', `/api/tasks/${encodeURIComponent(id)}/rerun`, undefined, headers);
+  }
+
+  /** Cancels or retries up to `limit` of the tasks the filter covers; call again while `more`. */
+  bulk(action: 'cancel' | 'retry', filter: TaskFilter, limit?: number): Promise<BulkResult> {
+    return this.json<BulkResult>(
+      'POST',
+      `/api/tasks/bulk/${action}`,
+      limit === undefined ? { filter } : { filter, limit },
+      { 'content-type': 'application/json' },
     );
-    return this.json<TaskList>('GET', `/api/tasks?${params}`);
   }
 
   cancel(id: string): Promise<Task> {
@@ -286,6 +346,15 @@ export class LonghaulClient {
       detail: `${response.url || 'the server'} answered ${response.status} without a problem body${text ? `: ${text}` : ''}`,
     });
   }
+}
+
+/** A query string of the fields that are set. */
+function searchParams(query: object): URLSearchParams {
+  return new URLSearchParams(
+    Object.entries(query as Record<string, string | number | undefined>)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]): [string, string] => [k, String(v)]),
+  );
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,11 +1,9 @@
-import type { LiveEventPublisher } from '../events/redis-event-publisher';
 import type { AdminRepository } from '../storage/admin-repository';
 import type { CheckpointStore } from '../storage/checkpoint-store';
 import type { DeadLetter, QueueInspector, RemoveOutcome } from '../messaging/queue-inspector';
 import type { DeadLetter as DeadLetterJson } from '../contract/api-schemas';
-import { messageIds, type Dispatch } from '../engine/dispatch';
 import { parseMessageBody } from '../model/messages';
-import { TASK_STATUSES, type TaskRow, type TaskStatus } from '../model/task';
+import { TASK_STATUSES, type TaskStatus } from '../model/task';
 import type { TaskRepository } from '../storage/task-repository';
 
 /** Messages counted per queue by peeking; beyond it the counts say `truncated`. */
@@ -19,22 +17,17 @@ export interface AdminServiceDeps {
   repository: TaskRepository;
   admin: AdminRepository;
   checkpoints: CheckpointStore;
-  dispatch: Pick<Dispatch, 'enqueue'>;
   inspector: QueueInspector;
   queueName: string;
   /** A running task silent this long whose lease has expired is stalled: what the sweeper re-drives. */
   stallSeconds: number;
-  live: (owner: string) => LiveEventPublisher;
 }
-
-export type RetryOutcome =
-  { kind: 'notFound' } | { kind: 'notFailed'; task: TaskRow } | { kind: 'requeued'; task: TaskRow };
 
 type Counts = Record<TaskStatus, number>;
 
 const zeroCounts = (): Counts => Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Counts;
 
-/** What operators see and do beyond the task API: counts, dead letters, re-driving failed tasks. */
+/** What operators see and do beyond the task API: counts and dead letters. */
 export class AdminService {
   constructor(private readonly deps: AdminServiceDeps) {}
 
@@ -114,38 +107,6 @@ export class AdminService {
 
   removeDeadLetter(sequenceNumber: string): Promise<RemoveOutcome> {
     return this.deps.inspector.removeDeadLetter(sequenceNumber, REMOVE_SCAN_LIMIT);
-  }
-
-  /**
-   * Re-drives a failed task from its last checkpoint: back to `queued` with a fresh round of attempts, its events
-   * recorded and published, and a message for the slice after the last one that ran, so the worker replays the
-   * checkpoints (kept until retention) and runs only what did not complete. A failed send leaves the task queued for
-   * the sweeper, as at submit. Its dead letters stay where they are, for the operator to inspect or remove.
-   */
-  async retry(id: string, by: string): Promise<RetryOutcome> {
-    const { repository, admin, checkpoints, dispatch } = this.deps;
-    const task = await repository.find(id);
-    if (!task) return { kind: 'notFound' };
-    if (task.status !== 'failed') return { kind: 'notFailed', task };
-    const { nextSlice } = await checkpoints.leaseState(id);
-    const events = await admin.requeueFailed(id, {
-      message: `retried by ${by} after failing: ${task.error?.code ?? 'unknown'}; resuming at slice ${nextSlice}`,
-      data: { retriedBy: by, previousError: task.error, previousAttempts: task.attempts, slice: nextSlice },
-    });
-    if (!events) {
-      const current = await repository.find(id);
-      return current ? { kind: 'notFailed', task: current } : { kind: 'notFound' };
-    }
-    const publisher = this.deps.live(task.owner);
-    for (const event of events) publisher.publish(event);
-    // A message id of its own: the ids of earlier sends of this slice may still be in the duplicate window.
-    await dispatch.enqueue(
-      task,
-      { taskId: id, slice: nextSlice, attempt: 1 },
-      { messageId: messageIds.retry(id, nextSlice, new Date()) },
-    );
-    const requeued = await repository.find(id);
-    return requeued ? { kind: 'requeued', task: requeued } : { kind: 'notFound' };
   }
 }
 

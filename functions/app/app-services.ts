@@ -38,6 +38,8 @@ import { datasetTask } from '../tasks/dataset/dataset';
 import { scrapeTask } from '../tasks/scrape/scrape';
 import { simulateTask } from '../tasks/simulate';
 import { TaskService } from '../engine/task-service';
+import { TaskActions } from '../engine/task-actions';
+import { TaskSteps } from '../engine/task-steps';
 import { UploadUrls } from '../storage/upload-urls';
 import { UploadService } from '../uploads/upload-service';
 import { WebhookDelivery } from '../webhooks/webhook-delivery';
@@ -63,6 +65,10 @@ export interface AppServices {
   ledger: PostgresStepLedger;
   catalog: TaskCatalog;
   tasks: TaskService;
+  /** Retry, rerun, and cancel or retry in bulk. */
+  actions: TaskActions;
+  /** A task's steps as the checkpoints and the history record them. */
+  steps: TaskSteps;
   /** What the engine (slices, the sweeper) is given: the trigger adapters pass it in. */
   engine: EnginePorts;
   /** SSRF-safe outbound HTTP, for task code and webhooks. */
@@ -143,6 +149,17 @@ export function createAppServices(settings: Settings): AppServices {
   const adminRepository = new AdminRepository(pool);
   const live = (owner: string, warn = (m: string) => log('warn', m)) =>
     new RedisEventPublisher(redis, owner, warn);
+  const tasks = new TaskService({
+    repository,
+    taskEvents,
+    blobs,
+    dispatch,
+    catalog,
+    webhooks,
+    live,
+    callbackPolicy: settings.webhooks.signingSecret ? outboundPolicy : undefined,
+    dependencyTimeoutMs: settings.submitDependencyTimeoutMs,
+  });
   // Pool errors on idle clients (a restarted server) must not crash the process; the next query reconnects.
   pool.on('error', (err) => log('warn', `postgres pool: ${describeError(err)}`));
   return {
@@ -172,17 +189,9 @@ export function createAppServices(settings: Settings): AppServices {
       live,
       log,
     },
-    tasks: new TaskService({
-      repository,
-      taskEvents,
-      blobs,
-      dispatch,
-      catalog,
-      webhooks,
-      live,
-      callbackPolicy: settings.webhooks.signingSecret ? outboundPolicy : undefined,
-      dependencyTimeoutMs: settings.submitDependencyTimeoutMs,
-    }),
+    tasks,
+    actions: new TaskActions({ tasks, repository, blobs, checkpoints, dispatch, live }),
+    steps: new TaskSteps({ repository, checkpoints, taskEvents }),
     outbound,
     webhooks,
     uploads: new UploadService({
@@ -202,11 +211,9 @@ export function createAppServices(settings: Settings): AppServices {
       repository,
       admin: adminRepository,
       checkpoints,
-      dispatch,
       inspector: new QueueInspector(() => createServiceBusClient(settings.serviceBus), settings.tasksQueue),
       queueName: settings.tasksQueue,
       stallSeconds: stallSeconds(settings),
-      live,
     }),
     retention: new Retention({ admin: adminRepository, blobs, checkpoints, log }),
     log,

@@ -1,13 +1,17 @@
 import { purgeExpiredTasks } from './timers/purge-expired-tasks';
 import { deleteDeadLetter, listDeadLetters } from './http/handlers/admin-dead-letters';
-import { retryTask } from './http/handlers/admin-retry';
 import { getAdminStats } from './http/handlers/admin-stats';
 import { cancelTask } from './http/handlers/cancel-task';
 import { streamCallerEvents } from './http/handlers/caller-events';
 import { createFallback } from './http/handlers/fallback';
 import { getApiDocs, getOpenApi } from './http/handlers/api-docs';
 import { getHealth, getReadiness } from './http/handlers/health';
-import { getTask, listTasks } from './http/handlers/read-tasks';
+import { bulkCancel, bulkRetry } from './http/handlers/bulk-actions';
+import { countTasks, getTask, listTasks } from './http/handlers/read-tasks';
+import { rerunTask } from './http/handlers/rerun-task';
+import { adminRetryTask, retryTask } from './http/handlers/retry-task';
+import { getTaskInput } from './http/handlers/task-input';
+import { getTaskSteps } from './http/handlers/task-steps';
 import { submitTask } from './http/handlers/submit-task';
 import { listTaskEvents } from './http/handlers/task-events';
 import { createStreamToken } from './http/handlers/stream-tokens';
@@ -26,6 +30,37 @@ const httpTriggers: HttpTrigger[] = [
   { kind: 'http', name: 'listTasks', route: 'api/tasks', methods: ['GET'], handler: listTasks },
   { kind: 'http', name: 'getTask', route: 'api/tasks/{id}', methods: ['GET'], handler: getTask },
   { kind: 'http', name: 'cancelTask', route: 'api/tasks/{id}', methods: ['DELETE'], handler: cancelTask },
+  { kind: 'http', name: 'countTasks', route: 'api/tasks/counts', methods: ['GET'], handler: countTasks },
+  {
+    kind: 'http',
+    name: 'bulkCancelTasks',
+    route: 'api/tasks/bulk/cancel',
+    methods: ['POST'],
+    handler: bulkCancel,
+  },
+  {
+    kind: 'http',
+    name: 'bulkRetryTasks',
+    route: 'api/tasks/bulk/retry',
+    methods: ['POST'],
+    handler: bulkRetry,
+  },
+  {
+    kind: 'http',
+    name: 'getTaskInput',
+    route: 'api/tasks/{id}/input',
+    methods: ['GET'],
+    handler: getTaskInput,
+  },
+  {
+    kind: 'http',
+    name: 'getTaskSteps',
+    route: 'api/tasks/{id}/steps',
+    methods: ['GET'],
+    handler: getTaskSteps,
+  },
+  { kind: 'http', name: 'retryTask', route: 'api/tasks/{id}/retry', methods: ['POST'], handler: retryTask },
+  { kind: 'http', name: 'rerunTask', route: 'api/tasks/{id}/rerun', methods: ['POST'], handler: rerunTask },
   {
     kind: 'http',
     name: 'getTaskResult',
@@ -72,10 +107,10 @@ const httpTriggers: HttpTrigger[] = [
   },
   {
     kind: 'http',
-    name: 'retryTask',
+    name: 'adminRetryTask',
     route: 'api/admin/tasks/{id}/retry',
     methods: ['POST'],
-    handler: retryTask,
+    handler: adminRetryTask,
   },
   { kind: 'http', name: 'getOpenApi', route: 'api/openapi.json', methods: ['GET'], handler: getOpenApi },
   { kind: 'http', name: 'getApiDocs', route: 'api/docs/{file?}', methods: ['GET'], handler: getApiDocs },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TASK_STATUSES } from '../model/task';
+import { isIdPrefix, TASK_STATUSES } from '../model/task';
 
 /**
  * The API's one contract: what handlers validate and return, what OpenAPI is generated from, and (as `z.output` types
@@ -19,7 +19,13 @@ export const ProgressSchema = z
   })
   .meta({ id: 'Progress' });
 
-export const TaskErrorSchema = z.object({ code: z.string(), message: z.string() }).meta({ id: 'TaskError' });
+export const TaskErrorSchema = z
+  .object({
+    code: z.string(),
+    message: z.string(),
+    step: z.string().optional().describe('The step that was running when the task failed, when one was.'),
+  })
+  .meta({ id: 'TaskError' });
 
 export const CallbackSchema = z
   .object({
@@ -45,14 +51,27 @@ export const TaskSchema = z
     startedAt: z.iso.datetime().nullable(),
     updatedAt: z.iso.datetime(),
     finishedAt: z.iso.datetime().nullable(),
-    links: z.object({ self: z.string(), events: z.string(), result: z.string(), cancel: z.string() }),
+    links: z.object({
+      self: z.string(),
+      events: z.string(),
+      result: z.string(),
+      cancel: z.string(),
+      input: z.string(),
+      steps: z.string(),
+    }),
     callback: CallbackSchema.nullable(),
+    rerunOf: z.uuid().nullable().describe('The task this one reruns (POST /api/tasks/{id}/rerun).'),
   })
   .meta({ id: 'Task' });
 
 export const TaskResultSchema = z
   .unknown()
   .meta({ id: 'TaskResult', description: "The task's own result JSON: its shape is the task type's." });
+
+export const TaskInputSchema = z.unknown().meta({
+  id: 'TaskInput',
+  description: "The task's input JSON: its shape is the task type's input schema.",
+});
 
 export const TaskListSchema = z
   .object({ items: z.array(TaskSchema), nextCursor: z.string().nullable() })
@@ -187,17 +206,88 @@ export const HealthSchema = z
 
 export const TaskIdSchema = z.uuid({ message: 'must be a UUID' });
 
+const TaskTypeNameSchema = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a task type name');
+
+/** Which tasks a list, a count or a bulk action covers (each field narrows it; the caller's own tasks, or any for admins). */
+const taskFilterShape = {
+  status: TaskStatusSchema.optional(),
+  type: TaskTypeNameSchema.optional(),
+  idPrefix: z
+    .string()
+    .transform((v) => v.toLowerCase())
+    .refine(isIdPrefix, 'must be the start of a task id: hex digits, with dashes where a UUID has them')
+    .optional()
+    .describe('The start of the task id, e.g. `3f2a` or `3f2a1b9c-7d`.'),
+  createdAfter: z.iso
+    .datetime({ offset: true, error: 'must be an ISO 8601 date-time' })
+    .optional()
+    .describe('Created at or after this time.'),
+  createdBefore: z.iso
+    .datetime({ offset: true, error: 'must be an ISO 8601 date-time' })
+    .optional()
+    .describe('Created before this time.'),
+};
+
+export const TaskFilterSchema = z.object(taskFilterShape).strict().meta({ id: 'TaskFilter' });
+
 export const ListTasksQuerySchema = z
   .object({
-    status: TaskStatusSchema.optional(),
-    type: z
-      .string()
-      .regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a task type name')
-      .optional(),
+    ...taskFilterShape,
     limit: z.coerce.number().int().min(1).max(100).default(20),
     cursor: z.string().optional(),
   })
   .strict();
+
+const { status: _status, ...unfilteredStatus } = taskFilterShape;
+export const TaskCountsQuerySchema = z.object(unfilteredStatus).strict();
+
+export const TaskCountsSchema = z
+  .object({
+    total: z.number().int(),
+    byStatus: z.object(
+      Object.fromEntries(TASK_STATUSES.map((s) => [s, z.number().int()])) as Record<TaskStatus, z.ZodNumber>,
+    ),
+  })
+  .meta({ id: 'TaskCounts', description: 'How many of the tasks the filter covers are in each status.' });
+
+export const BulkActionSchema = z
+  .object({
+    filter: TaskFilterSchema.describe('Which tasks; {} is every task the caller may act on.'),
+    limit: z.number().int().min(1).max(1000).default(100).describe('At most this many tasks per call.'),
+  })
+  .strict()
+  .meta({ id: 'BulkAction' });
+
+export const BulkResultSchema = z
+  .object({
+    action: z.enum(['cancel', 'retry']),
+    affected: z.array(z.uuid()).describe('Cancelled (or, when running, asked to stop), or queued again.'),
+    skipped: z
+      .array(z.object({ id: z.uuid(), status: TaskStatusSchema.nullable() }))
+      .describe('Matched, but changed before the action reached them.'),
+    more: z.boolean().describe('More tasks match: call again.'),
+  })
+  .meta({ id: 'BulkResult' });
+
+export const TaskStepSchema = z
+  .object({
+    name: z.string(),
+    status: z.enum(['succeeded', 'running', 'failed']),
+    attempts: z
+      .number()
+      .int()
+      .describe('Attempts that ran the step: the failed ones and the current or last one.'),
+    slice: z.number().int().nullable().describe('The slice it completed or runs in.'),
+    startedAt: z.iso.datetime().nullable(),
+    finishedAt: z.iso.datetime().nullable(),
+    durationMs: z.number().int().nullable().describe('Until now, while running.'),
+    storedBytes: z.number().int().nullable().describe('Size of the checkpointed result JSON.'),
+  })
+  .meta({ id: 'TaskStep' });
+
+export const TaskStepListSchema = z
+  .object({ taskId: z.uuid(), status: TaskStatusSchema, items: z.array(TaskStepSchema) })
+  .meta({ id: 'TaskStepList' });
 
 export const ListEventsQuerySchema = z
   .object({
@@ -206,9 +296,7 @@ export const ListEventsQuerySchema = z
   })
   .strict();
 
-const StatusCountsSchema = z.object(
-  Object.fromEntries(TASK_STATUSES.map((s) => [s, z.number().int()])) as Record<TaskStatus, z.ZodNumber>,
-);
+const StatusCountsSchema = TaskCountsSchema.shape.byStatus;
 
 export const AdminStatsSchema = z
   .object({
@@ -314,3 +402,7 @@ export type Health = z.output<typeof HealthSchema>;
 export type AdminStats = z.output<typeof AdminStatsSchema>;
 export type DeadLetter = z.output<typeof DeadLetterSchema>;
 export type DeadLetterList = z.output<typeof DeadLetterListSchema>;
+export type TaskCounts = z.output<typeof TaskCountsSchema>;
+export type BulkResult = z.output<typeof BulkResultSchema>;
+export type TaskStep = z.output<typeof TaskStepSchema>;
+export type TaskStepList = z.output<typeof TaskStepListSchema>;

@@ -17,8 +17,14 @@ import {
   OpenApiDocumentSchema,
   ListTasksQuerySchema,
   ProblemSchema,
+  BulkActionSchema,
+  BulkResultSchema,
+  TaskCountsQuerySchema,
+  TaskCountsSchema,
+  TaskStepListSchema,
   TaskIdSchema,
   TaskListSchema,
+  TaskInputSchema,
   TaskResultSchema,
   TaskSchema,
   TaskTypeListSchema,
@@ -45,6 +51,23 @@ const taskResponse = (description: string) => ({
   description,
   content: { 'application/json': { schema: TaskSchema } },
 });
+
+function bulkOperation(operationId: string, summary: string, description: string) {
+  return {
+    operationId,
+    tags: ['tasks'],
+    summary,
+    description,
+    requestBody: { required: true, content: { 'application/json': { schema: BulkActionSchema } } },
+    responses: {
+      '200': {
+        description: 'What was done, and whether more tasks match',
+        content: { 'application/json': { schema: BulkResultSchema } },
+      },
+      ...submitting(400, 413, 415, 422),
+    },
+  };
+}
 
 /** The SSE URLs also take a stream token in the query (browsers' EventSource cannot send headers). */
 const STREAM_SECURITY: Record<string, string[]>[] = [{ bearer: [] }, { apiKey: [] }, { streamToken: [] }];
@@ -182,6 +205,110 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
           responses: {
             '202': taskResponse('Cancellation requested (a queued task is cancelled at once)'),
             ...authenticated(400, 404, 409),
+          },
+        },
+      },
+      '/api/tasks/counts': {
+        get: {
+          operationId: 'countTasks',
+          tags: ['tasks'],
+          summary: 'How many tasks are in each status',
+          description:
+            "The caller's tasks (an admin's: every owner's), narrowed by the same filters as the list.",
+          requestParams: { query: TaskCountsQuerySchema },
+          responses: {
+            '200': { description: 'Counts', content: { 'application/json': { schema: TaskCountsSchema } } },
+            ...authenticated(400),
+          },
+        },
+      },
+      '/api/tasks/bulk/cancel': {
+        post: bulkOperation(
+          'bulkCancelTasks',
+          'Cancel the queued and running tasks a filter covers',
+          'Oldest first, up to `limit` per call; a queued task is cancelled at once, a running one is asked to stop. ' +
+            "The caller's own tasks; an admin's: any owner's. When `more` is true, call again.",
+        ),
+      },
+      '/api/tasks/bulk/retry': {
+        post: bulkOperation(
+          'bulkRetryTasks',
+          'Retry the failed tasks a filter covers',
+          'Oldest first, up to `limit` per call; each resumes from its last checkpoint, as POST /api/tasks/{id}/retry. ' +
+            "The caller's own tasks; an admin's: any owner's. When `more` is true, call again.",
+        ),
+      },
+      '/api/tasks/{id}/input': {
+        get: {
+          operationId: 'getTaskInput',
+          tags: ['tasks'],
+          summary: 'Get the input a task was accepted with',
+          description: 'As validated at submit (defaults filled in), streamed from Blob storage.',
+          requestParams: idParam,
+          responses: {
+            '200': {
+              description: 'The input JSON',
+              content: { 'application/json': { schema: TaskInputSchema } },
+            },
+            ...authenticated(400, 404, 410),
+          },
+        },
+      },
+      '/api/tasks/{id}/steps': {
+        get: {
+          operationId: 'getTaskSteps',
+          tags: ['tasks'],
+          summary: "A task's named steps, in the order they started",
+          description:
+            'Completed steps from the checkpoints (slice, attempt, timings, stored size); the step in flight as of ' +
+            "the worker's last heartbeat (HEARTBEAT_SECONDS); failed attempts from the task's history.",
+          requestParams: idParam,
+          responses: {
+            '200': {
+              description: 'The steps',
+              content: { 'application/json': { schema: TaskStepListSchema } },
+            },
+            ...authenticated(400, 404),
+          },
+        },
+      },
+      '/api/tasks/{id}/retry': {
+        post: {
+          operationId: 'retryTask',
+          tags: ['tasks'],
+          summary: 'Retry a failed task from the step that failed',
+          description:
+            'The task goes back to queued with a fresh round of attempts; the worker replays its checkpoints, so ' +
+            'completed steps do not run again. The owner or an admin; 409 unless the task is failed.',
+          requestParams: idParam,
+          responses: {
+            '202': taskResponse('Queued again'),
+            ...submitting(400, 404, 409),
+          },
+        },
+      },
+      '/api/tasks/{id}/rerun': {
+        post: {
+          operationId: 'rerunTask',
+          tags: ['tasks'],
+          summary: 'Submit a new task with the same type and input',
+          description:
+            "A new task, the original's owner's, with its type, input and callback URL, and `rerunOf` naming it. The " +
+            "input is checked against the type's schema as it is now (422 if it no longer fits).",
+          requestParams: {
+            ...idParam,
+            header: z.object({ 'idempotency-key': z.string().max(255).optional() }),
+          },
+          responses: {
+            '202': {
+              ...taskResponse('The new task; poll its Location after Retry-After seconds.'),
+              headers: z.object({ location: z.string(), 'retry-after': z.string() }),
+            },
+            '200': {
+              ...taskResponse('The same Idempotency-Key was used for this rerun before: the task it made.'),
+              headers: z.object({ 'idempotent-replayed': z.literal('true') }),
+            },
+            ...submitting(400, 404, 409, 410, 422),
           },
         },
       },
@@ -331,7 +458,7 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
       },
       '/api/admin/tasks/{id}/retry': {
         post: {
-          operationId: 'retryFailedTask',
+          operationId: 'adminRetryTask',
           tags: ['admin'],
           summary: 'Admin: re-drive a failed task from its last checkpoint',
           description:

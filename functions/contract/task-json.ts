@@ -27,7 +27,14 @@ export function taskJson(row: TaskRow): Task {
     startedAt: iso(row.startedAt),
     updatedAt: row.updatedAt.toISOString(),
     finishedAt: iso(row.finishedAt),
-    links: { self, events: `${self}/events`, result: `${self}/result`, cancel: self },
+    links: {
+      self,
+      events: `${self}/events`,
+      result: `${self}/result`,
+      cancel: self,
+      input: `${self}/input`,
+      steps: `${self}/steps`,
+    },
     callback: row.callbackUrl
       ? {
           url: row.callbackUrl,
@@ -36,5 +43,6 @@ export function taskJson(row: TaskRow): Task {
           lastError: row.callbackError,
         }
       : null,
+    rerunOf: row.rerunOf,
   };
 }

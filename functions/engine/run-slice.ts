@@ -6,7 +6,7 @@ import { PermanentError, type TaskContext } from './define-task';
 import { CheckpointMissingError, PayloadMissingError } from './task-errors';
 import type { LiveEventPublisher } from '../events/redis-event-publisher';
 import { decodeMessage, type SliceMessage } from '../model/messages';
-import { isFinished, type FinishedStatus, type TaskRow } from '../model/task';
+import { isFinished, type FinishedStatus, type TaskError, type TaskRow } from '../model/task';
 import { messageIds } from './dispatch';
 import type { EnginePorts, MessageSettlement } from './ports';
 import { whileRunning } from './shutdown';
@@ -37,6 +37,11 @@ class SliceBudgetSpent extends Error {
 
 /** How long a step in flight may still run once the process is shutting down: within the host's grace period. */
 const SHUTDOWN_STEP_GRACE_MS = 3_000;
+
+interface RunningStep {
+  name: string;
+  startedAt: Date;
+}
 
 class TaskCancelled extends Error {
   constructor() {
@@ -136,6 +141,10 @@ class Slice {
   private readonly timers: NodeJS.Timeout[] = [];
   /** The cancel flag was read at the slice's start and no step has run since: the first step needs no check. */
   private cancelFlagFresh = false;
+  /** The step whose body is running, for heartbeats (the steps view). */
+  private inFlight: RunningStep | undefined;
+  /** Which step threw an error, so the failure it causes names that step (not one the task ran after catching it). */
+  private readonly stepOfError = new WeakMap<object, RunningStep>();
 
   constructor(
     private readonly ports: EnginePorts,
@@ -273,7 +282,7 @@ class Slice {
       } else if (err instanceof TaskCancelled) {
         await this.end('cancelled');
       } else if (caught instanceof PermanentError) {
-        await this.fail({ code: caught.code, message: describeError(caught) });
+        await this.fail({ code: caught.code, message: describeError(caught) }, caught);
       } else if (caught instanceof ZodError) {
         await this.fail({ code: 'invalid_input', message: caught.issues[0]?.message ?? 'invalid input' });
       } else {
@@ -344,9 +353,20 @@ class Slice {
         this.cancelFlagFresh = false;
         this.throwIfAborted();
         const result = await withSpan('task.step', { [ATTR.step]: name }, async () => {
-          const value = await fn();
-          await this.writeLease(() => checkpoints.commitStep(this.lease, name, value));
-          return value;
+          const running = { name, startedAt: new Date() };
+          this.inFlight = running;
+          try {
+            const value = await fn();
+            const timing = { ...running, slice: this.message.slice, attempt: this.message.attempt };
+            await this.writeLease(() => checkpoints.commitStep(this.lease, name, value, timing));
+            return value;
+          } catch (err) {
+            if (err !== null && typeof err === 'object' && !this.stepOfError.has(err))
+              this.stepOfError.set(err, running);
+            throw err;
+          } finally {
+            if (this.inFlight === running) this.inFlight = undefined;
+          }
         });
         completed.set(name, result);
         await this.events.flushProgress();
@@ -373,7 +393,7 @@ class Slice {
       if (this.released) return;
       try {
         await this.writeLease(() =>
-          this.ports.checkpoints.renew(this.lease, this.settings.leaseSeconds * 1000),
+          this.ports.checkpoints.renew(this.lease, this.settings.leaseSeconds * 1000, this.inFlight),
         );
         const { cancelRequested } = await this.ports.tasks.heartbeat(this.message.taskId);
         if (cancelRequested) this.abort.abort(new TaskCancelled());
@@ -406,7 +426,7 @@ class Slice {
     const message = describeError(err);
     const { attempt, slice } = this.message;
     if (attempt >= this.settings.retryMaxAttempts) {
-      return this.fail({ code: 'retries_exhausted', message: `attempt ${attempt} failed: ${message}` });
+      return this.fail({ code: 'retries_exhausted', message: `attempt ${attempt} failed: ${message}` }, err);
     }
     const delayMs = retryDelayMs(attempt + 1, this.settings.retryBaseSeconds);
     appMetrics().taskRetries.add(1, this.typeAttribute);
@@ -415,18 +435,37 @@ class Slice {
       attempt,
       nextAttempt: attempt + 1,
       delayMs,
+      ...this.failedStep(err),
     });
     await this.continueIn(slice + 1, attempt + 1, new Date(Date.now() + delayMs));
   }
 
-  private async fail(error: { code: string; message: string }): Promise<void> {
-    await this.end('failed', { error });
+  /** The step that threw `err`, in the shape the steps view reads (event-repository.ts). */
+  private failedStep(err: unknown): { failedStep?: string; stepStartedAt?: string } {
+    const step = err !== null && typeof err === 'object' ? this.stepOfError.get(err) : undefined;
+    return step ? { failedStep: step.name, stepStartedAt: step.startedAt.toISOString() } : {};
+  }
+
+  /**
+   * Fails the task for good. When `cause` came from a step, the error names the step, and a log event of its own says
+   * when it started (the steps view counts it as a failed attempt of that step).
+   */
+  private async fail(error: { code: string; message: string }, cause?: unknown): Promise<void> {
+    const step = this.failedStep(cause);
+    if (step.failedStep) {
+      await this.events.log('warn', `step "${step.failedStep}" failed in attempt ${this.message.attempt}`, {
+        error: error.message,
+        attempt: this.message.attempt,
+        ...step,
+      });
+    }
+    await this.end('failed', { error: step.failedStep ? { ...error, step: step.failedStep } : error });
     await this.settle.deadLetter(error.code, error.message);
   }
 
   private async end(
     status: FinishedStatus,
-    outcome: { resultRef?: string; error?: { code: string; message: string } } = {},
+    outcome: { resultRef?: string; error?: TaskError } = {},
   ): Promise<void> {
     await this.events.flushProgress();
     const ended = await this.events.terminal((seq) =>

@@ -5,10 +5,10 @@ import { withDeadline } from '../platform/deadline';
 import { appMetrics } from '../platform/metrics';
 import { activeTraceparent, annotateActiveSpan, ATTR } from '../platform/tracing';
 import type { LiveEventPublisher } from '../events/redis-event-publisher';
-import { CONTAINERS, type BlobStore } from '../storage/blob-store';
-import type { TaskRow } from '../model/task';
+import { CONTAINERS, isBlobNotFound, type BlobStore } from '../storage/blob-store';
+import { TASK_STATUSES, type TaskRow, type TaskStatus } from '../model/task';
 import type { TaskEventRow } from '../model/events';
-import type { ListQuery, TaskRepository } from '../storage/task-repository';
+import type { ListQuery, TaskFilter, TaskRepository } from '../storage/task-repository';
 import type { EventRepository } from '../storage/event-repository';
 import type { TaskCatalog } from './catalog';
 import { messageIds, type Dispatch } from './dispatch';
@@ -32,6 +32,8 @@ export interface SubmitRequest {
   traceparent: string;
   /** At most this many of the owner's tasks may be queued or running, this one included; 0 or absent: no limit. */
   activeLimit?: number;
+  /** The task this one reruns. */
+  rerunOf?: string;
 }
 
 export type SubmitOutcome = { replayed: boolean; task: TaskRow };
@@ -39,10 +41,12 @@ export type SubmitOutcome = { replayed: boolean; task: TaskRow };
 export type CancelOutcome =
   { kind: 'notFound' } | { kind: 'finished'; task: TaskRow } | { kind: 'requested'; task: TaskRow };
 
-export type ResultOutcome =
-  | { kind: 'notFound' }
-  | { kind: 'notSucceeded'; task: TaskRow }
-  | { kind: 'ready'; stream: NodeJS.ReadableStream; length?: number };
+type BlobContent = { kind: 'ready'; stream: NodeJS.ReadableStream; length?: number };
+
+export type ResultOutcome = { kind: 'notFound' } | { kind: 'notSucceeded'; task: TaskRow } | BlobContent;
+
+/** `gone`: the task exists but its payload blob does not (deleted outside Longhaul). */
+export type InputOutcome = { kind: 'notFound' } | { kind: 'gone'; task: TaskRow } | BlobContent;
 
 export interface TaskServiceDeps {
   repository: TaskRepository;
@@ -106,6 +110,7 @@ export class TaskService {
           traceId: traceparent.split('-')[1] ?? null,
           traceContext: traceparent,
           callbackUrl: request.callbackUrl ?? null,
+          rerunOf: request.rerunOf ?? null,
         },
         request.activeLimit,
       ),
@@ -145,6 +150,27 @@ export class TaskService {
 
   list(query: ListQuery): Promise<TaskRow[]> {
     return this.deps.repository.list(query);
+  }
+
+  /** How many tasks the filter covers, by status, every status named (0 when none). */
+  async counts(filter: TaskFilter): Promise<Record<TaskStatus, number>> {
+    const counts = await this.deps.repository.countByStatus(filter);
+    return Object.fromEntries(TASK_STATUSES.map((s) => [s, counts.get(s) ?? 0])) as Record<
+      TaskStatus,
+      number
+    >;
+  }
+
+  /** The task's input as it was submitted (validated and normalized), streamed from its claim-check blob. */
+  async openInput(owner: string | undefined, id: string): Promise<InputOutcome> {
+    const task = await this.deps.repository.find(id, owner);
+    if (!task) return { kind: 'notFound' };
+    try {
+      return { kind: 'ready', ...(await this.deps.blobs.openStream(task.inputRef)) };
+    } catch (err) {
+      if (isBlobNotFound(err)) return { kind: 'gone', task };
+      throw err;
+    }
   }
 
   async cancel(owner: string | undefined, id: string): Promise<CancelOutcome> {

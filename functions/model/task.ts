@@ -17,10 +17,24 @@ export function isFinished(status: string): status is FinishedStatus {
   return (FINISHED_STATUSES as readonly string[]).includes(status);
 }
 
+/** A task id's canonical text: lower-case hex digits (x) and dashes. */
+export const UUID_SHAPE = 'xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx';
+
+/** Whether `prefix` starts a task id's canonical text (what a filter's `idPrefix` takes). */
+export function isIdPrefix(prefix: string): boolean {
+  return (
+    prefix.length > 0 &&
+    prefix.length <= UUID_SHAPE.length &&
+    [...prefix].every((c, i) => (UUID_SHAPE[i] === '-' ? c === '-' : /[0-9a-f]/.test(c)))
+  );
+}
+
 /** Why a task failed, as the API shows it. */
 export interface TaskError {
   code: string;
   message: string;
+  /** The step that was running when the task failed, when one was. */
+  step?: string;
 }
 
 export type CallbackState = 'pending' | 'delivered' | 'failed';
@@ -60,4 +74,6 @@ export interface TaskRow {
   callbackAttempts: number;
   callbackDueAt: Date | null;
   callbackError: string | null;
+  /** The task this one reruns (POST /api/tasks/{id}/rerun). */
+  rerunOf: string | null;
 }

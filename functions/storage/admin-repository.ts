@@ -1,5 +1,4 @@
 import type { Pool } from 'pg';
-import type { TaskEventRow } from '../model/events';
 import { FINISHED_STATUSES, type TaskStatus } from '../model/task';
 import { sqlList } from './sql-list';
 
@@ -18,9 +17,7 @@ export interface ExpiredTask {
   resultRef: string | null;
 }
 
-type EventJsonRow = Omit<TaskEventRow, 'at'> & { at: string };
-
-/** What operators need from Postgres beyond the API's own queries: counts, re-driving failed tasks, retention. */
+/** What operators need from Postgres beyond the API's own queries: counts and retention. */
 export class AdminRepository {
   constructor(private readonly pool: Pool) {}
 
@@ -37,36 +34,6 @@ export class AdminRepository {
       `SELECT id, created_at AS "createdAt" FROM tasks WHERE status = 'queued' ORDER BY created_at, id LIMIT 1`,
     );
     return rows[0];
-  }
-
-  /**
-   * Puts a failed task back to `queued` for a fresh round of attempts (attempts start again at 1), keeping its
-   * progress; its completion webhook is owed again, and keeps counting deliveries so message ids stay unique. Records
-   * a `log` event saying why and then the `status: queued` event, in the same statement. Undefined unless it was
-   * failed (a concurrent retry, or retention, got there first).
-   */
-  async requeueFailed(
-    id: string,
-    note: { message: string; data: Record<string, unknown> },
-  ): Promise<TaskEventRow[] | undefined> {
-    const { rows } = await this.pool.query<{ events: EventJsonRow[] }>(
-      `WITH u AS (
-         UPDATE tasks SET status = 'queued', error = NULL, finished_at = NULL, attempts = 0, cancel_requested = false,
-           heartbeat_at = NULL, enqueued_at = NULL, updated_at = now(), callback_state = NULL, callback_due_at = NULL,
-           callback_error = NULL
-         WHERE id = $1 AND status = 'failed'
-         RETURNING id, (SELECT COALESCE(MAX(seq), 0) FROM task_events WHERE task_id = $1) AS last_seq),
-       e AS (
-         INSERT INTO task_events (task_id, seq, type, level, message, data)
-         SELECT id, last_seq + 1, 'log', 'info', $2, $3::jsonb FROM u
-         UNION ALL
-         SELECT id, last_seq + 2, 'status', NULL, NULL, '{"status": "queued"}'::jsonb FROM u
-         RETURNING task_id AS "taskId", seq::int AS seq, at, type, level, message, data)
-       SELECT COALESCE((SELECT json_agg(e ORDER BY e.seq) FROM e), '[]'::json) AS events FROM u`,
-      [id, note.message, JSON.stringify(note.data)],
-    );
-    const row = rows[0];
-    return row && row.events.map((e) => ({ ...e, at: new Date(e.at) }));
   }
 
   /** The statuses of the given tasks (absent ids are missing from the map). */

@@ -44,6 +44,47 @@ type LeaseEntity = {
   slice: number;
   state?: string;
   stateRef?: string;
+  /** The step in flight, as of the last heartbeat ('' when none): what GET /api/tasks/{id}/steps shows as running. */
+  step?: string;
+  stepStartedAt?: Date;
+};
+
+/** When and where a step ran: kept on its checkpoint row. */
+export interface StepTiming {
+  startedAt: Date;
+  slice: number;
+  attempt: number;
+}
+
+/** A completed step as its checkpoint row records it (rows written before timings were kept have none). */
+export interface CompletedStep {
+  name: string;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  slice: number | null;
+  attempt: number | null;
+  /** Size of the stored result JSON, in bytes. */
+  bytes: number | null;
+}
+
+/** What a task's checkpoint partition says of its steps: those completed, and the one in flight at the last heartbeat. */
+export interface StepRecords {
+  completed: CompletedStep[];
+  /** `slice`: the slice running it (the lease row's slice is the one that runs until its release). */
+  inFlight: { name: string; startedAt: Date; slice: number; leaseLive: boolean } | undefined;
+}
+
+type StepEntity = {
+  partitionKey: string;
+  rowKey: string;
+  name: string;
+  result?: string;
+  resultRef?: string;
+  startedAt?: Date;
+  finishedAt?: Date;
+  slice?: number;
+  attempt?: number;
+  bytes?: number;
 };
 
 /**
@@ -154,11 +195,15 @@ export class CheckpointStore {
     };
   }
 
-  /** Extends the lease; throws LeaseLostError when it was taken over. */
-  async renew(lease: Lease, leaseMs: number): Promise<void> {
+  /**
+   * Extends the lease, and records the step in flight (none: ''), which costs no extra write; throws LeaseLostError
+   * when the lease was taken over.
+   */
+  async renew(lease: Lease, leaseMs: number, inFlight?: { name: string; startedAt: Date }): Promise<void> {
     const expiresAt = Date.now() + leaseMs;
+    const step = inFlight ? { step: inFlight.name, stepStartedAt: inFlight.startedAt } : { step: '' };
     await withSpan('lease.renew', { [ATTR.taskId]: lease.taskId }, () =>
-      this.writeLease(lease, { expiresAt }),
+      this.writeLease(lease, { expiresAt, ...step }),
     );
     lease.expiresAt = expiresAt;
   }
@@ -166,7 +211,7 @@ export class CheckpointStore {
   /** Gives the lease up at the end of a slice, recording which slice ran. */
   async release(lease: Lease, slice: number): Promise<void> {
     await withSpan('lease.release', { [ATTR.taskId]: lease.taskId }, () =>
-      this.writeLease(lease, { owner: '', expiresAt: 0, slice }),
+      this.writeLease(lease, { owner: '', expiresAt: 0, slice, step: '' }),
     );
     lease.slice = slice;
   }
@@ -225,28 +270,88 @@ export class CheckpointStore {
     return steps;
   }
 
-  /** Records a completed step and touches the lease in one transaction: it fails when the lease was lost. */
-  commitStep(lease: Lease, name: string, result: unknown): Promise<void> {
-    return this.timed('save', lease.taskId, () => this.commitStepNow(lease, name, result));
+  /**
+   * The task's completed steps (without their results) and the step in flight at the last heartbeat, for the steps
+   * view; empty when the task never ran or its checkpoints were deleted (retention).
+   */
+  async stepRecords(taskId: string): Promise<StepRecords> {
+    await this.ensureTable();
+    const rows = this.table.listEntities<StepEntity & LeaseEntity>({
+      queryOptions: {
+        filter: `PartitionKey eq '${taskId}'`,
+        select: [
+          'RowKey',
+          'Timestamp',
+          'name',
+          'startedAt',
+          'finishedAt',
+          'slice',
+          'attempt',
+          'bytes',
+          'owner',
+          'expiresAt',
+          'step',
+          'stepStartedAt',
+        ],
+      },
+    });
+    const completed: CompletedStep[] = [];
+    let inFlight: StepRecords['inFlight'];
+    for await (const row of rows) {
+      if (row.rowKey === LEASE_ROW) {
+        if (row.step && row.stepStartedAt) {
+          const leaseLive = Boolean(row.owner) && (row.expiresAt ?? 0) > Date.now();
+          inFlight = { name: row.step, startedAt: row.stepStartedAt, slice: row.slice ?? 0, leaseLive };
+        }
+      } else if (row.rowKey?.startsWith(STEP_PREFIX)) {
+        completed.push({
+          name: row.name,
+          startedAt: row.startedAt ?? null,
+          // Rows from before timings were kept: the row's own write time is when the step completed.
+          finishedAt: row.finishedAt ?? (row.timestamp ? new Date(row.timestamp) : null),
+          slice: row.slice ?? null,
+          attempt: row.attempt ?? null,
+          bytes: row.bytes ?? null,
+        });
+      }
+    }
+    return { completed, inFlight };
   }
 
-  private async commitStepNow(lease: Lease, name: string, result: unknown): Promise<void> {
+  /**
+   * Records a completed step, with when and where it ran, and touches the lease in one transaction: it fails when the
+   * lease was lost.
+   */
+  commitStep(lease: Lease, name: string, result: unknown, timing: StepTiming): Promise<void> {
+    return this.timed('save', lease.taskId, () => this.commitStepNow(lease, name, result, timing));
+  }
+
+  private async commitStepNow(
+    lease: Lease,
+    name: string,
+    result: unknown,
+    timing: StepTiming,
+  ): Promise<void> {
     const json = JSON.stringify(result ?? null);
     const rowKey = `${STEP_PREFIX}${createHash('sha256').update(name).digest('base64url')}`;
-    const step =
-      json.length <= INLINE_JSON_CHARS
-        ? { partitionKey: lease.taskId, rowKey, name, result: json }
-        : {
-            partitionKey: lease.taskId,
-            rowKey,
-            name,
-            resultRef: await this.overflow(lease.taskId, rowKey, json),
-          };
+    // Dates go as Edm.DateTime, typed by the SDK (serializePrimitive in @azure/data-tables), and come back as Dates.
+    const step: StepEntity = {
+      partitionKey: lease.taskId,
+      rowKey,
+      name,
+      ...timing,
+      finishedAt: new Date(),
+      bytes: Buffer.byteLength(json),
+      ...(json.length <= INLINE_JSON_CHARS
+        ? { result: json }
+        : { resultRef: await this.overflow(lease.taskId, rowKey, json) }),
+    };
     try {
       const response = await this.table.submitTransaction([
         [
           'update',
-          { partitionKey: lease.taskId, rowKey: LEASE_ROW, owner: lease.owner },
+          // The step in flight is done: it no longer shows as running.
+          { partitionKey: lease.taskId, rowKey: LEASE_ROW, owner: lease.owner, step: '' },
           'Merge',
           { etag: lease.etag },
         ],

@@ -1,6 +1,14 @@
 import type { Pool } from 'pg';
 import type { TaskEventRow } from '../model/events';
 
+/** How often a step failed, from the task's history. */
+export interface StepFailures {
+  name: string;
+  failures: number;
+  lastStartedAt: Date | null;
+  lastFailedAt: Date;
+}
+
 /** The `task_events` table: each task's history, numbered by `seq`. */
 export class EventRepository {
   constructor(private readonly pool: Pool) {}
@@ -27,6 +35,22 @@ export class EventRepository {
       `SELECT task_id AS "taskId", seq::int, at, type, level, message, data FROM task_events
        WHERE task_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
       [taskId, afterSeq, limit],
+    );
+    return rows;
+  }
+
+  /**
+   * The failed attempts of each step: the engine writes one `warn` log event per attempt that failed in a step, with
+   * `failedStep` and `stepStartedAt` in its data (run-slice.ts). With the last one's start and end.
+   */
+  async stepFailures(taskId: string): Promise<StepFailures[]> {
+    const { rows } = await this.pool.query<StepFailures>(
+      `SELECT data->>'failedStep' AS name, count(*)::int AS failures, max(at) AS "lastFailedAt",
+         (array_agg(data->>'stepStartedAt' ORDER BY seq DESC))[1]::timestamptz AS "lastStartedAt"
+       FROM task_events
+       WHERE task_id = $1 AND type = 'log' AND level = 'warn' AND data ? 'failedStep'
+       GROUP BY 1`,
+      [taskId],
     );
     return rows;
   }

@@ -6,6 +6,7 @@ import {
   type TaskError,
   type TaskRow,
   type TaskStatus,
+  UUID_SHAPE,
 } from '../model/task';
 import { sqlList } from './sql-list';
 import { COLUMNS } from './task-columns';
@@ -21,16 +22,49 @@ export interface NewTask {
   traceId: string | null;
   traceContext?: string | null;
   callbackUrl?: string | null;
+  rerunOf?: string | null;
 }
 
-export interface ListQuery {
-  /** Undefined lists every owner's tasks (admins). */
+/** Which tasks a list, a count or a bulk action covers. */
+export interface TaskFilter {
+  /** Undefined: every owner's tasks (admins). */
   owner: string | undefined;
   status?: TaskStatus;
   type?: string;
+  /** The start of the id's canonical text (lower-case hex with dashes), e.g. `3f2a` or `3f2a1b9c-7d`. */
+  idPrefix?: string;
+  /** Created at or after. */
+  createdAfter?: Date;
+  /** Created before. */
+  createdBefore?: Date;
+}
+
+export interface ListQuery extends TaskFilter {
   limit: number;
   /** Keyset position: tasks strictly older than this one. */
   after?: { createdAt: Date; id: string };
+}
+
+/** The lowest and highest UUIDs with this prefix: a range the primary key's index answers (uuids sort as hex text). */
+function idRange(prefix: string): [string, string] {
+  const fill = (digit: string) => prefix + UUID_SHAPE.slice(prefix.length).replace(/x/g, digit);
+  return [fill('0'), fill('f')];
+}
+
+/** The filter as an SQL condition, its values appended to `params` (nothing of the filter is written into the SQL). */
+function filterSql(filter: TaskFilter, params: unknown[]): string {
+  const bind = (value: unknown) => `$${params.push(value)}`;
+  const clauses: string[] = [];
+  if (filter.owner !== undefined) clauses.push(`owner = ${bind(filter.owner)}`);
+  if (filter.status !== undefined) clauses.push(`status = ${bind(filter.status)}`);
+  if (filter.type !== undefined) clauses.push(`type = ${bind(filter.type)}`);
+  if (filter.idPrefix !== undefined) {
+    const [low, high] = idRange(filter.idPrefix);
+    clauses.push(`id BETWEEN ${bind(low)}::uuid AND ${bind(high)}::uuid`);
+  }
+  if (filter.createdAfter !== undefined) clauses.push(`created_at >= ${bind(filter.createdAfter)}`);
+  if (filter.createdBefore !== undefined) clauses.push(`created_at < ${bind(filter.createdBefore)}`);
+  return clauses.length > 0 ? clauses.join(' AND ') : 'true';
 }
 
 /** On the change to a terminal status: a task with a callback URL gets a delivery due now. */
@@ -38,6 +72,8 @@ const CALLBACK_DUE = `callback_state = CASE WHEN callback_url IS NULL THEN NULL 
   callback_due_at = CASE WHEN callback_url IS NULL THEN NULL ELSE now() END`;
 
 const ACTIVE = sqlList(ACTIVE_STATUSES);
+
+type EventJsonRow = Omit<TaskEventRow, 'at'> & { at: string };
 
 /** First key of the advisory lock that serializes one owner's submits (the second is the owner's hash). */
 const ACTIVE_TASKS_LOCK = 0x4c48_0001;
@@ -47,8 +83,8 @@ async function insertTask(db: Pool | PoolClient, task: NewTask): Promise<TaskRow
   const { rows } = await db.query<TaskRow>(
     `WITH t AS (
        INSERT INTO tasks (id, type, status, owner, idempotency_key, request_hash, input_ref, input_bytes, trace_id,
-         callback_url, trace_context)
-       VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10)
+         callback_url, trace_context, rerun_of)
+       VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11)
        ON CONFLICT (owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
        RETURNING *),
      e AS (
@@ -66,6 +102,7 @@ async function insertTask(db: Pool | PoolClient, task: NewTask): Promise<TaskRow
       task.traceId,
       task.callbackUrl ?? null,
       task.traceContext ?? null,
+      task.rerunOf ?? null,
     ],
   );
   return rows[0];
@@ -121,24 +158,45 @@ export class TaskRepository {
   }
 
   async list(q: ListQuery): Promise<TaskRow[]> {
+    const params: unknown[] = [];
+    let where = filterSql(q, params);
+    if (q.after)
+      where += ` AND (created_at, id) < ($${params.push(q.after.createdAt)}, $${params.push(q.after.id)}::uuid)`;
     const { rows } = await this.pool.query<TaskRow>(
-      `SELECT ${COLUMNS} FROM tasks
-       WHERE ($1::text IS NULL OR owner = $1)
-         AND ($2::text IS NULL OR status = $2)
-         AND ($3::text IS NULL OR type = $3)
-         AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5::uuid))
-       ORDER BY created_at DESC, id DESC
-       LIMIT $6`,
-      [
-        q.owner ?? null,
-        q.status ?? null,
-        q.type ?? null,
-        q.after?.createdAt ?? null,
-        q.after?.id ?? null,
-        q.limit,
-      ],
+      `SELECT ${COLUMNS} FROM tasks WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${params.push(q.limit)}`,
+      params,
     );
     return rows;
+  }
+
+  /** How many tasks the filter covers, by status (statuses with none are absent). */
+  async countByStatus(filter: TaskFilter): Promise<Map<TaskStatus, number>> {
+    const params: unknown[] = [];
+    const { rows } = await this.pool.query<{ status: TaskStatus; count: number }>(
+      `SELECT status, count(*)::int AS count FROM tasks WHERE ${filterSql(filter, params)} GROUP BY status`,
+      params,
+    );
+    return new Map(rows.map((r) => [r.status, r.count]));
+  }
+
+  /**
+   * Up to `limit` ids of tasks the filter covers that are in one of `statuses`, oldest first (bulk actions); with
+   * `uncancelled`, only those not asked to stop yet.
+   */
+  async idsIn(
+    filter: TaskFilter,
+    statuses: readonly TaskStatus[],
+    limit: number,
+    uncancelled = false,
+  ): Promise<string[]> {
+    const params: unknown[] = [];
+    const where = filterSql(filter, params) + (uncancelled ? ' AND NOT cancel_requested' : '');
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM tasks WHERE ${where} AND status = ANY($${params.push(statuses)}::text[])
+       ORDER BY created_at, id LIMIT $${params.push(limit)}`,
+      params,
+    );
+    return rows.map((r) => r.id);
   }
 
   async markEnqueued(id: string): Promise<void> {
@@ -189,6 +247,36 @@ export class TaskRepository {
       data: { status: 'cancelled' },
     };
     return { task, event };
+  }
+
+  /**
+   * Puts a failed task back to `queued` for a fresh round of attempts (attempts start again at 1), keeping its
+   * progress; its completion webhook is owed again, and keeps counting deliveries so message ids stay unique. Records
+   * a `log` event saying why and then the `status: queued` event, in the same statement. Undefined unless it was
+   * failed (a concurrent retry, or retention, got there first).
+   */
+  async requeueFailed(
+    id: string,
+    note: { message: string; data: Record<string, unknown> },
+  ): Promise<TaskEventRow[] | undefined> {
+    const { rows } = await this.pool.query<{ events: EventJsonRow[] }>(
+      `WITH u AS (
+         UPDATE tasks SET status = 'queued', error = NULL, finished_at = NULL, attempts = 0, cancel_requested = false,
+           heartbeat_at = NULL, enqueued_at = NULL, updated_at = now(), callback_state = NULL, callback_due_at = NULL,
+           callback_error = NULL
+         WHERE id = $1 AND status = 'failed'
+         RETURNING id, (SELECT COALESCE(MAX(seq), 0) FROM task_events WHERE task_id = $1) AS last_seq),
+       e AS (
+         INSERT INTO task_events (task_id, seq, type, level, message, data)
+         SELECT id, last_seq + 1, 'log', 'info', $2, $3::jsonb FROM u
+         UNION ALL
+         SELECT id, last_seq + 2, 'status', NULL, NULL, '{"status": "queued"}'::jsonb FROM u
+         RETURNING task_id AS "taskId", seq::int AS seq, at, type, level, message, data)
+       SELECT COALESCE((SELECT json_agg(e ORDER BY e.seq) FROM e), '[]'::json) AS events FROM u`,
+      [id, note.message, JSON.stringify(note.data)],
+    );
+    const row = rows[0];
+    return row && row.events.map((e) => ({ ...e, at: new Date(e.at) }));
   }
 
   /** Moves a queued (or continuing) task to running for `attempt`; undefined when it is finished already. */

@@ -1,22 +1,15 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { triggers } from '../../functions/app/triggers';
 import { startLocalHost, type LocalHost } from '../../local-dev/host';
+import { freePort } from '../../local-dev/services/ports';
 import { findRepoRoot } from '../../local-dev/services/repo-root';
 import { startAppStack, type AppStack } from '../support/app-stack';
 
-/** A port that was free a moment ago (the app's allowlist must name ports before anything listens on them). */
-export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
+// A port that was free a moment ago: the app's allowlist must name ports before anything listens on them.
+export { freePort };
 
 export interface SmokeStack {
   stack: AppStack;

@@ -143,6 +143,7 @@ export class FakeTasks {
       callbackAttempts: 0,
       callbackDueAt: null,
       callbackError: null,
+      rerunOf: null,
       ...overrides,
     };
     this.rows.set(row.id, row);

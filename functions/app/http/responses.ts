@@ -1,4 +1,5 @@
 import type { HttpResponseInit } from '@azure/functions';
+import { Readable } from 'node:stream';
 import type { Problem } from '../../contract/api-schemas';
 
 const TITLES: Record<number, string> = {
@@ -72,4 +73,23 @@ export function text(
   cacheControl = 'no-cache',
 ): HttpResponseInit {
   return { status, headers: { 'content-type': contentType, 'cache-control': cacheControl }, body };
+}
+
+/**
+ * A JSON blob as the response body, streamed (never held in memory). The blobs it serves never change once written (a
+ * result, an input), so the client may cache them.
+ */
+export function streamedJson(content: { stream: NodeJS.ReadableStream; length?: number }): HttpResponseInit {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'cache-control': 'private, max-age=3600',
+  };
+  if (content.length !== undefined) headers['content-length'] = String(content.length);
+  return {
+    status: 200,
+    headers,
+    body: Readable.toWeb(
+      Readable.from(content.stream as AsyncIterable<Uint8Array>),
+    ) as ReadableStream<Uint8Array>,
+  };
 }

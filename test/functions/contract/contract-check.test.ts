@@ -23,8 +23,11 @@ const task = {
     events: `/api/tasks/${TASK_ID}/events`,
     result: `/api/tasks/${TASK_ID}/result`,
     cancel: `/api/tasks/${TASK_ID}`,
+    input: `/api/tasks/${TASK_ID}/input`,
+    steps: `/api/tasks/${TASK_ID}/steps`,
   },
   callback: null,
+  rerunOf: null,
 };
 
 const ref = (name: string) => ({

@@ -9,6 +9,8 @@ import type { LocalHost } from '../../../local-dev/host';
 import { APIKEY_SETTINGS, keysCli } from '../../support/api-keys';
 import { startAppHost } from '../../support/app-host';
 import { startAppStack, type AppStack } from '../../support/app-stack';
+import { appServices } from '../../../functions/app/app-services';
+import { CONTAINERS } from '../../../functions/storage/blob-store';
 import { ContractChecker, isJson, type OpenApi } from './contract-check';
 
 /** Documented responses this test cannot bring about, and why. */
@@ -17,6 +19,10 @@ const UNREACHED = new Map([
   ['POST /api/uploads 503', 'needs Redis down'],
   ['GET /api/health/ready 503', 'needs a dependency down'],
   ['DELETE /api/admin/dead-letters/{sequenceNumber} 409', "needs another receiver's lock on the dead letter"],
+  ['POST /api/tasks/{id}/retry 503', 'needs Redis down'],
+  ['POST /api/tasks/{id}/rerun 503', 'needs Redis down'],
+  ['POST /api/tasks/bulk/cancel 503', 'needs Redis down'],
+  ['POST /api/tasks/bulk/retry 503', 'needs Redis down'],
 ]);
 
 /** Low, so that spending a caller's budget takes few requests; above what one caller of this test reads. */
@@ -30,7 +36,7 @@ describe('every JSON response of the API matches its schema in the OpenAPI docum
   let host: LocalHost;
   let checker: ContractChecker;
   let document: OpenApi;
-  const keys = { alice: '', admin: '', spender: '' };
+  const keys = { alice: '', carol: '', admin: '', spender: '' };
   let checked = 0;
 
   interface Call {
@@ -92,6 +98,7 @@ describe('every JSON response of the API matches its schema in the OpenAPI docum
     keys.alice = (await keysCli('create', '--owner', `alice-${run}`)).key;
     keys.admin = (await keysCli('create', '--owner', `ops-${run}`, '--role', 'admin')).key;
     keys.spender = (await keysCli('create', '--owner', `spender-${run}`)).key;
+    keys.carol = (await keysCli('create', '--owner', `carol-${run}`)).key;
     document = (await (await fetch(`${host.url}/api/openapi.json`)).json()) as OpenApi;
     checker = new ContractChecker(document);
     // The document is a response too.
@@ -159,6 +166,66 @@ describe('every JSON response of the API matches its schema in the OpenAPI docum
     await api(404, 'DELETE', `/api/tasks/${UNKNOWN_ID}`, alice);
 
     await api(406, 'GET', '/api/events', alice);
+  });
+
+  it('tasks: input, steps, counts, retry, rerun, bulk cancel and retry', async () => {
+    const carol = { key: keys.carol };
+    const make = async (input: object) =>
+      (await api(202, 'POST', '/api/tasks', { ...carol, body: { type: 'simulate', input } })).id as string;
+    const failed = await make({ steps: 2, stepMs: 0, failAtStep: 1, failMode: 'permanent' });
+    await work(failed);
+    const queued = await make({ steps: 1, stepMs: 0 });
+
+    await api(200, 'GET', `/api/tasks/${failed}/input`, carol);
+    await api(400, 'GET', '/api/tasks/not-a-uuid/input', carol);
+    await api(404, 'GET', `/api/tasks/${UNKNOWN_ID}/input`, carol);
+    const steps = await api(200, 'GET', `/api/tasks/${failed}/steps`, carol);
+    assert.deepEqual(
+      (steps.items as Array<{ name: string; status: string }>).map((s) => `${s.name} ${s.status}`),
+      ['step-0 succeeded', 'step-1 failed'],
+    );
+    await api(400, 'GET', '/api/tasks/not-a-uuid/steps', carol);
+    await api(404, 'GET', `/api/tasks/${UNKNOWN_ID}/steps`, carol);
+
+    const counts = await api(200, 'GET', '/api/tasks/counts?type=simulate', carol);
+    assert.equal(counts.total, 2);
+    await api(400, 'GET', '/api/tasks/counts?status=failed', carol);
+
+    const rerunKey = { ...carol, headers: { 'idempotency-key': 'contract-rerun' } };
+    const rerun = await api(202, 'POST', `/api/tasks/${failed}/rerun`, rerunKey);
+    assert.equal(rerun.rerunOf, failed);
+    await api(200, 'POST', `/api/tasks/${failed}/rerun`, rerunKey);
+    await api(409, 'POST', `/api/tasks/${queued}/rerun`, rerunKey);
+    await api(400, 'POST', `/api/tasks/${failed}/rerun`, {
+      ...carol,
+      headers: { 'idempotency-key': 'not visible' },
+    });
+    await api(404, 'POST', `/api/tasks/${UNKNOWN_ID}/rerun`, carol);
+    // The input is checked again: one that no longer fits the type's schema (written here by hand) is a 422.
+    const { blobs } = appServices();
+    await blobs.putJson(CONTAINERS.payloads, `${queued}.json`, Buffer.from('{"steps": -1}'), true);
+    await api(422, 'POST', `/api/tasks/${queued}/rerun`, carol);
+    await blobs.delete(`${CONTAINERS.payloads}/${queued}.json`);
+    await api(410, 'POST', `/api/tasks/${queued}/rerun`, carol);
+    await api(410, 'GET', `/api/tasks/${queued}/input`, carol);
+
+    await api(202, 'POST', `/api/tasks/${failed}/retry`, carol);
+    await api(409, 'POST', `/api/tasks/${failed}/retry`, carol);
+    await api(400, 'POST', '/api/tasks/not-a-uuid/retry', carol);
+    await api(404, 'POST', `/api/tasks/${UNKNOWN_ID}/retry`, carol);
+
+    for (const action of ['cancel', 'retry']) {
+      const path = `/api/tasks/bulk/${action}`;
+      const result = await api(200, 'POST', path, {
+        ...carol,
+        body: { filter: { idPrefix: queued.slice(0, 8) } },
+      });
+      assert.equal(result.action, action);
+      await api(400, 'POST', path, { ...carol, rawBody: '{' });
+      await api(413, 'POST', path, { ...carol, rawBody: `"${'x'.repeat(20_000)}"` });
+      await api(415, 'POST', path, { ...carol, rawBody: '{}', headers: { 'content-type': 'text/plain' } });
+      await api(422, 'POST', path, { ...carol, body: { filter: { idPrefix: 'xyz' } } });
+    }
   });
 
   it('stream tokens, uploads, task types, health', async () => {

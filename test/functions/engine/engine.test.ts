@@ -192,6 +192,7 @@ describe('durable engine (invariants of design §4)', () => {
       assert.deepEqual(task.error, {
         code: 'permanent_failure',
         message: 'simulated permanent failure at step 1',
+        step: 'step-1',
       });
       const dead = await deadLetters(stack);
       assert.ok(

@@ -12,6 +12,9 @@ import {
 } from '../../../functions/storage/checkpoint-store';
 import { startAppStack, type AppStack } from '../../support/app-stack';
 
+/** When and where a step ran, as the engine passes it. */
+const timing = (slice = 0, attempt = 1, startedAt = new Date()) => ({ startedAt, slice, attempt });
+
 describe('checkpoint store (Table storage on Azurite)', () => {
   let stack: AppStack;
   let store: CheckpointStore;
@@ -30,7 +33,7 @@ describe('checkpoint store (Table storage on Azurite)', () => {
     const b = await store.acquire(task, 'b', 10_000);
     assert.ok(b, 'an expired lease may be taken over');
     // The old holder can no longer checkpoint or renew.
-    await assert.rejects(store.commitStep(a, 'late', 1), LeaseLostError);
+    await assert.rejects(store.commitStep(a, 'late', 1, timing()), LeaseLostError);
     await assert.rejects(store.renew(a, 1_000), LeaseLostError);
     assert.deepEqual([...(await store.completedSteps(task)).keys()], []);
   });
@@ -40,12 +43,49 @@ describe('checkpoint store (Table storage on Azurite)', () => {
     const lease = await store.acquire(task, 'w', 10_000);
     assert.ok(lease);
     const big = { rows: 'y'.repeat(200_000) };
-    await store.commitStep(lease, 'page-1', { n: 1 });
-    await store.commitStep(lease, 'page/2?#', big);
+    await store.commitStep(lease, 'page-1', { n: 1 }, timing());
+    await store.commitStep(lease, 'page/2?#', big, timing());
     await store.renew(lease, 10_000);
     const steps = await store.completedSteps(task);
     assert.deepEqual(steps.get('page-1'), { n: 1 });
     assert.deepEqual(steps.get('page/2?#'), big, 'odd names and a 200 kB result round-trip');
+  });
+
+  it('records when, in which slice and attempt each step ran and its stored size, and the step in flight at a heartbeat', async () => {
+    const task = randomUUID();
+    const first = await store.acquire(task, 'w1', 10_000);
+    assert.ok(first);
+    const startedAt = new Date(Date.now() - 1_500);
+    await store.commitStep(first, 'fetch', { rows: 3 }, timing(0, 1, startedAt));
+    await store.release(first, 1);
+    const second = await store.acquire(task, 'w2', 10_000);
+    assert.ok(second);
+    await store.commitStep(second, 'large', { pad: 'p'.repeat(40_000) }, timing(1, 2));
+    const parseStarted = new Date();
+    await store.renew(second, 10_000, { name: 'parse', startedAt: parseStarted });
+
+    const records = await store.stepRecords(task);
+    const byName = new Map(records.completed.map((step) => [step.name, step]));
+    const fetched = byName.get('fetch');
+    assert.ok(fetched);
+    assert.equal(fetched.startedAt?.toISOString(), startedAt.toISOString());
+    assert.ok(fetched.finishedAt && fetched.finishedAt.getTime() >= startedAt.getTime() + 1_500);
+    assert.deepEqual(
+      [fetched.slice, fetched.attempt, fetched.bytes],
+      [0, 1, Buffer.byteLength('{"rows":3}')],
+    );
+    const large = byName.get('large');
+    assert.deepEqual([large?.slice, large?.attempt], [1, 2]);
+    assert.ok((large?.bytes ?? 0) > 40_000, 'the size of a result kept in Blob');
+    assert.deepEqual(records.inFlight, { name: 'parse', startedAt: parseStarted, slice: 1, leaseLive: true });
+
+    // A commit means the step in flight is done; a release means nothing is in flight.
+    await store.commitStep(second, 'parse', null, timing(1, 2, parseStarted));
+    assert.equal((await store.stepRecords(task)).inFlight, undefined);
+    await store.renew(second, 10_000, { name: 'next', startedAt: new Date() });
+    await store.release(second, 2);
+    assert.equal((await store.stepRecords(task)).inFlight, undefined);
+    assert.deepEqual(await store.stepRecords(randomUUID()), { completed: [], inFlight: undefined });
   });
 
   it('keeps loop state across leases, large state through Blob, and the next slice on release', async () => {
@@ -121,7 +161,7 @@ describe('checkpoint store (Table storage on Azurite)', () => {
     const task = randomUUID();
     const lease = await store.acquire(task, 'w', 10_000);
     assert.ok(lease);
-    await store.commitStep(lease, 'big', { pad: 'b'.repeat(40_000) });
+    await store.commitStep(lease, 'big', { pad: 'b'.repeat(40_000) }, timing());
     const { container, names } = await checkpointBlobs(task);
     assert.equal(names.length, 1);
     await container.deleteBlob(names[0]);

@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { HttpRequest, HttpResponseInit } from '@azure/functions';
+import type { TaskRow } from '../../../model/task';
 import { SubmitTaskSchema } from '../../../contract/api-schemas';
 import { handler, type RequestScope } from '../handle';
 import { tooManyActiveTasks } from '../rate-limits';
@@ -16,12 +18,8 @@ const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
 /** POST /api/tasks: accepts a task in milliseconds with 202, a Location and a Retry-After. */
 export const submitTask = handler(
   async ({ request, readJson, services, caller }) => {
-    const idempotencyKey = request.headers.get('idempotency-key') ?? undefined;
-    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-      return problem(400, 'bad-request', 'Idempotency-Key: 1 to 255 visible ASCII characters.', {
-        field: 'Idempotency-Key',
-      });
-    }
+    const idempotencyKey = idempotencyKeyOf(request);
+    if (typeof idempotencyKey === 'object') return idempotencyKey;
     const body = await readJson(services.settings.maxPayloadBytes);
     if (!body.ok) return body.response;
     const parsed = SubmitTaskSchema.safeParse(body.value);
@@ -37,25 +35,44 @@ export const submitTask = handler(
         traceparent: traceparentOf(request.headers.get('traceparent')),
         activeLimit: services.settings.rateLimits.activeTasks,
       });
-      const location = `/api/tasks/${task.id}`;
-      return replayed
-        ? json(200, taskJson(task), { location, 'idempotent-replayed': 'true' })
-        : json(202, taskJson(task), { location, 'retry-after': String(POLL_RETRY_AFTER_SECONDS) });
+      return submitted(task, replayed);
     } catch (err) {
-      if (err instanceof TaskInputError) return invalid(err.errors);
-      if (err instanceof ActiveTasksLimitError) return tooManyActiveTasks(err.limit);
-      if (err instanceof DeadlineExceededError) return dependencyTimeout(err);
-      if (err instanceof IdempotencyConflictError) {
-        return problem(409, 'idempotency-conflict', err.message, {
-          field: 'Idempotency-Key',
-          taskId: err.taskId,
-        });
-      }
-      throw err;
+      return submitFailure(err);
     }
   },
   { limit: 'submit', exempt: reusesIdempotencyKey },
 );
+
+/** The Idempotency-Key header (undefined when absent), or a 400 when it is malformed. */
+export function idempotencyKeyOf(request: HttpRequest): string | undefined | HttpResponseInit {
+  const key = request.headers.get('idempotency-key') ?? undefined;
+  if (key === undefined || IDEMPOTENCY_KEY.test(key)) return key;
+  return problem(400, 'bad-request', 'Idempotency-Key: 1 to 255 visible ASCII characters.', {
+    field: 'Idempotency-Key',
+  });
+}
+
+/** 202 with Location and Retry-After for a new task; 200 marked as a replay for one an Idempotency-Key found. */
+export function submitted(task: TaskRow, replayed: boolean): HttpResponseInit {
+  const location = `/api/tasks/${task.id}`;
+  return replayed
+    ? json(200, taskJson(task), { location, 'idempotent-replayed': 'true' })
+    : json(202, taskJson(task), { location, 'retry-after': String(POLL_RETRY_AFTER_SECONDS) });
+}
+
+/** The answer to an error a submit can throw (a submit or a rerun); anything else is rethrown. */
+export function submitFailure(err: unknown): HttpResponseInit {
+  if (err instanceof TaskInputError) return invalid(err.errors);
+  if (err instanceof ActiveTasksLimitError) return tooManyActiveTasks(err.limit);
+  if (err instanceof DeadlineExceededError) return dependencyTimeout(err);
+  if (err instanceof IdempotencyConflictError) {
+    return problem(409, 'idempotency-conflict', err.message, {
+      field: 'Idempotency-Key',
+      taskId: err.taskId,
+    });
+  }
+  throw err;
+}
 
 /** A request with an Idempotency-Key the caller used before writes nothing (a replay or a 409), so no limit refuses it. */
 async function reusesIdempotencyKey({ request, services, caller }: RequestScope): Promise<boolean> {
@@ -98,7 +115,7 @@ function canonicalJson(value: unknown): string {
 }
 
 /** The caller's W3C trace context, or a new trace, so the message carries it to the worker. */
-function traceparentOf(header: string | null): string {
+export function traceparentOf(header: string | null): string {
   if (header && TRACEPARENT.test(header) && !/^00-0{32}-/.test(header)) return header;
   return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
 }

@@ -1,8 +1,7 @@
 import { visibleOwner } from '../../../auth/caller';
-import { Readable } from 'node:stream';
 import { TaskIdSchema } from '../../../contract/api-schemas';
 import { badRequest, handler } from '../handle';
-import { problem } from '../responses';
+import { problem, streamedJson } from '../responses';
 import { notFound } from './read-tasks';
 
 /** GET /api/tasks/{id}/result: the result JSON, streamed from Blob. */
@@ -21,16 +20,5 @@ export const getTaskResult = handler(async ({ request, services, caller }) => {
       },
     );
   }
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    'cache-control': 'private, max-age=3600',
-  };
-  if (outcome.length !== undefined) headers['content-length'] = String(outcome.length);
-  return {
-    status: 200,
-    headers,
-    body: Readable.toWeb(
-      Readable.from(outcome.stream as AsyncIterable<Uint8Array>),
-    ) as ReadableStream<Uint8Array>,
-  };
+  return streamedJson(outcome);
 });

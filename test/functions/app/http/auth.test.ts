@@ -143,7 +143,12 @@ describe('AUTH_MODE=apikey: API keys, isolation between callers, admins and stre
       ['GET', `/api/tasks/${id}/events`],
       ['GET', `/api/tasks/${id}/events`, { accept: 'text/event-stream' }],
       ['DELETE', `/api/tasks/${id}`],
+      ['GET', `/api/tasks/${id}/input`],
+      ['GET', `/api/tasks/${id}/steps`],
+      ['POST', `/api/tasks/${id}/retry`],
+      ['POST', `/api/tasks/${id}/rerun`],
     ];
+    const ownerAnswer: Record<string, number> = { DELETE: 409, 'POST retry': 409, 'POST rerun': 202 };
     for (const id of [finished, running]) {
       for (const [method, path, headers] of endpoints(id)) {
         const res = await api(path, keys.bob, { method, headers });
@@ -162,12 +167,21 @@ describe('AUTH_MODE=apikey: API keys, isolation between callers, admins and stre
       items: Array<{ id: string }>;
     };
     assert.ok(!aliceList.items.some((t) => t.id === bobs));
+    // Counts and bulk actions cover the caller's own tasks only, whatever the filter says.
+    const bobCounts = (await (await api('/api/tasks/counts', keys.bob)).json()) as { total: number };
+    assert.equal(bobCounts.total, 1);
+    const bobBulk = await api('/api/tasks/bulk/cancel', keys.bob, {
+      method: 'POST',
+      body: JSON.stringify({ filter: { idPrefix: running.slice(0, 13) } }),
+    });
+    assert.equal(bobBulk.status, 200);
+    assert.deepEqual(((await bobBulk.json()) as { affected: string[] }).affected, []);
 
     // Alice's own task on every endpoint, then the admin on hers and Bob's.
     for (const key of [keys.alice, keys.admin]) {
       for (const [method, path, headers] of endpoints(finished)) {
         const res = await api(path, key, { method, headers });
-        const expected = method === 'DELETE' ? 409 : 200;
+        const expected = ownerAnswer[method === 'POST' ? `POST ${path.split('/').pop()}` : method] ?? 200;
         assert.equal(res.status, expected, `${method} ${path} ${JSON.stringify(headers)}`);
         await res.body?.cancel();
       }

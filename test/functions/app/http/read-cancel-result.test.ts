@@ -160,6 +160,7 @@ describe('reading, listing, cancelling tasks and fetching results', () => {
     assert.deepEqual(failed.error, {
       code: 'permanent_failure',
       message: 'simulated permanent failure at step 1',
+      step: 'step-1',
     });
     assert.equal((await byId(getTaskResult, task.id, 'GET', '/result')).status, 409);
   });

@@ -162,6 +162,37 @@ describe('engine decisions on in-memory ports', () => {
     assert.deepEqual(world.sent, [], 'no retry of either');
   });
 
+  it('names the failed step in the error only when the error came out of that step', async () => {
+    const inStep = taskOf('in-step', async (_input, ctx) => {
+      await ctx.step('fine', () => 1);
+      await ctx.step('parse', () => {
+        throw new PermanentError('bad row 7', 'bad_row');
+      });
+    });
+    const caught = taskOf('caught', async (_input, ctx) => {
+      await ctx
+        .step('optional', () => {
+          throw new Error('not there');
+        })
+        .catch(() => undefined);
+      throw new PermanentError('gave up after the step', 'gave_up');
+    });
+    const world = engineWorld([inStep, caught]);
+    const first = queued(world, 'in-step');
+    await first.run();
+    assert.deepEqual(world.tasks.rows.get(first.task.id)?.error, {
+      code: 'bad_row',
+      message: 'bad row 7',
+      step: 'parse',
+    });
+    const second = queued(world, 'caught');
+    await second.run();
+    assert.deepEqual(world.tasks.rows.get(second.task.id)?.error, {
+      code: 'gave_up',
+      message: 'gave up after the step',
+    });
+  });
+
   it('fails with payload_missing when the claim-check blob is gone', async () => {
     const { definition } = stepsTask(1);
     const world = engineWorld([definition]);
