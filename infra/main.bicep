@@ -55,6 +55,9 @@ param principalName string = empty(deployerUserPrincipalName) ? 'longhaul-deploy
 @allowed(['User', 'ServicePrincipal'])
 param principalType string = empty(deployerUserPrincipalName) ? 'ServicePrincipal' : 'User'
 
+@description('Resource id of an action group the alerts notify (e-mail, SMS, a webhook); empty: they show in the portal only.')
+param alertActionGroupId string = ''
+
 @description('Give the deploying principal data access (Service Bus, Blob, Table, Key Vault, Redis) for local runs against the cloud resources.')
 param grantDeployerAccess bool = true
 
@@ -176,6 +179,28 @@ module monitoring 'app/monitoring.bicep' = {
     tags: tags
     identityPrincipalId: identity.outputs.principalId
     deployer: deployerAccess
+  }
+}
+
+module alerts 'app/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    applicationInsightsResourceId: monitoring.outputs.resourceId
+    location: location
+    tags: tags
+    namePrefix: 'longhaul-${resourceToken}'
+    actionGroupResourceId: alertActionGroupId
+  }
+}
+
+module workbook 'app/workbook.bicep' = {
+  name: 'workbook'
+  scope: rg
+  params: {
+    applicationInsightsResourceId: monitoring.outputs.resourceId
+    location: location
+    tags: tags
   }
 }
 

@@ -37,7 +37,7 @@ export class AdminService {
     const [rows, queue, oldest, silent] = await Promise.all([
       admin.countByTypeAndStatus(),
       inspector.count(QUEUE_COUNT_LIMIT),
-      admin.oldestQueued(),
+      repository.oldestQueued(),
       repository.staleRunning(this.deps.stallSeconds, STALLED_LIMIT),
     ]);
     const byStatus = zeroCounts();

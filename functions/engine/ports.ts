@@ -34,6 +34,7 @@ export interface EnginePorts {
     | 'finish'
     | 'staleQueued'
     | 'staleRunning'
+    | 'oldestQueued'
   >;
   taskEvents: Pick<EventRepository, 'append' | 'page' | 'lastSeq'>;
   callbacks: Pick<CallbackRepository, 'takeOverdue'>;

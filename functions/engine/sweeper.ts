@@ -1,4 +1,5 @@
 import { describeError } from '../platform/describe-error';
+import { appMetrics } from '../platform/metrics';
 import { messageIds, stallSeconds } from './dispatch';
 import type { EnginePorts } from './ports';
 import type { TaskRow } from '../model/task';
@@ -12,20 +13,29 @@ const CALLBACK_OVERDUE_SECONDS = 120;
 /**
  * Re-drives what fell through (the sweepTasks timer runs it every minute). Queued tasks whose message never left are re-sent; running tasks
  * whose worker went silent and whose lease expired (process killed, continuation lost) get their next slice sent.
- * A task with a live lease is never touched. Completion webhooks whose delivery is overdue are sent again.
+ * A task with a live lease is never touched. Completion webhooks whose delivery is overdue are sent again. Each
+ * re-drive is counted by reason, and the oldest queued task's age is recorded at every run (the alerts' inputs).
  */
 export async function sweep(ports: EnginePorts): Promise<void> {
   const { tasks, callbacks, dispatch, checkpoints, settings, webhooks, log: write } = ports;
   // Each line names its task, and carries the task's trace id: the sweeper's own span is a trace of its own.
   const log = (level: 'info' | 'warn', task: TaskRow, message: string) =>
     write(level, `sweeper: ${message}`, { taskId: task.id, traceId: task.traceId });
+  const redrives = appMetrics().sweeperRedrives;
+  const oldest = await tasks.oldestQueued();
+  appMetrics().oldestQueuedAge.record(
+    oldest ? Math.max(0, (Date.now() - oldest.createdAt.getTime()) / 1000) : 0,
+  );
   for (const task of await tasks.staleQueued(settings.sweepUnsentSeconds, LOST_SECONDS, BATCH)) {
     try {
-      // Slice 0, unless it ran already: an admin retry puts a failed task back to queued at a later slice.
+      // Slice 0, unless it ran already: a retry puts a failed task back to queued at a later slice.
       const { nextSlice } = await checkpoints.leaseState(task.id);
       const message = { taskId: task.id, slice: nextSlice };
       const sent = await dispatch.enqueue(task, message, { messageId: messageIds.slice(task.id, nextSlice) });
-      if (sent) log('info', task, 're-sent a queued task');
+      if (sent) {
+        redrives.add(1, { reason: task.enqueuedAt ? 'lost' : 'unsent' });
+        log('info', task, 're-sent a queued task');
+      }
     } catch (err) {
       log('warn', task, `could not re-send a queued task: ${describeError(err)}`);
     }
@@ -41,6 +51,7 @@ export async function sweep(ports: EnginePorts): Promise<void> {
         { messageId: messageIds.sweep(task.id, lease.nextSlice, task.heartbeatAt) },
       );
       await tasks.heartbeat(task.id);
+      redrives.add(1, { reason: 'stalled' });
       log('info', task, `re-drove a running task at slice ${lease.nextSlice}`);
     } catch (err) {
       log('warn', task, `could not re-drive a running task: ${describeError(err)}`);
@@ -49,6 +60,7 @@ export async function sweep(ports: EnginePorts): Promise<void> {
   for (const task of await callbacks.takeOverdue(CALLBACK_OVERDUE_SECONDS, CALLBACK_OVERDUE_SECONDS, BATCH)) {
     try {
       await webhooks.resend(task);
+      redrives.add(1, { reason: 'webhook' });
       log('info', task, `re-sent webhook delivery ${task.callbackAttempts + 1}`);
     } catch (err) {
       log('warn', task, `could not re-send the webhook: ${describeError(err)}`);

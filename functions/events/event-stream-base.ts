@@ -1,5 +1,6 @@
 import type { TaskRow } from '../model/task';
 import { describeError } from '../platform/describe-error';
+import { appMetrics } from '../platform/metrics';
 import type { EventRepository } from '../storage/event-repository';
 import type { TaskRepository } from '../storage/task-repository';
 import type { SubscriptionHub } from './subscription-hub';
@@ -150,6 +151,7 @@ export abstract class EventStreamBase {
   /** The next poll tries again; the operator learns why events may arrive late. */
   protected catchUpFailed(err: unknown): void {
     this.catchUpOwed = true;
+    appMetrics().sseErrors.add(1, { kind: 'catch_up_failed' });
     this.sink.warn(
       `reading missed events from Postgres failed (retried at the next poll): ${describeError(err)}`,
     );

@@ -17,7 +17,13 @@ export interface AppMetrics {
   checkpointLatency: Histogram;
   leaseTakeovers: Counter;
   sseOpenStreams: UpDownCounter;
+  /** Event streams that failed (`kind: stream_failed`) or could not read missed events (`kind: catch_up_failed`). */
+  sseErrors: Counter;
   fanoutLatency: Histogram;
+  /** What the sweeper re-drove, by `reason`: `unsent`, `lost`, `stalled`, `webhook`. */
+  sweeperRedrives: Counter;
+  /** Age of the oldest queued task, recorded at each sweep (0 when none is queued). */
+  oldestQueuedAge: Histogram;
 }
 
 let instruments: AppMetrics | undefined;
@@ -63,6 +69,16 @@ export function appMetrics(): AppMetrics {
     }),
     sseOpenStreams: meter.createUpDownCounter('longhaul.sse.open_streams', {
       description: 'Server-Sent Events streams open in this process',
+    }),
+    sseErrors: meter.createCounter('longhaul.sse.errors', {
+      description: 'Event streams that failed, or could not read the events they missed, by kind',
+    }),
+    sweeperRedrives: meter.createCounter('longhaul.sweeper.redrives', {
+      description: 'Tasks and webhook deliveries the sweeper sent again, by reason',
+    }),
+    oldestQueuedAge: meter.createHistogram('longhaul.tasks.oldest_queued_age', {
+      description: 'Age of the oldest queued task, at each sweep',
+      unit: 's',
     }),
     fanoutLatency: meter.createHistogram('longhaul.progress.fanout_latency', {
       description: 'Time from an event being recorded to its arrival at a process with streams on it',

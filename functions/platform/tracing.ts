@@ -27,6 +27,8 @@ export const ATTR = {
   slice: 'longhaul.slice',
   attempt: 'longhaul.attempt',
   step: 'longhaul.step',
+  /** On the first slice's span: milliseconds from submit to the slice starting (exact percentiles in App Insights). */
+  queueWaitMs: 'longhaul.queue_wait_ms',
 } as const;
 
 /**

@@ -29,13 +29,6 @@ export class AdminRepository {
     return rows;
   }
 
-  async oldestQueued(): Promise<{ id: string; createdAt: Date } | undefined> {
-    const { rows } = await this.pool.query<{ id: string; createdAt: Date }>(
-      `SELECT id, created_at AS "createdAt" FROM tasks WHERE status = 'queued' ORDER BY created_at, id LIMIT 1`,
-    );
-    return rows[0];
-  }
-
   /** The statuses of the given tasks (absent ids are missing from the map). */
   async statuses(ids: string[]): Promise<Map<string, TaskStatus>> {
     const { rows } = await this.pool.query<{ id: string; status: TaskStatus }>(

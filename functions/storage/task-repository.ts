@@ -308,6 +308,14 @@ export class TaskRepository {
     return rows[0]?.c ?? false;
   }
 
+  /** The queued task submitted longest ago. */
+  async oldestQueued(): Promise<{ id: string; createdAt: Date } | undefined> {
+    const { rows } = await this.pool.query<{ id: string; createdAt: Date }>(
+      `SELECT id, created_at AS "createdAt" FROM tasks WHERE status = 'queued' ORDER BY created_at, id LIMIT 1`,
+    );
+    return rows[0];
+  }
+
   /** Running tasks whose worker has not been heard from for `silentSeconds`. */
   async staleRunning(silentSeconds: number, limit: number): Promise<TaskRow[]> {
     const { rows } = await this.pool.query<TaskRow>(

@@ -40,3 +40,4 @@ module applicationInsights 'br/public:avm/res/insights/component:0.7.1' = {
 // Not a credential while local auth is disabled (ingestion needs an Entra token); Functions reads it to find the endpoint.
 output connectionString string = applicationInsights.outputs.connectionString
 output name string = applicationInsights.outputs.name
+output resourceId string = applicationInsights.outputs.resourceId

@@ -37,6 +37,8 @@ const RAW_RESOURCES: Record<string, string> = {
   // After the module's own: it creates its assignments in parallel, which Azure Managed Redis rejects.
   'infra/app/redis.bicep:deployerAccessPolicy':
     'Microsoft.Cache/redisEnterprise/databases/accessPolicyAssignments',
+  // No Azure Verified Module covers workbooks.
+  'infra/app/workbook.bicep:workbook': 'Microsoft.Insights/workbooks',
 };
 
 const AVM_REFERENCE = /^br\/public:avm\/(res|ptn|utl)\/[a-z0-9-]+\/[a-z0-9-]+(\/[a-z0-9-]+)*:\d+\.\d+\.\d+$/;

@@ -207,6 +207,11 @@ export class FakeTasks {
       .map((t) => ({ ...t }));
   }
 
+  async oldestQueued() {
+    const queued = [...this.rows.values()].filter((t) => t.status === 'queued');
+    return queued.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())[0];
+  }
+
   /** Every running task: as above, the silence window is the SQL's. */
   async staleRunning() {
     return [...this.rows.values()].filter((t) => t.status === 'running').map((t) => ({ ...t }));

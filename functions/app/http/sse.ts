@@ -136,6 +136,7 @@ export function sseResponse(
         },
       });
       source.start().catch((err: unknown) => {
+        appMetrics().sseErrors.add(1, { kind: 'stream_failed' });
         log.error(`failed: ${describeError(err)}`);
         source?.stop();
       });
