@@ -99,4 +99,15 @@ export const api = {
     return response.blob();
   },
   createUpload: (body) => request('POST', '/api/uploads', body),
+  input: (id) => request('GET', `${taskPath(id)}/input`),
+  steps: (id) => request('GET', `${taskPath(id)}/steps`),
+  retry: (id) => request('POST', `${taskPath(id)}/retry`),
+  rerun: (id) => request('POST', `${taskPath(id)}/rerun`),
+  /** `query`: type, idPrefix, createdAfter, createdBefore; empty values are left out. */
+  counts: (query) =>
+    request('GET', `/api/tasks/counts?${new URLSearchParams(Object.entries(query).filter(([, v]) => v))}`),
+  adminStats: () => request('GET', '/api/admin/stats'),
+  deadLetters: () => request('GET', '/api/admin/dead-letters?limit=100'),
+  removeDeadLetter: (sequenceNumber) =>
+    request('DELETE', `/api/admin/dead-letters/${encodeURIComponent(sequenceNumber)}`),
 };

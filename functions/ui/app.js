@@ -6,6 +6,7 @@ import { LiveStream, onConnectionState } from './live.js';
 import { newTaskForm } from './new-task.js';
 import { taskList } from './task-list.js';
 import { taskView } from './task-view.js';
+import { adminView } from './admin-view.js';
 
 const CONNECTION = {
   connecting: ['Connecting…', 'Opening the live event stream.'],
@@ -53,7 +54,7 @@ function route(types, moveFocus) {
   if (location.hash && !location.hash.startsWith('#/')) return;
   view?.destroy();
   const match = TASK_ROUTE.exec(location.hash);
-  view = match ? taskView(match[1]) : homeView(types);
+  view = match ? taskView(match[1]) : location.hash === '#/admin' ? adminView() : homeView(types);
   main.replaceChildren(view.element);
   if (moveFocus) focusHeading(main);
 }

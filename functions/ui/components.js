@@ -75,3 +75,43 @@ export function card(id, title, { className = '', aside, hidden = false } = {}, 
     ...children,
   );
 }
+
+/** A cell's content: numbers in the reader's locale, nodes as they are, nothing for null. */
+function cellContent(value) {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'number') return value.toLocaleString(undefined, { maximumFractionDigits: 3 });
+  return value instanceof Node ? value : String(value);
+}
+
+/** A table in a scrollable region named `label`; `rows` are arrays of cells, in the order of `columns`. */
+export function dataTable(label, columns, rows, caption) {
+  return h(
+    'div',
+    { class: 'table-scroll', tabindex: 0, role: 'region', 'aria-label': label },
+    h(
+      'table',
+      { class: 'data-table' },
+      caption ? h('caption', {}, caption) : undefined,
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          columns.map((c) => h('th', { scope: 'col' }, c)),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        rows.map((row) =>
+          h(
+            'tr',
+            {},
+            row.map((cell) => h('td', {}, cellContent(cell))),
+          ),
+        ),
+      ),
+    ),
+  );
+}

@@ -23,3 +23,18 @@ export function focusHeading(root) {
 export function withCode(text) {
   return text.split('`').map((part, i) => (i % 2 === 1 ? h('code', {}, part) : part));
 }
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/**
+ * An SVG element, as `h` builds HTML ones: geometry goes in attributes (`x`, `width`), never in `style`, so charts
+ * need no inline styles and the page's Content-Security-Policy stays strict.
+ */
+export function svg(tag, attributes = {}, ...children) {
+  const element = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value !== undefined && value !== null && value !== false) element.setAttribute(name, String(value));
+  }
+  element.append(...children.flat(Infinity).filter((c) => c !== undefined && c !== null && c !== false));
+  return element;
+}

@@ -1,7 +1,7 @@
 import { api } from './api.js';
 import { card, setBadge, statusBadge, taskProgress, timeOf } from './components.js';
 import { h } from './dom.js';
-import { applyEvent, shortId, STATUSES } from './task-model.js';
+import { applyEvent, duration, failureText, shortId, STATUSES } from './task-model.js';
 
 const PAGE_SIZE = 20;
 /** Events come in bursts (a new task, several finishing at once): one reload for a burst. */
@@ -10,6 +10,8 @@ const REFRESH_DELAY_MS = 250;
 function taskRow(task) {
   const badge = statusBadge(task.status);
   const progress = taskProgress(`Progress of ${task.type} ${shortId(task.id)}`);
+  const meta = h('p', { class: 'task-meta' });
+  const failure = h('p', { class: 'task-failure', hidden: true });
   const element = h(
     'li',
     { class: 'task-item', 'data-task-id': task.id },
@@ -26,7 +28,8 @@ function taskRow(task) {
       badge,
     ),
     progress.element,
-    h('p', { class: 'task-meta' }, 'Created ', timeOf(task.createdAt)),
+    meta,
+    failure,
   );
   const row = {
     task,
@@ -35,6 +38,12 @@ function taskRow(task) {
       row.task = next;
       setBadge(badge, next.status);
       progress.update(next);
+      const took = next.finishedAt
+        ? ` · took ${duration(Date.parse(next.finishedAt) - Date.parse(next.createdAt))}`
+        : '';
+      meta.replaceChildren('Created ', timeOf(next.createdAt), took);
+      failure.hidden = !next.error;
+      failure.textContent = next.error ? failureText(next.error) : '';
     },
     tick: progress.tick,
   };

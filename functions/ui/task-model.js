@@ -70,3 +70,8 @@ export function describeEvent(event) {
 }
 
 export const shortId = (id) => id.slice(0, 8);
+
+/** Why a task failed, in one line: its code, message and the step it failed in. */
+export function failureText(error) {
+  return `${error.code}: ${error.message}${error.step ? ` (in step ${error.step})` : ''}`;
+}

@@ -1,80 +1,15 @@
 import { api, hasCredential, resultUrl, streamUrl, taskEventsUrl } from './api.js';
-import { card, setBadge, statusBadge, taskProgress, timeOf } from './components.js';
+import { stepTimeline } from './charts.js';
+import { card, dataTable, setBadge, statusBadge, taskProgress, timeOf } from './components.js';
 import { h } from './dom.js';
+import { resultView } from './result-views.js';
 import { LiveStream } from './live.js';
-import { applyEvent, describeEvent, FINISHED, shortId } from './task-model.js';
+import { applyEvent, describeEvent, duration, failureText, FINISHED, shortId } from './task-model.js';
 
 /** Longer results are cut in the page (the download has it all). */
 const MAX_SHOWN_CHARS = 200_000;
-const MAX_TABLE_ROWS = 500;
-/** Columns a crawl's page table shows first, when its pages have them. */
-const PAGE_COLUMNS = ['url', 'status', 'title', 'words', 'links', 'error'];
-
-const isScalar = (v) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
-
-/** A page's scalar fields, and those of its nested objects one level down (`summary.title`). */
-function flatten(page) {
-  const out = {};
-  for (const [key, value] of Object.entries(page)) {
-    if (isScalar(value)) out[key] = value;
-    else if (value && typeof value === 'object' && !Array.isArray(value)) {
-      for (const [inner, v] of Object.entries(value)) if (isScalar(v)) out[`${key}.${inner}`] = v;
-    }
-  }
-  return out;
-}
-
-/** A table of a crawl's pages (a result with a `pages` array, as `scrape` returns), else nothing. */
-function pagesTable(result) {
-  const pages = Array.isArray(result?.pages) ? result.pages.filter((p) => p && typeof p === 'object') : [];
-  if (pages.length === 0) return undefined;
-  const rows = pages.slice(0, MAX_TABLE_ROWS).map(flatten);
-  const keys = [...new Set(rows.slice(0, 50).flatMap(Object.keys))];
-  const rank = (key) => {
-    const i = PAGE_COLUMNS.indexOf(key.split('.').pop());
-    return i === -1 ? PAGE_COLUMNS.length : i;
-  };
-  const columns = keys.sort((a, b) => rank(a) - rank(b)).slice(0, 6);
-  const cell = (key, value) => {
-    if (key === 'url' && typeof value === 'string' && /^https?:\/\//.test(value)) {
-      return h('a', { href: value, rel: 'noopener noreferrer' }, value);
-    }
-    return value === undefined || value === null ? '' : String(value);
-  };
-  return h(
-    'div',
-    { class: 'table-scroll', tabindex: 0, role: 'region', 'aria-label': 'Crawled pages' },
-    h(
-      'table',
-      { class: 'pages' },
-      h(
-        'caption',
-        {},
-        `Pages (${pages.length}${pages.length > MAX_TABLE_ROWS ? `, first ${MAX_TABLE_ROWS} shown` : ''})`,
-      ),
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          columns.map((c) => h('th', { scope: 'col' }, c)),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        rows.map((row) =>
-          h(
-            'tr',
-            {},
-            columns.map((c) => h('td', {}, cell(c, row[c]))),
-          ),
-        ),
-      ),
-    ),
-  );
-}
+/** How often the steps are read again while the task runs: the worker records the step in flight at each heartbeat. */
+const STEPS_REFRESH_MS = 3_000;
 
 function detail(term, ...value) {
   return [h('dt', {}, term), h('dd', {}, ...value)];
@@ -97,6 +32,18 @@ export function taskView(id) {
   const badge = statusBadge('queued');
   badge.hidden = true;
   const cancelButton = h('button', { type: 'button', class: 'danger', hidden: true }, 'Cancel task…');
+  const retryButton = h('button', { type: 'button', hidden: true }, 'Retry from the failed step');
+  const rerunButton = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Run again');
+  const inputBody = h('pre', { class: 'input-json', tabindex: 0, 'aria-label': 'Input as JSON' }, 'Loading…');
+  const inputCard = card(
+    'input-heading',
+    'Input',
+    {},
+    h('details', {}, h('summary', {}, 'The input the task was accepted with'), inputBody),
+  );
+  const stepsBody = h('div', { class: 'steps' });
+  const stepsCard = card('steps-heading', 'Steps', { hidden: true }, stepsBody);
+  let stepsLoadedAt = 0;
   const notice = h('p', { class: 'form-notice', role: 'status' });
   const progress = taskProgress('Task progress');
   const details = h('dl', { class: 'details' });
@@ -147,11 +94,18 @@ export function taskView(id) {
     'article',
     { class: 'task-view' },
     h('p', { class: 'back' }, h('a', { href: '#/' }, '← All tasks')),
-    h('div', { class: 'task-head' }, heading, badge, cancelButton),
+    h(
+      'div',
+      { class: 'task-head' },
+      heading,
+      badge,
+      h('div', { class: 'actions' }, retryButton, rerunButton, cancelButton),
+    ),
     notice,
     h('section', { class: 'card', 'aria-label': 'Progress' }, progress.element),
     errorCard,
     resultCard,
+    stepsCard,
     h(
       'div',
       { class: 'columns' },
@@ -159,6 +113,7 @@ export function taskView(id) {
       card('logs-heading', 'Logs', {}, logs, noLogs),
     ),
     card('details-heading', 'Details', {}, details),
+    inputCard,
     dialog,
   );
 
@@ -171,6 +126,8 @@ export function taskView(id) {
     cancelButton.hidden = finished;
     cancelButton.disabled = task.cancelRequested;
     cancelButton.textContent = task.cancelRequested ? 'Cancellation requested' : 'Cancel task…';
+    retryButton.hidden = task.status !== 'failed';
+    rerunButton.hidden = false;
     progress.update(task);
     const when = (iso) => (iso ? timeOf(iso) : '—');
     details.replaceChildren(
@@ -181,6 +138,15 @@ export function taskView(id) {
       ...detail('Finished', when(task.finishedAt)),
       // Each retry after a transient failure is a new attempt; the timeline has the reasons.
       ...detail('Attempts', String(task.attempts)),
+      ...(task.finishedAt
+        ? detail('Took', duration(Date.parse(task.finishedAt) - Date.parse(task.createdAt)))
+        : []),
+      ...(task.rerunOf
+        ? detail(
+            'Rerun of',
+            h('a', { href: `#/tasks/${task.rerunOf}` }, h('code', {}, shortId(task.rerunOf))),
+          )
+        : []),
       ...detail('Cancel requested', task.cancelRequested ? 'yes' : 'no'),
       ...(task.callback
         ? detail(
@@ -192,7 +158,15 @@ export function taskView(id) {
         : []),
     );
     errorCard.hidden = !task.error;
-    if (task.error) errorText.replaceChildren(h('code', {}, task.error.code), ' ', task.error.message);
+    if (task.error) {
+      errorText.replaceChildren(
+        h('code', {}, task.error.code),
+        ' ',
+        task.error.message,
+        ...(task.error.step ? [' (in step ', h('code', {}, task.error.step), ')'] : []),
+      );
+      errorText.title = failureText(task.error);
+    }
   };
 
   const addEvent = (event) => {
@@ -245,20 +219,56 @@ export function taskView(id) {
       const result = await api.result(id);
       const json = JSON.stringify(result, null, 2);
       const cut = json.length > MAX_SHOWN_CHARS;
+      const view = resultView(task.type, result);
+      const pre = h(
+        'pre',
+        { class: 'result-json', tabindex: 0, 'aria-label': 'Result as JSON' },
+        cut ? `${json.slice(0, MAX_SHOWN_CHARS)}\n…` : json,
+      );
+      const hint = cut
+        ? h('p', { class: 'hint' }, 'The result is cut here; the download has all of it.')
+        : undefined;
+      // With a view of its own, the JSON is there on demand.
       resultBody.replaceChildren(
-        ...[
-          pagesTable(result),
-          h(
-            'pre',
-            { class: 'result-json', tabindex: 0, 'aria-label': 'Result as JSON' },
-            cut ? `${json.slice(0, MAX_SHOWN_CHARS)}\n…` : json,
-          ),
-          cut ? h('p', { class: 'hint' }, 'The result is cut here; the download has all of it.') : undefined,
-        ].filter(Boolean),
+        ...(view
+          ? [view, h('details', {}, h('summary', {}, 'The result as JSON'), pre, hint)]
+          : [pre, hint]
+        ).filter(Boolean),
       );
     } catch (err) {
       resultBody.replaceChildren(
         h('p', { class: 'form-error' }, `The result could not be read: ${err.message}`),
+      );
+    }
+  };
+
+  /** The steps as a timeline and a table; hidden while the task has none. */
+  const loadSteps = async () => {
+    stepsLoadedAt = Date.now();
+    try {
+      const { items } = await api.steps(id);
+      if (destroyed) return;
+      stepsCard.hidden = items.length === 0;
+      if (items.length === 0) return;
+      stepsBody.replaceChildren(
+        stepTimeline(items),
+        dataTable(
+          'Steps',
+          ['Step', 'Status', 'Attempts', 'Slice', 'Duration', 'Stored'],
+          items.map((step) => [
+            h('code', {}, step.name),
+            statusBadge(step.status),
+            step.attempts,
+            step.slice ?? '—',
+            step.durationMs === null ? '—' : duration(step.durationMs),
+            step.storedBytes === null ? '—' : `${step.storedBytes.toLocaleString()} B`,
+          ]),
+        ),
+      );
+    } catch (err) {
+      stepsCard.hidden = false;
+      stepsBody.replaceChildren(
+        h('p', { class: 'form-error' }, `The steps could not be read: ${err.message}`),
       );
     }
   };
@@ -271,6 +281,7 @@ export function taskView(id) {
       task = await api.task(id);
       if (destroyed) return;
       render();
+      await loadSteps();
       if (task.status === 'succeeded') await loadResult();
     })());
 
@@ -293,6 +304,11 @@ export function taskView(id) {
       return;
     }
     render();
+    api.input(id).then(
+      (input) => (inputBody.textContent = JSON.stringify(input, null, 2)),
+      (err) => (inputBody.textContent = `The input could not be read: ${err.message}`),
+    );
+    void loadSteps();
     for (let page = await api.events(id, 0); !destroyed; page = await api.events(id, lastSeq)) {
       page.items.forEach(addEvent);
       if (!page.nextCursor) break;
@@ -317,6 +333,35 @@ export function taskView(id) {
     stream.start();
   };
 
+  /** Runs an action of a button, disabled meanwhile so a second click cannot send it twice. */
+  const act = async (button, action) => {
+    button.disabled = true;
+    try {
+      await action();
+    } catch (err) {
+      notice.textContent = err.message;
+    } finally {
+      button.disabled = false;
+    }
+  };
+  retryButton.addEventListener('click', () =>
+    act(retryButton, async () => {
+      await api.retry(id);
+      // The same page, started over: the task is queued again, with a new stream.
+      stream?.close();
+      stream = undefined;
+      finishing = undefined;
+      notice.textContent = 'Retrying from the step that failed.';
+      await start();
+    }),
+  );
+  rerunButton.addEventListener('click', () =>
+    act(rerunButton, async () => {
+      const copy = await api.rerun(id);
+      location.hash = `#/tasks/${copy.id}`;
+    }),
+  );
+
   cancelButton.addEventListener('click', () => {
     dialog.returnValue = '';
     dialog.showModal();
@@ -335,7 +380,11 @@ export function taskView(id) {
   start().catch((err) => (notice.textContent = `The task could not be loaded: ${err.message}`));
   return {
     element,
-    tick: (now) => task && progress.tick(now),
+    tick: (now) => {
+      if (!task) return;
+      progress.tick(now);
+      if (task.status === 'running' && now - stepsLoadedAt > STEPS_REFRESH_MS) void loadSteps();
+    },
     destroy() {
       destroyed = true;
       stream?.close();

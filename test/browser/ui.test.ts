@@ -216,6 +216,132 @@ describe('the web UI in a browser', () => {
     },
   );
 
+  it(
+    "shows a failed task's reason and duration, its steps and input; retries it from the failed step and runs it again",
+    TEST_TIMEOUT,
+    async () => {
+      const id = await submitSimulate({ steps: 3, stepMs: 30, failAtStep: 2, failMode: 'permanent' });
+      await waitForTask(stack, id, (t) => t.status === 'failed');
+      await openPage('/');
+      await row(id).locator('.badge', { hasText: 'failed' }).waitFor();
+      assert.equal(
+        await row(id).locator('.task-failure').textContent(),
+        'permanent_failure: simulated permanent failure at step 2 (in step step-2)',
+      );
+      assert.match((await row(id).locator('.task-meta').textContent()) ?? '', /took \d/);
+      await row(id).locator('a.task-link').click();
+      await page.waitForURL(`**/#/tasks/${id}`);
+
+      const stepRows = page.locator('.steps tbody tr');
+      await stepRows.nth(2).waitFor();
+      const cells = async () =>
+        (await stepRows.evaluateAll((rows) =>
+          rows.map((r) =>
+            (r as unknown as { innerText: string }).innerText.split('\t').slice(0, 3).join(' '),
+          ),
+        )) as string[];
+      assert.deepEqual(await cells(), ['step-0 succeeded 1', 'step-1 succeeded 1', 'step-2 failed 1']);
+      assert.equal(await page.locator('svg.step-timeline rect.step-bar').count(), 3);
+      assert.equal(await page.locator('svg.step-timeline rect.step-failed').count(), 1);
+      assert.match((await page.locator('.error-card').textContent()) ?? '', /\(in step step-2\)/);
+      await page.locator('#input-heading + details summary').click();
+      assert.equal(JSON.parse((await page.locator('.input-json').textContent()) ?? '{}').failAtStep, 2);
+      await screenshot(page, 'task-failed-steps');
+
+      // Retry: the completed steps are replayed, the failed one runs again (and fails again: it is permanent).
+      await page.getByRole('button', { name: 'Retry from the failed step' }).click();
+      await page.locator('.form-notice', { hasText: 'Retrying' }).waitFor();
+      await page.waitForFunction((selector) => {
+        const { document } = globalThis as unknown as {
+          document: { querySelector(s: string): { textContent: string } | null };
+        };
+        return document.querySelector(selector)?.textContent?.includes('failed2') ?? false;
+      }, '.steps tbody tr:nth-child(3)');
+      assert.deepEqual(await cells(), ['step-0 succeeded 1', 'step-1 succeeded 1', 'step-2 failed 2']);
+
+      await page.getByRole('button', { name: 'Run again' }).click();
+      await page.waitForURL((url) => /#\/tasks\/[0-9a-f-]{36}$/.test(url.hash) && !url.hash.endsWith(id));
+      await page.locator('.details', { hasText: 'Rerun of' }).waitFor();
+      await page.locator('.task-head .badge', { hasText: 'failed' }).waitFor();
+      await page.locator('#input-heading + details summary').click();
+      assert.equal(JSON.parse((await page.locator('.input-json').textContent()) ?? '{}').failAtStep, 2);
+    },
+  );
+
+  it(
+    'shows a dataset result as a table of its columns and bar charts of top values and group sums',
+    TEST_TIMEOUT,
+    async () => {
+      const csv =
+        'region,product,amount\n' +
+        ['north,apple,3', 'south,pear,5', 'north,pear,2', 'east,apple,7'].join('\n').repeat(1) +
+        '\n';
+      const name = `ui-${Date.now()}/sales.csv`;
+      const blobs = BlobServiceClient.fromConnectionString(stack.settings.TASKS_STORAGE);
+      const container = blobs.getContainerClient('uploads');
+      await container.createIfNotExists();
+      await container.getBlockBlobClient(name).uploadData(Buffer.from(csv));
+      const res = await fetch(`${host.url}/api/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          type: 'dataset',
+          input: { blob: `uploads/${name}`, groupBy: { keys: ['region'], sum: ['amount'] } },
+        }),
+      });
+      assert.equal(res.status, 202, await res.clone().text());
+      const { id } = (await res.json()) as { id: string };
+      await waitForTask(stack, id, (t) => t.status === 'succeeded');
+      await openPage(`/#/tasks/${id}`);
+      await page.locator('.dataset-result').waitFor();
+      assert.match(
+        (await page.locator('.dataset-result .summary').textContent()) ?? '',
+        /^4 rows, \d+ bytes, 3 columns/,
+      );
+      const columns = await page.locator('.dataset-result tbody tr td:first-child').allTextContents();
+      assert.deepEqual(columns, ['region', 'product', 'amount']);
+      const captions = await page.locator('.dataset-result figcaption').allTextContents();
+      assert.ok(captions.includes('Most frequent values of region'), captions.join(' | '));
+      assert.ok(captions.includes('Sum of amount by region'), captions.join(' | '));
+      const sums = page.locator('figure', { hasText: 'Sum of amount by region' });
+      assert.deepEqual(await sums.locator('.chart-label').allTextContents(), ['east', 'north', 'south']);
+      assert.deepEqual(await sums.locator('.chart-value').allTextContents(), ['7', '5', '5']);
+      await screenshot(page, 'dataset-result');
+    },
+  );
+
+  it(
+    'the operations view: counts by status, the queue, dead letters with their reason, retried and deleted',
+    TEST_TIMEOUT,
+    async () => {
+      const id = await submitSimulate({ steps: 1, stepMs: 0, failAtStep: 0, failMode: 'permanent' });
+      await waitForTask(stack, id, (t) => t.status === 'failed');
+      await openPage('/#/admin');
+      const letter = page.locator('.data-table tr', { has: page.locator(`a[href="#/tasks/${id}"]`) }).filter({
+        hasText: 'permanent_failure',
+      });
+      await letter.waitFor({ timeout: 15_000 });
+      assert.match(
+        (await letter.textContent()) ?? '',
+        /slice.*permanent_failure.*simulated permanent failure at step 0.*failed/,
+      );
+      const failedCount = Number(await page.locator('.stat[data-status="failed"] .stat-value').textContent());
+      assert.ok(failedCount >= 1);
+      assert.match((await page.locator('#queue-heading + .details').textContent()) ?? '', /Dead-lettered\d+/);
+      assert.ok(
+        (await page.locator('figure', { hasText: 'Tasks created per hour' }).locator('rect').count()) === 12,
+      );
+      await screenshot(page, 'operations');
+
+      await letter.getByRole('button', { name: 'Retry task' }).click();
+      await page.locator('.form-notice', { hasText: `Task ${id.slice(0, 8)} queued again.` }).waitFor();
+      await waitForTask(stack, id, (t) => t.status === 'failed' && t.attempts === 1);
+      const again = page.locator('.data-table tr', { has: page.locator(`a[href="#/tasks/${id}"]`) });
+      await again.first().getByRole('button', { name: 'Delete' }).click();
+      await page.locator('.form-notice', { hasText: /Dead letter \d+ deleted\./ }).waitFor();
+    },
+  );
+
   it('updates the list from the event stream without reloading', TEST_TIMEOUT, async () => {
     await openPage('/');
     await live();
