@@ -1,4 +1,5 @@
 import { ZodError } from 'zod';
+import { plainMessage } from '../contract/plain-errors';
 import { CONTAINERS, isBlobNotFound } from '../storage/blob-store';
 import { CheckpointBlobMissingError, LeaseLostError, type Lease } from '../storage/checkpoint-store';
 import { withTransientRetry } from '../platform/transient-retry';
@@ -290,7 +291,11 @@ class Slice {
       } else if (caught instanceof PermanentError) {
         await this.fail({ code: caught.code, message: describeError(caught) }, caught);
       } else if (caught instanceof ZodError) {
-        await this.fail({ code: 'invalid_input', message: caught.issues[0]?.message ?? 'invalid input' });
+        const issue = caught.issues[0];
+        const message = issue
+          ? `${issue.path.join('.') || 'input'}: ${plainMessage(issue)}`
+          : 'invalid input';
+        await this.fail({ code: 'invalid_input', message });
       } else {
         await this.retryOrFail(caught);
       }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { OutboundPolicy } from '../outbound/address-policy';
+import { plainMessage } from '../contract/plain-errors';
 import { withDeadline } from '../platform/deadline';
 import { appMetrics } from '../platform/metrics';
 import { activeTraceparent, annotateActiveSpan, ATTR } from '../platform/tracing';
@@ -239,6 +240,6 @@ export class TaskService {
 export function fieldErrors(error: z.ZodError, prefix: string): FieldError[] {
   return error.issues.map((issue) => ({
     path: [prefix, ...issue.path.map(String)].filter(Boolean).join('.'),
-    message: issue.message,
+    message: plainMessage(issue),
   }));
 }

@@ -290,12 +290,16 @@ function jsonField(prop, value, path, required, ctx) {
   };
 }
 
-/** A blob reference, filled in by uploading a file straight to Blob storage, with a progress bar. */
+/**
+ * A blob reference, filled in by uploading a file straight to Blob storage, with a progress bar. The type's example
+ * names a file only as an illustration: the field starts empty (with the example as its placeholder), so a submit
+ * without choosing a file is refused here, not by a task that fails on a file that is not there.
+ */
 function blobField(prop, value, path, required, ctx) {
   const control = h('input', {
     type: 'text',
-    value: value ?? '',
-    placeholder: 'uploads/…',
+    value: '',
+    placeholder: value ? `e.g. ${value} (choose a file below)` : 'uploads/…',
     spellcheck: 'false',
     required,
   });

@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { z } from 'zod';
+import { plainMessage } from '../../contract/plain-errors';
 import { badRequest } from './handle';
 
 /** The query string as an object; a repeated parameter keeps its last value. */
@@ -19,5 +20,5 @@ export function parseQuery<T extends z.ZodType>(
   const field = issue.path.length
     ? issue.path.join('.')
     : String((issue as { keys?: string[] }).keys?.[0] ?? 'query');
-  return { ok: false, response: badRequest(field, issue.message) };
+  return { ok: false, response: badRequest(field, plainMessage(issue)) };
 }
