@@ -454,5 +454,19 @@ describe('the web UI in a browser', () => {
     assert.ok(overflow <= 0, `no sideways scrolling at 390 px (${overflow} px too wide)`);
     await page.locator('#tasks-heading').scrollIntoViewIfNeeded();
     await screenshot(page, 'phone', false);
+
+    // The task view with its steps, and the operations view with its tables and chart, fit the phone too.
+    const failed = await submitSimulate({ steps: 2, stepMs: 0, failAtStep: 1, failMode: 'permanent' });
+    await waitForTask(stack, failed, (t) => t.status === 'failed');
+    for (const [hash, ready] of [
+      [`#/tasks/${failed}`, 'svg.step-timeline'],
+      ['#/admin', 'figure.chart'],
+    ]) {
+      await page.goto(`/${hash}`);
+      await page.locator(ready).waitFor();
+      const wide = await inPage<number>('document.documentElement.scrollWidth - window.innerWidth');
+      assert.ok(wide <= 0, `${hash}: no sideways scrolling at 390 px (${wide} px too wide)`);
+    }
+    await screenshot(page, 'phone-operations', false);
   });
 });
