@@ -260,7 +260,11 @@ export function taskView(id) {
             statusBadge(step.status),
             step.attempts,
             step.slice ?? '—',
-            step.durationMs === null ? '—' : duration(step.durationMs),
+            step.durationMs === null
+              ? '—'
+              : step.durationMs < 1_000
+                ? `${step.durationMs} ms`
+                : duration(step.durationMs),
             step.storedBytes === null ? '—' : `${step.storedBytes.toLocaleString()} B`,
           ]),
         ),

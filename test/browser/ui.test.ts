@@ -7,6 +7,7 @@ import type { LocalHost } from '../../local-dev/host';
 import type { AppStack } from '../support/app-stack';
 import { startAppOnLocalHost, submitSimulate, waitForTask } from '../support/engine-harness';
 import { launchBrowser, screenshot, watchForErrors } from './browser-harness';
+import { html, links, startLocalSite, type LocalSite } from '../functions/tasks/scrape/local-site';
 
 const TEST_TIMEOUT = { timeout: 30_000 };
 
@@ -19,13 +20,25 @@ describe('the web UI in a browser', () => {
   let page: Page;
   let errors: string[];
 
+  let site: LocalSite;
+
   before(async () => {
-    [{ stack, host }, browser] = await Promise.all([startAppOnLocalHost(), launchBrowser()]);
+    // A site for the crawler on this machine: the app may call it, as OUTBOUND_ALLOW_PRIVATE_HOSTS says.
+    site = await startLocalSite({
+      '/': (res) => html(res, `<title>Home</title><h1>Home</h1>${links('/a', '/b')}`),
+      '/a': (res) => html(res, '<title>A</title><p>one two three</p>'),
+      '/b': (res) => res.writeHead(500, { 'content-type': 'text/html' }).end('<h1>Broken</h1>'),
+    });
+    [{ stack, host }, browser] = await Promise.all([
+      startAppOnLocalHost({ OUTBOUND_ALLOW_PRIVATE_HOSTS: `127.0.0.1:${site.port}` }),
+      launchBrowser(),
+    ]);
   });
   after(async () => {
     await browser?.close();
     await host?.close();
     await stack?.stop();
+    site?.close();
   });
 
   /** A fresh browser context on `path`; `prepare` runs before the page loads (to intercept requests). */
@@ -317,6 +330,37 @@ describe('the web UI in a browser', () => {
       assert.deepEqual(await sums.locator('.chart-label').allTextContents(), ['east', 'north', 'south']);
       assert.deepEqual(await sums.locator('.chart-value').allTextContents(), ['7', '5', '5']);
       await screenshot(page, 'dataset-result');
+    },
+  );
+
+  it(
+    'shows a crawl result as a table of its pages: status, title, words, links and timing',
+    TEST_TIMEOUT,
+    async () => {
+      const res = await fetch(`${host.url}/api/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          type: 'scrape',
+          input: { url: `${site.origin}/`, maxPages: 3, politenessMs: 0 },
+        }),
+      });
+      assert.equal(res.status, 202, await res.clone().text());
+      const { id } = (await res.json()) as { id: string };
+      await waitForTask(stack, id, (t) => t.status === 'succeeded');
+      await openPage(`/#/tasks/${id}`);
+      const table = page.getByRole('region', { name: 'Crawled pages' });
+      await table.waitFor();
+      assert.equal(await table.locator('caption').textContent(), 'Pages (3)');
+      const headers = await table.locator('th').allTextContents();
+      for (const column of ['url', 'status', 'title', 'words', 'links', 'elapsedMs'])
+        assert.ok(headers.includes(column), `${column} in ${headers.join(', ')}`);
+      const cell = (row: number, column: string) =>
+        table.locator('tbody tr').nth(row).locator('td').nth(headers.indexOf(column)).textContent();
+      assert.equal(await cell(0, 'url'), `${site.origin}/`);
+      assert.equal(await cell(0, 'links'), '2');
+      assert.deepEqual(await Promise.all([0, 1, 2].map((row) => cell(row, 'status'))), ['200', '200', '500']);
+      await screenshot(page, 'scrape-result');
     },
   );
 
