@@ -1,4 +1,5 @@
 import type { LiveEventPublisher } from '../events/redis-event-publisher';
+import { withTransientRetry } from '../platform/transient-retry';
 import type { TaskEventRow } from '../model/events';
 import type { EventRepository } from '../storage/event-repository';
 import type { TaskRepository } from '../storage/task-repository';
@@ -9,6 +10,11 @@ const PROGRESS_PERSIST_MS = 1_000;
 const PROGRESS_LIVE_MS = 100;
 
 type Progress = TaskProgress & { step?: string };
+
+type NewEvent = { type: TaskEventRow['type']; level?: string; message?: string; data?: unknown };
+
+/** Postgres' duplicate key error. */
+const UNIQUE_VIOLATION = '23505';
 
 /**
  * The events of one task while this worker holds its lease (design §3). Every event gets the next `seq`. Status and
@@ -88,7 +94,9 @@ export class EventRecorder {
     this.lastProgressAt = Date.now();
     await Promise.all([
       this.append({ type: 'progress', data: latest.progress }, latest.seq),
-      this.repository.updateProgress(this.taskId, { ...latest.progress }).catch(this.onError),
+      withTransientRetry(() => this.repository.updateProgress(this.taskId, { ...latest.progress })).catch(
+        this.onError,
+      ),
     ]);
   }
 
@@ -121,15 +129,41 @@ export class EventRecorder {
   }
 
   /** Persists, then publishes, in order: under `liveSeq` for a progress that went out live, else the next seq. */
-  private append(
-    event: { type: TaskEventRow['type']; level?: string; message?: string; data?: unknown },
-    liveSeq?: number,
-  ): Promise<void> {
+  private append(event: NewEvent, liveSeq?: number): Promise<void> {
     const seq = liveSeq ?? ++this.lastSeq;
     return this.enqueue(async () => {
-      const row = await this.history.append(this.taskId, { ...event, seq });
+      const row = await this.store({ ...event, seq });
       this.live?.publish(row);
     });
+  }
+
+  /**
+   * Writes one event, retrying transient Postgres errors (a restart, a dropped connection) with backoff; the events
+   * after it wait, so the order holds. (task_id, seq) is the key and only this worker writes its seqs, so a duplicate
+   * key on a retry means the try before committed and only its answer was lost: the event is stored.
+   */
+  private async store(event: NewEvent & { seq: number }): Promise<TaskEventRow> {
+    let tries = 0;
+    try {
+      return await withTransientRetry(() => {
+        tries++;
+        return this.history.append(this.taskId, event);
+      });
+    } catch (err) {
+      if (tries > 1 && (err as { code?: string }).code === UNIQUE_VIOLATION) {
+        const { type, seq, level, message, data } = event;
+        return {
+          taskId: this.taskId,
+          seq,
+          at: new Date(),
+          type,
+          level: level ?? null,
+          message: message ?? null,
+          data: data ?? null,
+        };
+      }
+      throw err;
+    }
   }
 
   private enqueue(work: () => Promise<void>): Promise<void> {

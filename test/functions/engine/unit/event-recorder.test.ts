@@ -6,9 +6,29 @@ import { FakeEvents } from '../../../support/engine-fakes';
 
 const TASK = 'task-1';
 
+/**
+ * In-memory history that keeps (task_id, seq) unique as Postgres does, and fails as a restarting Postgres does: each
+ * planned failure ends the next write with a terminated connection, `before` it is stored or `after` (the answer lost).
+ */
+class RestartingHistory extends FakeEvents {
+  readonly failures: Array<'before' | 'after'> = [];
+
+  override async append(taskId: string, event: Parameters<FakeEvents['append']>[1]) {
+    if (this.of(taskId).some((e) => e.seq === event.seq)) {
+      throw Object.assign(new Error('duplicate key value violates unique constraint'), { code: '23505' });
+    }
+    const failure = this.failures.shift();
+    const terminated = () => Object.assign(new Error('terminating connection'), { code: '57P01' });
+    if (failure === 'before') throw terminated();
+    const row = await super.append(taskId, event);
+    if (failure === 'after') throw terminated();
+    return row;
+  }
+}
+
 /** A recorder on in-memory history, with what it published live; seqs start after `lastSeq`. */
 function recorder(lastSeq = 3) {
-  const history = new FakeEvents();
+  const history = new RestartingHistory();
   const published: TaskEventRow[] = [];
   const errors: unknown[] = [];
   const events = new EventRecorder(
@@ -98,6 +118,34 @@ describe('event recorder', () => {
     assert.deepEqual(
       shown(published).map((e) => e.seq),
       [4, 5, 6, 7],
+    );
+  });
+
+  it('retries a write that a Postgres restart cut off, keeping the order, and stores each event once', async () => {
+    const { events, history, published, errors } = recorder();
+    // The first write fails before it is stored; the second is stored but its answer is lost.
+    history.failures.push('before', 'after');
+    void events.log('info', 'one');
+    void events.log('info', 'two');
+    void events.log('info', 'three');
+    await events.drain();
+    assert.deepEqual(errors, []);
+    assert.deepEqual(
+      history.of(TASK).map((e) => [e.seq, e.message]),
+      [
+        [4, 'one'],
+        [5, 'two'],
+        [6, 'three'],
+      ],
+    );
+    assert.deepEqual(
+      published.map((e) => [e.seq, e.message]),
+      [
+        [4, 'one'],
+        [5, 'two'],
+        [6, 'three'],
+      ],
+      'each published once, in order, after it was stored',
     );
   });
 });
