@@ -17,8 +17,8 @@ export function isFinished(status: string): status is FinishedStatus {
   return (FINISHED_STATUSES as readonly string[]).includes(status);
 }
 
-/** A task id's canonical text: lower-case hex digits (x) and dashes. */
-export const UUID_SHAPE = 'xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx';
+/** A task id's canonical text, as the lowest id: lower-case hex digits (here 0) and dashes. */
+export const UUID_SHAPE = '00000000-0000-0000-0000-000000000000';
 
 /** Whether `prefix` starts a task id's canonical text (what a filter's `idPrefix` takes). */
 export function isIdPrefix(prefix: string): boolean {

@@ -47,7 +47,7 @@ export interface ListQuery extends TaskFilter {
 
 /** The lowest and highest UUIDs with this prefix: a range the primary key's index answers (uuids sort as hex text). */
 function idRange(prefix: string): [string, string] {
-  const fill = (digit: string) => prefix + UUID_SHAPE.slice(prefix.length).replace(/x/g, digit);
+  const fill = (digit: string) => prefix + UUID_SHAPE.slice(prefix.length).replace(/0/g, digit);
   return [fill('0'), fill('f')];
 }
 

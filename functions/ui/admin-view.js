@@ -1,6 +1,6 @@
 import { api } from './api.js';
 import { barChart } from './charts.js';
-import { card, dataTable, statusBadge, timeOf } from './components.js';
+import { card, dataTable, detail, statusBadge, timeOf } from './components.js';
 import { h } from './dom.js';
 import { duration, shortId, STATUSES } from './task-model.js';
 
@@ -222,8 +222,4 @@ export function adminView() {
       clearTimeout(timer);
     },
   };
-}
-
-function detail(term, ...value) {
-  return [h('dt', {}, term), h('dd', {}, ...value)];
 }

@@ -115,3 +115,8 @@ export function dataTable(label, columns, rows, caption) {
     ),
   );
 }
+
+/** A term and its description, for a `<dl>`. */
+export function detail(term, ...value) {
+  return [h('dt', {}, term), h('dd', {}, ...value)];
+}

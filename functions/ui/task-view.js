@@ -1,6 +1,6 @@
 import { api, hasCredential, resultUrl, streamUrl, taskEventsUrl } from './api.js';
 import { stepTimeline } from './charts.js';
-import { card, dataTable, setBadge, statusBadge, taskProgress, timeOf } from './components.js';
+import { card, dataTable, detail, setBadge, statusBadge, taskProgress, timeOf } from './components.js';
 import { h } from './dom.js';
 import { resultView } from './result-views.js';
 import { LiveStream } from './live.js';
@@ -10,10 +10,6 @@ import { applyEvent, describeEvent, duration, failureText, FINISHED, shortId } f
 const MAX_SHOWN_CHARS = 200_000;
 /** How often the steps are read again while the task runs: the worker records the step in flight at each heartbeat. */
 const STEPS_REFRESH_MS = 3_000;
-
-function detail(term, ...value) {
-  return [h('dt', {}, term), h('dd', {}, ...value)];
-}
 
 /**
  * One task: status, progress with elapsed time and ETA, details, error, result, and the timeline of its events —
