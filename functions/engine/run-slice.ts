@@ -39,6 +39,14 @@ class SliceBudgetSpent extends Error {
 /** How long a step in flight may still run once the process is shutting down: within the host's grace period. */
 const SHUTDOWN_STEP_GRACE_MS = 3_000;
 
+/**
+ * The task's first slice, about to start: its wait since submit is the queue wait. A retried task is queued again at a
+ * later slice, and a continuation is not queued, so neither counts its time since submit as waiting.
+ */
+function startsTask(task: TaskRow, message: SliceMessage): boolean {
+  return message.slice === 0 && task.status === 'queued';
+}
+
 interface RunningStep {
   name: string;
   startedAt: Date;
@@ -121,7 +129,7 @@ export async function runSlice(
   // The trigger's span (a request in Application Insights) of a task's first slice carries its queue wait, whose
   // percentiles the metric's per-minute aggregates cannot give.
   annotateActiveSpan(
-    task.status === 'queued'
+    startsTask(task, message)
       ? { ...attributes, [ATTR.queueWaitMs]: Date.now() - task.createdAt.getTime() }
       : attributes,
   );
@@ -169,7 +177,7 @@ class Slice {
     const { checkpoints, taskEvents, tasks } = this.ports;
     const { taskId, slice } = this.message;
     // A task that never ran has no lease row yet: creating it is the first try.
-    const fresh = slice === 0 && this.task.status === 'queued';
+    const fresh = startsTask(this.task, this.message);
     const lease = await withTransientRetry(() =>
       checkpoints.acquire(taskId, this.invocationId, this.settings.leaseSeconds * 1000, fresh),
     );
@@ -244,8 +252,9 @@ class Slice {
     const definition = catalog.get(this.task.type);
     if (!definition)
       return this.fail({ code: 'unknown_type', message: `unknown task type ${this.task.type}` });
-    if (this.task.status === 'queued') {
+    if (startsTask(this.task, this.message))
       appMetrics().queueWait.record((Date.now() - this.task.createdAt.getTime()) / 1000, this.typeAttribute);
+    if (this.task.status === 'queued') {
       // Not waited for: the recorder writes events in order, and the slice drains it before it ends.
       void this.events.status('running');
     }
