@@ -5,6 +5,7 @@ import { AdminService } from '../admin/admin-service';
 import { Retention } from '../admin/retention';
 import { ApiKeyStore } from '../auth/api-keys';
 import { EntraTokens } from '../auth/entra-tokens';
+import { SignalLinks } from '../auth/signal-links';
 import { StreamTokens } from '../auth/stream-tokens';
 import type { Authenticators } from '../auth/caller';
 import { RateLimits } from '../auth/rate-limits';
@@ -39,6 +40,8 @@ import { scrapeTask } from '../tasks/scrape/scrape';
 import { simulateTask } from '../tasks/simulate';
 import { TaskService } from '../engine/task-service';
 import { TaskActions } from '../engine/task-actions';
+import { TaskSignals } from '../engine/task-signals';
+import { approvalTask } from '../tasks/approval/approval';
 import { TaskSteps } from '../engine/task-steps';
 import { UploadUrls } from '../storage/upload-urls';
 import { UploadService } from '../uploads/upload-service';
@@ -77,6 +80,9 @@ export interface AppServices {
   uploads: UploadService;
   /** API keys (AUTH_MODE=apikey), Entra ID access tokens (AUTH_MODE=entra) and stream tokens (both). */
   auth: Authenticators;
+  signals: TaskSignals;
+  /** Signed links that deliver one signal to one task (ctx.signalUrl). */
+  signalLinks: SignalLinks;
   /** Per-caller request budgets (Redis); the active-task limit is checked by `tasks.submit`. */
   rateLimits: RateLimits;
   /** Operators' view and repairs (the admin API), and retention. */
@@ -121,10 +127,13 @@ export function createAppServices(settings: Settings): AppServices {
     simulateTask(ledger),
     scrapeTask(outbound),
     datasetTask(blobs, { maxBytes: settings.maxUploadBytes }),
+    approvalTask,
   ]);
   const secretReader = settings.keyVaultUrl
     ? keyVaultSecretReader(settings.keyVaultUrl, clientId)
     : undefined;
+  const streamTokenSecret = secretSetting('STREAM_TOKEN_SECRET', settings.streamTokenSecret, secretReader);
+  const signalLinks = new SignalLinks(streamTokenSecret, settings.publicBaseUrl);
   const webhooks = new WebhookDelivery({
     callbacks,
     dispatch,
@@ -187,11 +196,13 @@ export function createAppServices(settings: Settings): AppServices {
       catalog,
       webhooks,
       live,
+      signalLinks,
       log,
     },
     tasks,
     actions: new TaskActions({ tasks, repository, blobs, checkpoints, dispatch, live }),
     steps: new TaskSteps({ repository, checkpoints, taskEvents }),
+    signals: new TaskSignals({ repository, catalog, dispatch, log }),
     outbound,
     webhooks,
     uploads: new UploadService({
@@ -201,11 +212,10 @@ export function createAppServices(settings: Settings): AppServices {
     }),
     auth: {
       apiKeys: new ApiKeyStore(pool, secretSetting('API_KEY_PEPPER', settings.apiKeyPepper, secretReader)),
-      streamTokens: new StreamTokens(
-        secretSetting('STREAM_TOKEN_SECRET', settings.streamTokenSecret, secretReader),
-      ),
+      streamTokens: new StreamTokens(streamTokenSecret),
       entraTokens: settings.entra && new EntraTokens(settings.entra, (message) => log('warn', message)),
     },
+    signalLinks,
     rateLimits: new RateLimits(redis, settings.rateLimits, log),
     admin: new AdminService({
       repository,

@@ -12,6 +12,7 @@ import { rerunTask } from './http/handlers/rerun-task';
 import { adminRetryTask, retryTask } from './http/handlers/retry-task';
 import { getTaskInput } from './http/handlers/task-input';
 import { getTaskSteps } from './http/handlers/task-steps';
+import { signalTask } from './http/handlers/signal-task';
 import { submitTask } from './http/handlers/submit-task';
 import { listTaskEvents } from './http/handlers/task-events';
 import { createStreamToken } from './http/handlers/stream-tokens';
@@ -61,6 +62,13 @@ const httpTriggers: HttpTrigger[] = [
   },
   { kind: 'http', name: 'retryTask', route: 'api/tasks/{id}/retry', methods: ['POST'], handler: retryTask },
   { kind: 'http', name: 'rerunTask', route: 'api/tasks/{id}/rerun', methods: ['POST'], handler: rerunTask },
+  {
+    kind: 'http',
+    name: 'signalTask',
+    route: 'api/tasks/{id}/signals/{name}',
+    methods: ['POST'],
+    handler: signalTask,
+  },
   {
     kind: 'http',
     name: 'getTaskResult',

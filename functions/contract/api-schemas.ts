@@ -7,6 +7,9 @@ import { isIdPrefix, TASK_STATUSES } from '../model/task';
  * document names it as a component.
  */
 
+/** The longest maxDurationSeconds a submit may ask for: 30 days. */
+export const MAX_DURATION_SECONDS = 30 * 86_400;
+
 export const TaskStatusSchema = z.enum(TASK_STATUSES).meta({ id: 'TaskStatus' });
 
 export const ProgressSchema = z
@@ -38,6 +41,17 @@ export const CallbackSchema = z
   })
   .meta({ id: 'Callback', description: 'The completion webhook of a task submitted with a callbackUrl.' });
 
+export const WaitingSchema = z
+  .object({
+    kind: z.enum(['sleep', 'signal']).describe('sleep: ctx.sleep; signal: ctx.waitForEvent.'),
+    name: z.string().describe('The sleep\'s or the signal\'s name.'),
+    until: z.iso
+      .datetime()
+      .nullable()
+      .describe("When the wait ends by itself: the sleep's end, or the signal's timeout (null: none)."),
+  })
+  .meta({ id: 'Waiting', description: 'What a waiting task waits for. It holds no worker meanwhile.' });
+
 export const TaskSchema = z
   .object({
     id: z.uuid(),
@@ -61,6 +75,12 @@ export const TaskSchema = z
     }),
     callback: CallbackSchema.nullable(),
     rerunOf: z.uuid().nullable().describe('The task this one reruns (POST /api/tasks/{id}/rerun).'),
+    waiting: WaitingSchema.nullable().describe('Set while the status is waiting.'),
+    maxDurationSeconds: z
+      .number()
+      .int()
+      .nullable()
+      .describe('The task fails with max_duration_exceeded this long after it started, waits included.'),
   })
   .meta({ id: 'Task' });
 
@@ -88,9 +108,36 @@ export const SubmitTaskSchema = z
       .describe(
         'Completion webhook: when the task ends, its Task JSON is POSTed here, signed in the Longhaul-Signature header.',
       ),
+    maxDurationSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_DURATION_SECONDS)
+      .optional()
+      .describe(
+        "Fail the task with max_duration_exceeded this long after it starts, waits included; within the type's own maxDurationSeconds, which applies when it is lower.",
+      ),
   })
   .strict()
   .meta({ id: 'SubmitTask' });
+
+/** The signal endpoint's body: any JSON the task type's signal schema accepts, at most this many bytes. */
+export const MAX_SIGNAL_BYTES = 16 * 1024;
+
+export const SignalNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { message: 'must be 1 to 64 letters, digits, ".", "_" or "-"' });
+
+export const SignalSchema = z
+  .object({
+    taskId: z.uuid(),
+    name: z.string(),
+    payload: z.unknown().describe('The payload as it was kept (the first signal of this name).'),
+    receivedAt: z.iso.datetime(),
+    duplicate: z.boolean().describe('This request repeated a signal kept before (same Idempotency-Key or payload).'),
+    taskStatus: TaskStatusSchema.describe("The task's status when the signal was kept."),
+  })
+  .meta({ id: 'Signal' });
 
 /** What the upload endpoint accepts: the files a task can read (CSV and plain text). */
 export const UPLOAD_CONTENT_TYPES = [
@@ -174,6 +221,10 @@ export const TaskTypeSchema = z
     description: z.string(),
     inputSchema: z.record(z.string(), z.unknown()).describe('JSON Schema (draft 2020-12) of the input.'),
     example: z.unknown(),
+    signals: z
+      .record(z.string(), z.record(z.string(), z.unknown()))
+      .describe("The signals its tasks wait for, by name: each payload's JSON Schema (draft 2020-12)."),
+    maxDurationSeconds: z.number().int().nullable().describe("The type's own limit on a task's duration."),
   })
   .meta({ id: 'TaskType' });
 
@@ -406,3 +457,5 @@ export type TaskCounts = z.output<typeof TaskCountsSchema>;
 export type BulkResult = z.output<typeof BulkResultSchema>;
 export type TaskStep = z.output<typeof TaskStepSchema>;
 export type TaskStepList = z.output<typeof TaskStepListSchema>;
+export type Signal = z.output<typeof SignalSchema>;
+export type Waiting = z.output<typeof WaitingSchema>;

@@ -28,6 +28,8 @@ import {
   TaskResultSchema,
   TaskSchema,
   TaskTypeListSchema,
+  SignalNameSchema,
+  SignalSchema,
 } from './api-schemas';
 
 const problems = (...statuses: number[]) =>
@@ -125,6 +127,13 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
           name: 'token',
           description:
             'A stream token from POST /api/stream-tokens, on the two SSE URLs only (EventSource cannot send headers).',
+        },
+        signalLink: {
+          type: 'apiKey',
+          in: 'query',
+          name: 'token',
+          description:
+            "The token of a signal link a task handed out (ctx.signalUrl): it delivers that task's signal of that name, nothing else.",
         },
       },
     },
@@ -309,6 +318,36 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
               headers: z.object({ 'idempotent-replayed': z.literal('true') }),
             },
             ...submitting(400, 404, 409, 410, 422),
+          },
+        },
+      },
+      '/api/tasks/{id}/signals/{name}': {
+        post: {
+          operationId: 'signalTask',
+          tags: ['tasks'],
+          summary: 'Send a task a signal (an approval, a callback)',
+          description:
+            "The body is the payload, checked against the schema the task type declares for this signal " +
+            '(GET /api/task-types, `signals`): 422 names the field that fails it, and nothing is kept. The first ' +
+            'signal of each name is kept, whether or not the task waits for it yet; a task waiting for it wakes at ' +
+            'once. A repeat (same Idempotency-Key or same payload) answers 200; a different payload 409. The owner, ' +
+            "an admin, or anyone holding the task's signal link (`?token=`).",
+          security: [{ bearer: [] }, { apiKey: [] }, { signalLink: [] }],
+          requestParams: {
+            path: z.object({ id: TaskIdSchema, name: SignalNameSchema }),
+            header: z.object({ 'idempotency-key': z.string().max(255).optional() }),
+          },
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: z.unknown().meta({ description: 'The payload' }) } },
+          },
+          responses: {
+            '202': { description: 'Kept', content: { 'application/json': { schema: SignalSchema } } },
+            '200': {
+              description: 'A repeat of the signal kept before',
+              content: { 'application/json': { schema: SignalSchema } },
+            },
+            ...submitting(400, 403, 404, 409, 413, 415, 422),
           },
         },
       },

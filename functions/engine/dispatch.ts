@@ -19,6 +19,8 @@ export const messageIds = {
   /** The sweeper's re-drive of a running task, one per heartbeat it found silent. */
   sweep: (taskId: string, slice: number, heartbeatAt: Date | null) =>
     `${taskId}:${slice}:sweep:${heartbeatAt?.getTime() ?? 0}`,
+  /** A signal's wake-up of the task waiting for it (the timeout's message has the slice's usual id). */
+  signal: (taskId: string, slice: number) => `${taskId}:${slice}:signal`,
   /** An operator's retry of a failed task. */
   retry: (taskId: string, slice: number, at: Date) => `${taskId}:${slice}:retry:${at.getTime()}`,
   webhook: (taskId: string, attempt: number) => `${taskId}:webhook:${attempt}`,

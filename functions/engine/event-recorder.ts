@@ -47,16 +47,16 @@ export class EventRecorder {
   }
 
   /**
-   * The task's terminal status event, written by `finish` with the row that ends the task (one statement), after
-   * every event before it; published once written. Errors reach the caller: the task did not end. Answers what
-   * `finish` answered (undefined: the task was no longer active, and no event was written).
+   * A status event written with the row it changes (`write`, one statement or transaction: the task ending, or
+   * starting to wait), after every event before it; published once written. Errors reach the caller: the status did
+   * not change. Answers what `write` answered (undefined: the change was refused, and no event was written).
    */
-  terminal<T>(
-    finish: (seq: number) => Promise<{ task: T; event: TaskEventRow } | undefined>,
+  statusChange<T>(
+    write: (seq: number) => Promise<{ task: T; event: TaskEventRow } | undefined>,
   ): Promise<T | undefined> {
     const seq = ++this.lastSeq;
     const next = this.chain.then(async () => {
-      const ended = await finish(seq);
+      const ended = await write(seq);
       if (!ended) {
         // Nothing was written under that seq; the next event takes it.
         if (this.lastSeq === seq) this.lastSeq--;

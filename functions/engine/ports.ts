@@ -1,3 +1,4 @@
+import type { SignalLinks } from '../auth/signal-links';
 import type { LiveEventPublisher } from '../events/redis-event-publisher';
 import type { Log } from '../platform/logger';
 import type { Settings } from '../platform/settings';
@@ -23,6 +24,8 @@ export interface EnginePorts {
     | 'retryMaxAttempts'
     | 'retryBaseSeconds'
     | 'sweepUnsentSeconds'
+    | 'maxTakeovers'
+    | 'stepAbortGraceSeconds'
   >;
   tasks: Pick<
     TaskRepository,
@@ -35,13 +38,26 @@ export interface EnginePorts {
     | 'staleQueued'
     | 'staleRunning'
     | 'oldestQueued'
+    | 'suspend'
+    | 'signal'
+    | 'overdueWaiting'
+    | 'markRedriven'
   >;
   taskEvents: Pick<EventRepository, 'append' | 'page' | 'lastSeq'>;
   callbacks: Pick<CallbackRepository, 'takeOverdue'>;
   checkpoints: Pick<
     CheckpointStore,
-    'acquire' | 'leaseState' | 'renew' | 'release' | 'saveState' | 'replay' | 'commitStep'
+    | 'acquire'
+    | 'leaseState'
+    | 'renew'
+    | 'release'
+    | 'saveState'
+    | 'replay'
+    | 'commitStep'
+    | 'startWait'
+    | 'resolveWait'
   >;
+  signalLinks: Pick<SignalLinks, 'url'>;
   blobs: Pick<BlobStore, 'getJson' | 'putJson'>;
   dispatch: Pick<Dispatch, 'send' | 'enqueue'>;
   catalog: Pick<TaskCatalog, 'get'>;

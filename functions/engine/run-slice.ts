@@ -1,13 +1,22 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { ZodError } from 'zod';
 import { plainMessage } from '../contract/plain-errors';
 import { CONTAINERS, isBlobNotFound } from '../storage/blob-store';
-import { CheckpointBlobMissingError, LeaseLostError, type Lease } from '../storage/checkpoint-store';
+import {
+  CheckpointBlobMissingError,
+  LeaseLostError,
+  type Lease,
+  type Replayed,
+  type WaitRecord,
+} from '../storage/checkpoint-store';
 import { withTransientRetry } from '../platform/transient-retry';
-import { PermanentError, type TaskContext } from './define-task';
+import { PermanentError, SignalTimeoutError, type TaskContext, type TaskDefinition } from './define-task';
+import { dueAt } from './durations';
 import { CheckpointMissingError, PayloadMissingError } from './task-errors';
 import type { LiveEventPublisher } from '../events/redis-event-publisher';
 import { decodeMessage, type SliceMessage } from '../model/messages';
-import { isFinished, type FinishedStatus, type TaskError, type TaskRow } from '../model/task';
+import { isFinished, type FinishedStatus, type TaskError, type TaskRow, type Waiting } from '../model/task';
+import type { SuspendRefusal } from '../storage/task-repository';
 import { messageIds } from './dispatch';
 import type { EnginePorts, MessageSettlement } from './ports';
 import { whileRunning } from './shutdown';
@@ -58,6 +67,28 @@ class TaskCancelled extends Error {
     this.name = 'TaskCancelled';
   }
 }
+
+/** The task ran past its maximum duration. */
+class MaxDurationExceeded extends Error {
+  constructor(readonly maxDurationSeconds: number) {
+    super(`the task ran past its maximum duration of ${maxDurationSeconds} s`);
+    this.name = 'MaxDurationExceeded';
+  }
+}
+
+/** The task waits (a sleep, a signal): the slice ends and frees the worker; a message wakes the task. */
+class TaskSuspended extends Error {
+  constructor(readonly wait: WaitRecord) {
+    super(`waiting: ${wait.kind} "${wait.name}"`);
+    this.name = 'TaskSuspended';
+  }
+}
+
+/** A sleep this close to its end waits in the slice: a few seconds cost less than ending the slice and waking it. */
+const IN_SLICE_SLEEP_MS = 5_000;
+
+/** What a signal wait came to, as its wait row keeps it. */
+type SignalOutcome = { payload: unknown } | { timedOut: true };
 
 /** Which invocation runs the slice, and how to settle its message (absent: a direct call, which only records). */
 export interface SliceInvocation {
@@ -160,6 +191,15 @@ class Slice {
   private inFlight: RunningStep | undefined;
   /** Which step threw an error, so the failure it causes names that step (not one the task ran after catching it). */
   private readonly stepOfError = new WeakMap<object, RunningStep>();
+  /** Set when the task asked to wait: the slice ends on it, whatever the task code does with the error. */
+  private suspension: TaskSuspended | undefined;
+  /**
+   * Set when the slice stopped waiting for task code that ignored ctx.signal: a step that finishes after that has its
+   * result refused, since the lease has moved on (or is about to).
+   */
+  private abandoned = false;
+  /** When the task must have ended (its start plus its maximum duration). */
+  private deadline: Date | undefined;
 
   constructor(
     private readonly ports: EnginePorts,
@@ -252,9 +292,11 @@ class Slice {
     const definition = catalog.get(this.task.type);
     if (!definition)
       return this.fail({ code: 'unknown_type', message: `unknown task type ${this.task.type}` });
+    const limit = this.limitReached(running);
+    if (limit) return this.fail(limit);
     if (startsTask(this.task, this.message))
       appMetrics().queueWait.record((Date.now() - this.task.createdAt.getTime()) / 1000, this.typeAttribute);
-    if (this.task.status === 'queued') {
+    if (this.task.status === 'queued' || this.task.status === 'waiting') {
       // Not waited for: the recorder writes events in order, and the slice drains it before it ends.
       void this.events.status('running');
     }
@@ -268,14 +310,26 @@ class Slice {
     const unregister = whileRunning(() =>
       this.endEarly(new SliceBudgetSpent('shutdown'), SHUTDOWN_STEP_GRACE_MS),
     );
+    if (this.deadline && this.deadline.getTime() - Date.now() < budgetMs) {
+      const max = running.maxDurationSeconds ?? 0;
+      this.timers.push(
+        setTimeout(
+          () => this.abort.abort(new MaxDurationExceeded(max)),
+          this.deadline.getTime() - Date.now(),
+        ),
+      );
+    }
     this.startHeartbeat();
     try {
       if (this.lease.created && this.ranBefore) {
         throw new CheckpointMissingError(`lease row (partition ${taskId} of the checkpoint table)`);
       }
-      const [payload, completed] = await Promise.all([this.readPayload(), this.replayCheckpoints()]);
+      const [payload, replayed] = await Promise.all([this.readPayload(), this.replayCheckpoints()]);
       const input = definition.input.parse(payload);
-      const result = await definition.run(input, this.contextFor(completed));
+      const result = await this.unlessUnresponsive(
+        definition.run(input, this.contextFor(definition, replayed)),
+      );
+      if (this.suspension) throw this.suspension;
       await this.leaseWrites;
       const resultJson = Buffer.from(JSON.stringify(result ?? null));
       const resultRef = await withTransientRetry(() =>
@@ -283,7 +337,7 @@ class Slice {
       );
       await this.end('succeeded', { resultRef });
     } catch (caught) {
-      const err = this.abort.signal.aborted ? this.abort.signal.reason : caught;
+      const err = this.abort.signal.aborted ? this.abort.signal.reason : (this.suspension ?? caught);
       if (err instanceof LeaseLostError || caught instanceof LeaseLostError) {
         this.log('warn', 'lease lost; the worker that took it carries on');
       } else if (err instanceof SliceBudgetSpent) {
@@ -297,6 +351,10 @@ class Slice {
         await this.continueIn(slice + 1, attempt);
       } else if (err instanceof TaskCancelled) {
         await this.end('cancelled');
+      } else if (err instanceof MaxDurationExceeded) {
+        await this.fail({ code: 'max_duration_exceeded', message: err.message });
+      } else if (err instanceof TaskSuspended) {
+        await this.suspend(err.wait);
       } else if (caught instanceof PermanentError) {
         await this.fail({ code: caught.code, message: describeError(caught) }, caught);
       } else if (caught instanceof ZodError) {
@@ -322,7 +380,7 @@ class Slice {
   }
 
   /** The completed steps of earlier slices. A checkpoint blob that is gone stays gone: the task fails without a retry. */
-  private async replayCheckpoints(): Promise<Map<string, unknown>> {
+  private async replayCheckpoints(): Promise<Replayed> {
     try {
       return await withTransientRetry(() => this.ports.checkpoints.replay(this.lease));
     } catch (err) {
@@ -343,6 +401,178 @@ class Slice {
     }
   }
 
+  /**
+   * A limit the task has reached before this slice runs anything: its maximum duration (which also sets the deadline
+   * this slice keeps), or MAX_TAKEOVERS lease takeovers or sweeper re-drives (a task that keeps killing its worker).
+   */
+  private limitReached(running: TaskRow): { code: string; message: string } | undefined {
+    const max = running.maxDurationSeconds;
+    if (max && running.startedAt) {
+      this.deadline = new Date(running.startedAt.getTime() + max * 1000);
+      if (this.deadline.getTime() <= Date.now())
+        return { code: 'max_duration_exceeded', message: new MaxDurationExceeded(max).message };
+    }
+    const cap = this.settings.maxTakeovers;
+    if (this.lease.takeovers > cap)
+      return {
+        code: 'takeover_limit',
+        message: `its lease was taken over ${this.lease.takeovers} times from a worker that went silent (MAX_TAKEOVERS ${cap})`,
+      };
+    if (running.redrives > cap)
+      return {
+        code: 'takeover_limit',
+        message: `the sweeper re-drove it ${running.redrives} times after its worker went silent (MAX_TAKEOVERS ${cap})`,
+      };
+    return undefined;
+  }
+
+  /**
+   * The task code's outcome, unless it ignores ctx.signal: STEP_ABORT_GRACE_SECONDS after the signal fired the slice
+   * stops waiting for it, reports the step that did not stop (log and metric), and ends on the signal's reason. The
+   * step may go on running in this process; whatever it returns is refused (see `step`).
+   */
+  private unlessUnresponsive<T>(work: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      work.then(resolve, reject);
+      const giveUp = () =>
+        this.timers.push(
+          setTimeout(() => {
+            this.abandoned = true;
+            const step = this.inFlight?.name;
+            appMetrics().stepsUnresponsive.add(1, this.typeAttribute);
+            this.log(
+              'warn',
+              `${step ? `step "${step}"` : 'the task code'} did not stop within ${this.settings.stepAbortGraceSeconds} s of ctx.signal; the slice ends without it and refuses its result`,
+            );
+            reject(this.abort.signal.reason);
+          }, this.settings.stepAbortGraceSeconds * 1000),
+        );
+      if (this.abort.signal.aborted) giveUp();
+      else this.abort.signal.addEventListener('abort', giveUp, { once: true });
+    });
+  }
+
+  /** A step finished after the slice gave up on it, or after its lease moved on: its result is not kept. */
+  private refuseResult(name: string): void {
+    appMetrics().stepResultsRefused.add(1, this.typeAttribute);
+    this.log('warn', `step "${name}" finished after its slice gave it up; its result is refused`);
+  }
+
+  /**
+   * The slice ends on a wait: the lease is released first (a wake-up that comes at once finds it free), then the task
+   * is left `waiting` with what it waits for, then the message that ends the wait is scheduled (at the sleep's end or
+   * the timeout, or the deadline if sooner; a wait with neither gets none: its signal sends one). A crash before the
+   * task is waiting leaves it running with no heartbeat: the sweeper re-drives it and the replay waits again. A crash
+   * before the message leaves it waiting past its wake time: the sweeper sends the message.
+   */
+  private async suspend(wait: WaitRecord): Promise<void> {
+    const { taskId, slice, attempt } = this.message;
+    const waiting: Waiting = { kind: wait.kind, name: wait.name, until: wait.dueAt?.toISOString() ?? null };
+    const ends = [wait.dueAt, this.deadline].filter((d): d is Date => d !== undefined && d !== null);
+    const wakeAt = ends.length > 0 ? new Date(Math.min(...ends.map((d) => d.getTime()))) : null;
+    const wakeSlice = slice + 1;
+    await this.events.flushProgress();
+    await this.releaseLease(wakeSlice);
+    let refusal: SuspendRefusal | undefined;
+    await this.events.statusChange(async (seq) => {
+      const outcome = await withTransientRetry(() =>
+        this.ports.tasks.suspend(taskId, { waiting, wakeAt, wakeSlice }, seq),
+      );
+      if (typeof outcome !== 'string') return outcome;
+      refusal = outcome;
+      return undefined;
+    });
+    if (refusal === 'cancelRequested') return this.end('cancelled');
+    if (refusal === 'notRunning') return;
+    const send = (scheduledAt?: Date) =>
+      withTransientRetry(() =>
+        this.ports.dispatch.send(
+          this.task,
+          { taskId, slice: wakeSlice, attempt },
+          { scheduledAt, messageId: messageIds.slice(taskId, wakeSlice) },
+        ),
+      );
+    // The signal came while the slice was ending: the task runs on in the next slice.
+    if (refusal === 'signalled') return send();
+    this.log('info', `waiting for ${wait.kind} "${wait.name}"${wakeAt ? ` until ${wakeAt.toISOString()}` : ''}`);
+    if (wakeAt) await send(wakeAt);
+  }
+
+  /** Records a wait's start (its due time fixed from now on), under the lease. */
+  private async startWait(waits: Map<string, WaitRecord>, wait: WaitRecord): Promise<WaitRecord> {
+    await this.writeLease(() => this.ports.checkpoints.startWait(this.lease, wait));
+    waits.set(wait.name, wait);
+    return wait;
+  }
+
+  /** Records what a wait came to, under the lease: every later replay sees it. */
+  private async resolveWait(wait: WaitRecord, outcome: SignalOutcome): Promise<void> {
+    await this.writeLease(() => this.ports.checkpoints.resolveWait(this.lease, wait.name, outcome));
+    wait.outcome = outcome;
+  }
+
+  /** Nothing new may start: the budget is spent, the task was cancelled, or it waits already. */
+  private throwIfStopping(): void {
+    if (this.suspension) throw this.suspension;
+    if (this.budgetSpent) throw this.budgetSpent;
+    this.throwIfAborted();
+  }
+
+  /** The slice ends on this wait. */
+  private suspendFor(wait: WaitRecord): TaskSuspended {
+    this.suspension = new TaskSuspended(wait);
+    return this.suspension;
+  }
+
+  /** A sleep: returns once its time has come, waiting in the slice for the last few seconds, else suspending. */
+  private async sleep(waits: Map<string, WaitRecord>, name: string, until: Parameters<TaskContext['sleep']>[1]) {
+    let wait = waits.get(name);
+    if (wait && wait.kind !== 'sleep')
+      throw new PermanentError(`"${name}" names a signal wait of this task already; a sleep needs a name of its own`);
+    if (!wait) {
+      this.throwIfStopping();
+      wait = await this.startWait(waits, { name, kind: 'sleep', startedAt: new Date(), dueAt: dueAt(until) });
+    }
+    const left = (wait.dueAt?.getTime() ?? 0) - Date.now();
+    if (left <= 0) return;
+    if (left > IN_SLICE_SLEEP_MS) throw this.suspendFor(wait);
+    await delay(left, undefined, { signal: this.abort.signal }).catch(() => this.throwIfAborted());
+  }
+
+  /** A signal wait: the signal's payload (kept before or during the wait), a timeout, or the slice ends on it. */
+  private async waitForEvent(
+    definition: TaskDefinition,
+    waits: Map<string, WaitRecord>,
+    name: string,
+    options: Parameters<TaskContext['waitForEvent']>[1] = {},
+  ): Promise<unknown> {
+    const schema = definition.signals?.[name];
+    if (!schema || (options.schema && options.schema !== schema)) {
+      throw new PermanentError(
+        `task type ${definition.type} declares no signal "${name}"${schema ? ' with that schema' : ''}: list it, with its schema, in the definition's signals`,
+        'undeclared_signal',
+      );
+    }
+    let wait = waits.get(name);
+    if (wait && wait.kind !== 'signal')
+      throw new PermanentError(`"${name}" names a sleep of this task already; a wait needs a name of its own`);
+    if (wait?.outcome === undefined) {
+      if (!wait) {
+        this.throwIfStopping();
+        const timeout = options.timeout === undefined ? null : dueAt(options.timeout);
+        wait = await this.startWait(waits, { name, kind: 'signal', startedAt: new Date(), dueAt: timeout });
+      }
+      const signal = await withTransientRetry(() => this.ports.tasks.signal(this.message.taskId, name));
+      if (signal) await this.resolveWait(wait, { payload: signal.payload });
+      else if (wait.dueAt && wait.dueAt.getTime() <= Date.now()) await this.resolveWait(wait, { timedOut: true });
+      else throw this.suspendFor(wait);
+    }
+    const outcome = wait.outcome as SignalOutcome;
+    if ('timedOut' in outcome) throw new SignalTimeoutError(name, wait.dueAt ?? wait.startedAt);
+    // Checked when it was sent; parsed here for the schema's defaults and transforms.
+    return schema.parse(outcome.payload);
+  }
+
   /** No new step starts from now on; a step still running gets `graceMs` before the abort signal fires. */
   private endEarly(reason: SliceBudgetSpent, graceMs: number): void {
     this.budgetSpent ??= reason;
@@ -351,8 +581,9 @@ class Slice {
   }
 
   /** The task's view of the engine: memoized steps, loop state, progress, logs, and the abort signal. */
-  private contextFor(completed: Map<string, unknown>): TaskContext {
-    const { tasks, checkpoints } = this.ports;
+  private contextFor(definition: TaskDefinition, replayed: Replayed): TaskContext {
+    const { tasks, checkpoints, signalLinks } = this.ports;
+    const { steps: completed, waits } = replayed;
     const { taskId } = this.message;
     const lease = this.lease;
     return {
@@ -362,10 +593,13 @@ class Slice {
       get state() {
         return lease.state;
       },
+      sleep: (name, until) => this.sleep(waits, name, until),
+      waitForEvent: (name, options) =>
+        this.waitForEvent(definition, waits, name, options) as Promise<never>,
+      signalUrl: (name) => signalLinks.url(taskId, name),
       step: async <T>(name: string, fn: () => Promise<T> | T): Promise<T> => {
         if (completed.has(name)) return completed.get(name) as T;
-        if (this.budgetSpent) throw this.budgetSpent;
-        this.throwIfAborted();
+        this.throwIfStopping();
         // Between steps, not only on heartbeats, so a cancelled task stops within one step. Before the slice's first
         // step, the read that marked the task running stands.
         if (!this.cancelFlagFresh && (await tasks.isCancelRequested(taskId)))
@@ -377,10 +611,16 @@ class Slice {
           this.inFlight = running;
           try {
             const value = await fn();
+            if (this.abandoned) {
+              this.refuseResult(name);
+              throw new LeaseLostError(taskId);
+            }
             const timing = { ...running, slice: this.message.slice, attempt: this.message.attempt };
             await this.writeLease(() => checkpoints.commitStep(this.lease, name, value, timing));
             return value;
           } catch (err) {
+            if (err instanceof LeaseLostError && this.abort.signal.aborted && !this.abandoned)
+              this.refuseResult(name);
             if (err !== null && typeof err === 'object' && !this.stepOfError.has(err))
               this.stepOfError.set(err, running);
             throw err;
@@ -488,7 +728,7 @@ class Slice {
     outcome: { resultRef?: string; error?: TaskError } = {},
   ): Promise<void> {
     await this.events.flushProgress();
-    const ended = await this.events.terminal((seq) =>
+    const ended = await this.events.statusChange((seq) =>
       withTransientRetry(() => this.ports.tasks.finish(this.message.taskId, status, outcome, seq)),
     );
     if (ended) {

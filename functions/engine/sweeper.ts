@@ -11,8 +11,9 @@ const BATCH = 100;
 const CALLBACK_OVERDUE_SECONDS = 120;
 
 /**
- * Re-drives what fell through (the sweepTasks timer runs it every minute). Queued tasks whose message never left are re-sent; running tasks
- * whose worker went silent and whose lease expired (process killed, continuation lost) get their next slice sent.
+ * Re-drives what fell through (the sweepTasks timer runs it every minute). Queued tasks whose message never left are
+ * re-sent; running tasks whose worker went silent and whose lease expired (process killed, continuation lost) get
+ * their next slice sent, counted against MAX_TAKEOVERS; waiting tasks whose wake-up is long overdue get it sent.
  * A task with a live lease is never touched. Completion webhooks whose delivery is overdue are sent again. Each
  * re-drive is counted by reason, and the oldest queued task's age is recorded at every run (the alerts' inputs).
  */
@@ -50,11 +51,26 @@ export async function sweep(ports: EnginePorts): Promise<void> {
         { taskId: task.id, slice: lease.nextSlice, attempt: Math.max(1, task.attempts) },
         { messageId: messageIds.sweep(task.id, lease.nextSlice, task.heartbeatAt) },
       );
-      await tasks.heartbeat(task.id);
+      await tasks.markRedriven(task.id);
       redrives.add(1, { reason: 'stalled' });
       log('info', task, `re-drove a running task at slice ${lease.nextSlice}`);
     } catch (err) {
       log('warn', task, `could not re-drive a running task: ${describeError(err)}`);
+    }
+  }
+  for (const task of await tasks.overdueWaiting(LOST_SECONDS, BATCH)) {
+    try {
+      // Its wake-up was never sent (the worker died before sending it) or was lost, or its signal's was.
+      const slice = task.wakeSlice ?? (await checkpoints.leaseState(task.id)).nextSlice;
+      await dispatch.send(
+        task,
+        { taskId: task.id, slice, attempt: Math.max(1, task.attempts) },
+        { messageId: messageIds.sweep(task.id, slice, task.wakeAt) },
+      );
+      redrives.add(1, { reason: 'wake' });
+      log('info', task, `woke a waiting task at slice ${slice}`);
+    } catch (err) {
+      log('warn', task, `could not wake a waiting task: ${describeError(err)}`);
     }
   }
   for (const task of await callbacks.takeOverdue(CALLBACK_OVERDUE_SECONDS, CALLBACK_OVERDUE_SECONDS, BATCH)) {

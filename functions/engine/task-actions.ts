@@ -104,6 +104,7 @@ export class TaskActions {
       type: original.type,
       input,
       callbackUrl: original.callbackUrl ?? undefined,
+      maxDurationSeconds: original.maxDurationSeconds ?? undefined,
       requestHash: createHash('sha256').update(`rerun:${id}`).digest('hex'),
       rerunOf: id,
     });

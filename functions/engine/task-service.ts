@@ -35,6 +35,8 @@ export interface SubmitRequest {
   activeLimit?: number;
   /** The task this one reruns. */
   rerunOf?: string;
+  /** Fail it this long after it starts; the type's own limit applies when it is lower. */
+  maxDurationSeconds?: number;
 }
 
 export type SubmitOutcome = { replayed: boolean; task: TaskRow };
@@ -82,6 +84,7 @@ export class TaskService {
   async submit(request: SubmitRequest): Promise<SubmitOutcome> {
     const { repository, blobs, dispatch, dependencyTimeoutMs: ms } = this.deps;
     const input = this.validate(request.type, request.input);
+    const maxDurationSeconds = this.maxDuration(request.type, request.maxDurationSeconds);
     if (request.callbackUrl !== undefined) this.validateCallback(request.callbackUrl);
     const idempotencyKey = request.idempotencyKey;
     if (idempotencyKey) {
@@ -112,6 +115,7 @@ export class TaskService {
           traceContext: traceparent,
           callbackUrl: request.callbackUrl ?? null,
           rerunOf: request.rerunOf ?? null,
+          maxDurationSeconds,
         },
         request.activeLimit,
       ),
@@ -219,6 +223,14 @@ export class TaskService {
     const parsed = definition.input.safeParse(input);
     if (!parsed.success) throw new TaskInputError(fieldErrors(parsed.error, 'input'));
     return parsed.data;
+  }
+
+  /** The lower of the type's and the submission's limits on the task's duration (null: neither sets one). */
+  private maxDuration(type: string, requested: number | undefined): number | null {
+    const limits = [this.deps.catalog.get(type)?.maxDurationSeconds, requested].filter(
+      (v): v is number => v !== undefined,
+    );
+    return limits.length > 0 ? Math.min(...limits) : null;
   }
 
   /** Checks what can be checked without DNS; the address is checked again at each delivery, as it connects. */

@@ -1,10 +1,15 @@
 /** A task's vocabulary (design §2): statuses and the stored row, with no I/O. */
 
-export const TASK_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export const TASK_STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
-/** A task in one of these may still change: a worker may pick it up or is running it. */
-export const ACTIVE_STATUSES = ['queued', 'running'] as const satisfies readonly TaskStatus[];
+/**
+ * A task in one of these may still change: a worker may pick it up, is running it, or will when its wait ends (a
+ * waiting task holds no worker).
+ */
+export const ACTIVE_STATUSES = ['queued', 'running', 'waiting'] as const satisfies readonly TaskStatus[];
+/** Active and holding or about to hold a worker: what MAX_ACTIVE_TASKS_PER_CALLER counts. */
+export const RUNNABLE_STATUSES = ['queued', 'running'] as const satisfies readonly TaskStatus[];
 /** Terminal: a task that reached one of these keeps it. */
 export const FINISHED_STATUSES = [
   'succeeded',
@@ -27,6 +32,13 @@ export function isIdPrefix(prefix: string): boolean {
     prefix.length <= UUID_SHAPE.length &&
     [...prefix].every((c, i) => (UUID_SHAPE[i] === '-' ? c === '-' : /[0-9a-f]/.test(c)))
   );
+}
+
+/** What a waiting task waits for (design §8): `until` is when the wait ends by itself (a sleep's end, a timeout). */
+export interface Waiting {
+  kind: 'sleep' | 'signal';
+  name: string;
+  until: string | null;
 }
 
 /** Why a task failed, as the API shows it. */
@@ -76,4 +88,14 @@ export interface TaskRow {
   callbackError: string | null;
   /** The task this one reruns (POST /api/tasks/{id}/rerun). */
   rerunOf: string | null;
+  /** Set while the task is `waiting`. */
+  waiting: Waiting | null;
+  /** When the message that ends the wait is due (a sleep's end, a timeout, or the task's deadline). */
+  wakeAt: Date | null;
+  /** The slice that message runs. */
+  wakeSlice: number | null;
+  /** The task fails with max_duration_exceeded this long after it started. */
+  maxDurationSeconds: number | null;
+  /** Times the sweeper re-drove it after its worker went silent. */
+  redrives: number;
 }

@@ -20,10 +20,14 @@ export interface AppMetrics {
   /** Event streams that failed (`kind: stream_failed`) or could not read missed events (`kind: catch_up_failed`). */
   sseErrors: Counter;
   fanoutLatency: Histogram;
-  /** What the sweeper re-drove, by `reason`: `unsent`, `lost`, `stalled`, `webhook`. */
+  /** What the sweeper re-drove, by `reason`: `unsent`, `lost`, `stalled`, `wake`, `webhook`. */
   sweeperRedrives: Counter;
   /** Age of the oldest queued task, recorded at each sweep (0 when none is queued). */
   oldestQueuedAge: Histogram;
+  /** Slices that gave up on task code ignoring ctx.signal past STEP_ABORT_GRACE_SECONDS. */
+  stepsUnresponsive: Counter;
+  /** Step results refused because the step finished after its slice gave it up or its lease moved on. */
+  stepResultsRefused: Counter;
 }
 
 let instruments: AppMetrics | undefined;
@@ -79,6 +83,12 @@ export function appMetrics(): AppMetrics {
     oldestQueuedAge: meter.createHistogram('longhaul.tasks.oldest_queued_age', {
       description: 'Age of the oldest queued task, at each sweep',
       unit: 's',
+    }),
+    stepsUnresponsive: meter.createCounter('longhaul.steps.unresponsive', {
+      description: 'Steps that did not stop within the grace period after ctx.signal fired',
+    }),
+    stepResultsRefused: meter.createCounter('longhaul.steps.refused', {
+      description: 'Step results refused: the step finished after its slice gave it up, or its lease moved on',
     }),
     fanoutLatency: meter.createHistogram('longhaul.progress.fanout_latency', {
       description: 'Time from an event being recorded to its arrival at a process with streams on it',

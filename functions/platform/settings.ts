@@ -86,6 +86,12 @@ const settingsSchema = z.object({
   RETRY_MAX_ATTEMPTS: positiveInt(5),
   RETRY_BASE_SECONDS: positiveInt(5),
   SWEEP_UNSENT_SECONDS: positiveInt(60),
+  // A task taken over (or re-driven by the sweeper) more often than this fails with takeover_limit (a poison task).
+  MAX_TAKEOVERS: positiveInt(10),
+  // Once ctx.signal fires, a step has this long to stop before the slice abandons it (its result is then refused).
+  STEP_ABORT_GRACE_SECONDS: positiveNumber(10),
+  // Where the API is reached from outside, for the links ctx.signalUrl hands out (unset: paths).
+  PUBLIC_BASE_URL: optionalUrl,
   // Each dependency call of a submit (Postgres, Blob, the send) waits at most this long (docs/reliability.md).
   SUBMIT_DEPENDENCY_TIMEOUT_MS: positiveInt(5000),
   // Retention (docs/operations.md#retention): finished tasks older than RETENTION_DAYS are deleted; 0 keeps them all.
@@ -171,6 +177,10 @@ export interface Settings {
   retryBaseSeconds: number;
   /** A queued task whose message has not left after this long is sent again by the sweeper. */
   sweepUnsentSeconds: number;
+  maxTakeovers: number;
+  stepAbortGraceSeconds: number;
+  /** Where the API is reached from outside (signal links), without a trailing slash. */
+  publicBaseUrl?: string;
   /**
    * How long a submit waits for each dependency call: past it the API answers 503 (a Postgres or Blob call: nothing
    * accepted, or a row the sweeper sends) or 202 with the send left to the sweeper.
@@ -282,6 +292,9 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     retryMaxAttempts: s.RETRY_MAX_ATTEMPTS,
     retryBaseSeconds: s.RETRY_BASE_SECONDS,
     sweepUnsentSeconds: s.SWEEP_UNSENT_SECONDS,
+    maxTakeovers: s.MAX_TAKEOVERS,
+    stepAbortGraceSeconds: s.STEP_ABORT_GRACE_SECONDS,
+    publicBaseUrl: s.PUBLIC_BASE_URL?.replace(/\/+$/, ''),
     submitDependencyTimeoutMs: s.SUBMIT_DEPENDENCY_TIMEOUT_MS,
     retention: { days: s.RETENTION_DAYS, batchSize: s.RETENTION_BATCH_SIZE },
     rateLimits: {

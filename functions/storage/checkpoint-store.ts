@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { TableClient, TableEntityResult } from '@azure/data-tables';
+import type { TableClient, TableEntityResult, TransactionAction } from '@azure/data-tables';
 import { appMetrics } from '../platform/metrics';
 import { ATTR, withSpan } from '../platform/tracing';
 import { CONTAINERS, isBlobNotFound, type BlobStore } from './blob-store';
@@ -27,10 +27,30 @@ export interface Lease {
   takenOver?: boolean;
   /** There was no lease row: this acquisition created it (a task's first slice, unless its checkpoints are gone). */
   created?: boolean;
+  /** How often the lease was taken over from a worker that went silent, this acquisition included. */
+  takeovers: number;
+}
+
+/** A durable wait (ctx.sleep, ctx.waitForEvent) as its row records it. */
+export interface WaitRecord {
+  name: string;
+  kind: 'sleep' | 'signal';
+  startedAt: Date;
+  /** When it ends by itself: a sleep's end, a signal wait's timeout (null: none). */
+  dueAt: Date | null;
+  /** What it came to, once it did: the task sees this on every replay. */
+  outcome?: unknown;
+}
+
+/** What a task's checkpoints hold besides the loop state: results of completed steps, and its waits, by name. */
+export interface Replayed {
+  steps: Map<string, unknown>;
+  waits: Map<string, WaitRecord>;
 }
 
 const LEASE_ROW = 'lease';
 const STEP_PREFIX = 'step-';
+const WAIT_PREFIX = 'wait-';
 /** Table strings hold 64 KiB (32 K UTF-16 characters); larger JSON goes to Blob. */
 const INLINE_JSON_CHARS = 30_000;
 /** Table storage's limit on operations in one entity-group transaction. */
@@ -47,6 +67,20 @@ type LeaseEntity = {
   /** The step in flight, as of the last heartbeat ('' when none): what GET /api/tasks/{id}/steps shows as running. */
   step?: string;
   stepStartedAt?: Date;
+  takeovers?: number;
+};
+
+type WaitEntity = {
+  partitionKey: string;
+  rowKey: string;
+  name: string;
+  kind: 'sleep' | 'signal';
+  startedAt: Date;
+  /** Absent: no end of its own. */
+  dueAt?: Date;
+  /** JSON of the outcome, once resolved. */
+  outcome?: string;
+  resolvedAt?: Date;
 };
 
 /** When and where a step ran: kept on its checkpoint row. */
@@ -137,9 +171,11 @@ export class CheckpointStore {
     const current = await this.readLease(taskId);
     if (!current) return (await this.createLease(taskId, owner, leaseMs)) ?? undefined;
     if (current.owner && current.owner !== owner && current.expiresAt > now) return undefined;
+    const takenOver = Boolean(current.owner) && current.owner !== owner;
+    const takeovers = (current.takeovers ?? 0) + (takenOver ? 1 : 0);
     try {
       const updated = await this.table.updateEntity(
-        { partitionKey: taskId, rowKey: LEASE_ROW, owner, expiresAt: now + leaseMs },
+        { partitionKey: taskId, rowKey: LEASE_ROW, owner, expiresAt: now + leaseMs, takeovers },
         'Merge',
         { etag: current.etag },
       );
@@ -151,7 +187,8 @@ export class CheckpointStore {
         slice: current.slice,
         state: current.stateRef ? undefined : parseInline(current.state),
         stateRef: current.stateRef || undefined,
-        takenOver: Boolean(current.owner) && current.owner !== owner,
+        takenOver,
+        takeovers,
       };
     } catch (err) {
       if (statusOf(err) === 412) return undefined; // someone else took it between our read and write
@@ -178,6 +215,7 @@ export class CheckpointStore {
         slice: 0,
         state: undefined,
         created: true,
+        takeovers: 0,
       };
     } catch (err) {
       if (statusOf(err) === 409) return null;
@@ -251,10 +289,14 @@ export class CheckpointStore {
    * results of the steps completed so far, by step name. A blob a checkpoint points at that is gone throws
    * CheckpointMissingError.
    */
-  replay(lease: Lease): Promise<Map<string, unknown>> {
+  replay(lease: Lease): Promise<Replayed> {
     return this.timed('load', lease.taskId, async () => {
       if (lease.stateRef) lease.state = await this.readJson(undefined, lease.stateRef);
-      return this.readCompletedSteps(lease.taskId);
+      const [steps, waits] = await Promise.all([
+        this.readCompletedSteps(lease.taskId),
+        this.readWaits(lease.taskId),
+      ]);
+      return { steps, waits };
     });
   }
 
@@ -262,12 +304,55 @@ export class CheckpointStore {
     await this.ensureTable();
     const steps = new Map<string, unknown>();
     const rows = this.table.listEntities<{ name: string; result?: string; resultRef?: string }>({
-      queryOptions: {
-        filter: `PartitionKey eq '${taskId}' and RowKey ge '${STEP_PREFIX}' and RowKey lt 'step.'`,
-      },
+      queryOptions: { filter: rowsStartingWith(taskId, STEP_PREFIX) },
     });
     for await (const row of rows) steps.set(row.name, await this.readJson(row.result, row.resultRef));
     return steps;
+  }
+
+  private async readWaits(taskId: string): Promise<Map<string, WaitRecord>> {
+    await this.ensureTable();
+    const waits = new Map<string, WaitRecord>();
+    const rows = this.table.listEntities<WaitEntity>({
+      queryOptions: { filter: rowsStartingWith(taskId, WAIT_PREFIX) },
+    });
+    for await (const row of rows) {
+      waits.set(row.name, {
+        name: row.name,
+        kind: row.kind,
+        startedAt: row.startedAt,
+        dueAt: row.dueAt ?? null,
+        ...(row.outcome === undefined ? {} : { outcome: JSON.parse(row.outcome) as unknown }),
+      });
+    }
+    return waits;
+  }
+
+  /**
+   * Records that a wait started, with when it ends by itself, in one transaction with the lease: a replay finds the
+   * same due time, so a sleep's end is fixed when it starts.
+   */
+  startWait(lease: Lease, wait: Omit<WaitRecord, 'outcome'>): Promise<void> {
+    const row: WaitEntity = {
+      partitionKey: lease.taskId,
+      rowKey: rowKeyOf(WAIT_PREFIX, wait.name),
+      name: wait.name,
+      kind: wait.kind,
+      startedAt: wait.startedAt,
+      ...(wait.dueAt ? { dueAt: wait.dueAt } : {}),
+    };
+    return this.timed('save', lease.taskId, () => this.writeWithLease(lease, ['upsert', row, 'Replace']));
+  }
+
+  /** Records what a wait came to (a signal's payload, a timeout), with the lease: every replay sees the same outcome. */
+  resolveWait(lease: Lease, name: string, outcome: unknown): Promise<void> {
+    const row = {
+      partitionKey: lease.taskId,
+      rowKey: rowKeyOf(WAIT_PREFIX, name),
+      outcome: JSON.stringify(outcome ?? null),
+      resolvedAt: new Date(),
+    };
+    return this.timed('save', lease.taskId, () => this.writeWithLease(lease, ['update', row, 'Merge']));
   }
 
   /**
@@ -333,7 +418,7 @@ export class CheckpointStore {
     timing: StepTiming,
   ): Promise<void> {
     const json = JSON.stringify(result ?? null);
-    const rowKey = `${STEP_PREFIX}${createHash('sha256').update(name).digest('base64url')}`;
+    const rowKey = rowKeyOf(STEP_PREFIX, name);
     // Dates go as Edm.DateTime, typed by the SDK (serializePrimitive in @azure/data-tables), and come back as Dates.
     const step: StepEntity = {
       partitionKey: lease.taskId,
@@ -346,6 +431,14 @@ export class CheckpointStore {
         ? { result: json }
         : { resultRef: await this.overflow(lease.taskId, rowKey, json) }),
     };
+    await this.writeWithLease(lease, ['create', step]);
+  }
+
+  /**
+   * One row written in a transaction with the lease row (its ETag checked, the step in flight cleared): it fails with
+   * LeaseLostError when the lease moved on.
+   */
+  private async writeWithLease(lease: Lease, action: TransactionAction): Promise<void> {
     try {
       const response = await this.table.submitTransaction([
         [
@@ -355,11 +448,12 @@ export class CheckpointStore {
           'Merge',
           { etag: lease.etag },
         ],
-        ['create', step],
+        action,
       ]);
-      // The lease row's answer: an update's answer (204) names no row, unlike the step's (201, with its Location), so
-      // getResponseForEntity cannot find it; each answer of a change set carries its entity's ETag, which saves
-      // reading the row back (https://learn.microsoft.com/rest/api/storageservices/performing-entity-group-transactions).
+      // The lease row's answer: an update's answer (204) names no row, unlike a created row's (201, with its
+      // Location), so getResponseForEntity cannot find it; each answer of a change set carries its entity's ETag,
+      // which saves reading the row back
+      // (https://learn.microsoft.com/rest/api/storageservices/performing-entity-group-transactions).
       const leaseAnswer =
         response.getResponseForEntity(LEASE_ROW) ?? response.subResponses.find((r) => r.rowKey === undefined);
       lease.etag = leaseAnswer?.etag ?? (await this.readLease(lease.taskId))?.etag ?? '';
@@ -478,6 +572,16 @@ export class CheckpointBlobMissingError extends Error {
     super(`checkpoint blob ${ref}`, options);
     this.name = 'CheckpointBlobMissingError';
   }
+}
+
+/** A step's or wait's row key: names are free text, and a row key may not hold some characters ('/', '#', …). */
+function rowKeyOf(prefix: string, name: string): string {
+  return `${prefix}${createHash('sha256').update(name).digest('base64url')}`;
+}
+
+/** A partition's rows whose keys start with `prefix` (which ends in '-'; '.' sorts just after it). */
+function rowsStartingWith(taskId: string, prefix: string): string {
+  return `PartitionKey eq '${taskId}' and RowKey ge '${prefix}' and RowKey lt '${prefix.slice(0, -1)}.'`;
 }
 
 function parseInline(json: string | undefined): unknown {

@@ -24,7 +24,7 @@ export class EventRepository {
     const { rows } = await this.pool.query<TaskEventRow>(
       `INSERT INTO task_events (task_id, seq, type, level, message, data)
        VALUES ($1, COALESCE($6, (SELECT COALESCE(MAX(seq), 0) + 1 FROM task_events WHERE task_id = $1)), $2, $3, $4, $5)
-       RETURNING task_id AS "taskId", seq::int, at, type, level, message, data`,
+       RETURNING task_id AS "taskId", seq, at, type, level, message, data`,
       [taskId, event.type, event.level ?? null, event.message ?? null, event.data ?? null, event.seq ?? null],
     );
     return rows[0];
@@ -32,7 +32,7 @@ export class EventRepository {
 
   async page(taskId: string, afterSeq: number, limit: number): Promise<TaskEventRow[]> {
     const { rows } = await this.pool.query<TaskEventRow>(
-      `SELECT task_id AS "taskId", seq::int, at, type, level, message, data FROM task_events
+      `SELECT task_id AS "taskId", seq, at, type, level, message, data FROM task_events
        WHERE task_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
       [taskId, afterSeq, limit],
     );
@@ -58,7 +58,7 @@ export class EventRepository {
   /** The highest event sequence number of a task (0 when it has none). */
   async lastSeq(taskId: string): Promise<number> {
     const { rows } = await this.pool.query<{ seq: number }>(
-      'SELECT COALESCE(MAX(seq), 0)::int AS seq FROM task_events WHERE task_id = $1',
+      'SELECT COALESCE(MAX(seq), 0) AS seq FROM task_events WHERE task_id = $1',
       [taskId],
     );
     return rows[0].seq;
@@ -70,7 +70,7 @@ export class EventRepository {
    */
   async ofOwnerSince(owner: string | undefined, since: Date, limit: number): Promise<TaskEventRow[]> {
     const { rows } = await this.pool.query<TaskEventRow>(
-      `SELECT e.task_id AS "taskId", e.seq::int, e.at, e.type, e.level, e.message, e.data
+      `SELECT e.task_id AS "taskId", e.seq, e.at, e.type, e.level, e.message, e.data
        FROM task_events e JOIN tasks t ON t.id = e.task_id
        WHERE ($1::text IS NULL OR t.owner = $1) AND e.at > $2 ORDER BY e.at, e.task_id, e.seq LIMIT $3`,
       [owner, since, limit],

@@ -5,4 +5,5 @@ export const COLUMNS = `id, type, status, owner, idempotency_key AS "idempotency
   trace_context AS "traceContext", created_at AS "createdAt", started_at AS "startedAt",
   updated_at AS "updatedAt", finished_at AS "finishedAt", heartbeat_at AS "heartbeatAt", enqueued_at AS "enqueuedAt",
   callback_url AS "callbackUrl", callback_state AS "callbackState", callback_attempts AS "callbackAttempts",
-  callback_due_at AS "callbackDueAt", callback_error AS "callbackError", rerun_of AS "rerunOf"`;
+  callback_due_at AS "callbackDueAt", callback_error AS "callbackError", rerun_of AS "rerunOf", waiting, wake_at AS "wakeAt",
+  wake_slice AS "wakeSlice", max_duration_seconds AS "maxDurationSeconds", redrives`;

@@ -2,11 +2,13 @@ import type { Pool, PoolClient } from 'pg';
 import type { TaskEventRow } from '../model/events';
 import {
   ACTIVE_STATUSES,
+  RUNNABLE_STATUSES,
   type FinishedStatus,
   type TaskError,
   type TaskRow,
   type TaskStatus,
   UUID_SHAPE,
+  type Waiting,
 } from '../model/task';
 import { sqlList } from './sql-list';
 import { COLUMNS } from './task-columns';
@@ -23,7 +25,38 @@ export interface NewTask {
   traceContext?: string | null;
   callbackUrl?: string | null;
   rerunOf?: string | null;
+  maxDurationSeconds?: number | null;
 }
+
+/** A wait the engine records when a slice ends on a sleep or a signal wait (`suspend`). */
+export interface Suspension {
+  waiting: Waiting;
+  /** When the message that wakes it is due (null: only a signal wakes it). */
+  wakeAt: Date | null;
+  wakeSlice: number;
+}
+
+/** Why a slice could not leave its task waiting. */
+export type SuspendRefusal = 'signalled' | 'cancelRequested' | 'notRunning';
+
+/** A signal as stored: the first one of its name. */
+export interface StoredSignal {
+  name: string;
+  payload: unknown;
+  sender: string;
+  idempotencyKey: string | null;
+  receivedAt: Date;
+}
+
+export type SignalDelivery =
+  | { kind: 'notFound' }
+  | { kind: 'finished'; task: TaskRow }
+  /** Kept; `task` is the row as it was when the signal was stored (waiting for it, or not yet). */
+  | { kind: 'stored'; task: TaskRow; signal: StoredSignal }
+  /** One of that name was kept before. */
+  | { kind: 'exists'; task: TaskRow; signal: StoredSignal };
+
+const SIGNAL_COLUMNS = `name, payload, sender, idempotency_key AS "idempotencyKey", received_at AS "receivedAt"`;
 
 /** Which tasks a list, a count or a bulk action covers. */
 export interface TaskFilter {
@@ -72,6 +105,9 @@ const CALLBACK_DUE = `callback_state = CASE WHEN callback_url IS NULL THEN NULL 
   callback_due_at = CASE WHEN callback_url IS NULL THEN NULL ELSE now() END`;
 
 const ACTIVE = sqlList(ACTIVE_STATUSES);
+const RUNNABLE = sqlList(RUNNABLE_STATUSES);
+/** A task that leaves `waiting` (it runs again, or ends) no longer waits for anything. */
+const NOT_WAITING = 'waiting = NULL, wake_at = NULL, wake_slice = NULL';
 
 type EventJsonRow = Omit<TaskEventRow, 'at'> & { at: string };
 
@@ -83,8 +119,8 @@ async function insertTask(db: Pool | PoolClient, task: NewTask): Promise<TaskRow
   const { rows } = await db.query<TaskRow>(
     `WITH t AS (
        INSERT INTO tasks (id, type, status, owner, idempotency_key, request_hash, input_ref, input_bytes, trace_id,
-         callback_url, trace_context, rerun_of)
-       VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         callback_url, trace_context, rerun_of, max_duration_seconds)
+       VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
        ON CONFLICT (owner, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
        RETURNING *),
      e AS (
@@ -103,9 +139,26 @@ async function insertTask(db: Pool | PoolClient, task: NewTask): Promise<TaskRow
       task.callbackUrl ?? null,
       task.traceContext ?? null,
       task.rerunOf ?? null,
+      task.maxDurationSeconds ?? null,
     ],
   );
   return rows[0];
+}
+
+/** Runs `work` in a transaction on one client of the pool. */
+async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
 }
 
 /** The `tasks` table (a task's first and cancel events are written with its row, in one statement). */
@@ -121,24 +174,17 @@ export class TaskRepository {
    */
   async insert(task: NewTask, activeLimit = 0): Promise<TaskRow | 'duplicate' | 'limited'> {
     if (activeLimit === 0) return (await insertTask(this.pool, task)) ?? 'duplicate';
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [ACTIVE_TASKS_LOCK, task.owner]);
-      // Read after the lock: in READ COMMITTED each statement sees what the previous lock holder committed.
+      // Read after the lock: in READ COMMITTED each statement sees what the previous lock holder committed. Waiting
+      // tasks hold no worker, so they do not count.
       const { rows } = await client.query<{ active: number }>(
-        `SELECT count(*)::int AS active FROM tasks WHERE owner = $1 AND status IN (${ACTIVE})`,
+        `SELECT count(*)::int AS active FROM tasks WHERE owner = $1 AND status IN (${RUNNABLE})`,
         [task.owner],
       );
       const row = rows[0].active < activeLimit ? await insertTask(client, task) : 'limited';
-      await client.query('COMMIT');
       return row ?? 'duplicate';
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async find(id: string, owner?: string): Promise<TaskRow | undefined> {
@@ -204,8 +250,8 @@ export class TaskRepository {
   }
 
   /**
-   * A queued task is cancelled at once (with its `status: cancelled` event, in the same statement); a running one gets
-   * the request. Returns the row after the change, and the event when one was written.
+   * A queued or waiting task (no worker holds it) is cancelled at once, with its `status: cancelled` event in the same
+   * statement; a running one gets the request. Returns the row after the change, and the event when one was written.
    */
   async requestCancel(
     id: string,
@@ -215,12 +261,13 @@ export class TaskRepository {
       `WITH u AS (
          UPDATE tasks SET
            cancel_requested = true,
-           status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
-           finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END,
-           callback_state = CASE WHEN status = 'queued' AND callback_url IS NOT NULL THEN 'pending'
+           status = CASE WHEN status = 'running' THEN status ELSE 'cancelled' END,
+           finished_at = CASE WHEN status = 'running' THEN finished_at ELSE now() END,
+           callback_state = CASE WHEN status <> 'running' AND callback_url IS NOT NULL THEN 'pending'
              ELSE callback_state END,
-           callback_due_at = CASE WHEN status = 'queued' AND callback_url IS NOT NULL THEN now()
+           callback_due_at = CASE WHEN status <> 'running' AND callback_url IS NOT NULL THEN now()
              ELSE callback_due_at END,
+           waiting = NULL, wake_at = NULL, wake_slice = NULL,
            updated_at = now()
          WHERE id = $1 AND ($2::text IS NULL OR owner = $2) AND status IN (${ACTIVE})
          RETURNING *),
@@ -230,7 +277,7 @@ export class TaskRepository {
            '{"status": "cancelled"}'
          FROM u WHERE u.status = 'cancelled'
          RETURNING seq, at)
-       SELECT ${COLUMNS}, e.seq::int AS "eventSeq", e.at AS "eventAt" FROM u LEFT JOIN e ON true`,
+       SELECT ${COLUMNS}, e.seq AS "eventSeq", e.at AS "eventAt" FROM u LEFT JOIN e ON true`,
       [id, owner ?? null],
     );
     const row = rows[0];
@@ -271,7 +318,7 @@ export class TaskRepository {
          SELECT id, last_seq + 1, 'log', 'info', $2, $3::jsonb FROM u
          UNION ALL
          SELECT id, last_seq + 2, 'status', NULL, NULL, '{"status": "queued"}'::jsonb FROM u
-         RETURNING task_id AS "taskId", seq::int AS seq, at, type, level, message, data)
+         RETURNING task_id AS "taskId", seq, at, type, level, message, data)
        SELECT COALESCE((SELECT json_agg(e ORDER BY e.seq) FROM e), '[]'::json) AS events FROM u`,
       [id, note.message, JSON.stringify(note.data)],
     );
@@ -279,16 +326,120 @@ export class TaskRepository {
     return row && row.events.map((e) => ({ ...e, at: new Date(e.at) }));
   }
 
-  /** Moves a queued (or continuing) task to running for `attempt`; undefined when it is finished already. */
+  /**
+   * Moves a queued, continuing or waking task to running for `attempt` (returning the row as it was before: what it
+   * waited for); undefined when it is finished already.
+   */
   async markRunning(id: string, attempt: number): Promise<TaskRow | undefined> {
     const { rows } = await this.pool.query<TaskRow>(
-      `UPDATE tasks SET status = 'running', attempts = GREATEST(attempts, $2),
+      `UPDATE tasks SET status = 'running', attempts = GREATEST(attempts, $2), ${NOT_WAITING},
          started_at = COALESCE(started_at, now()), heartbeat_at = now(), updated_at = now()
        WHERE id = $1 AND status IN (${ACTIVE})
        RETURNING ${COLUMNS}`,
       [id, attempt],
     );
     return rows[0];
+  }
+
+  /**
+   * Leaves a running task waiting, with its `status: waiting` event (seq `eventSeq`), in one transaction that locks the
+   * row first: a signal delivery locks it too (`deliverSignal`), so either the signal is stored first and this refuses
+   * (`signalled`: the slice runs on), or the task is waiting first and the delivery wakes it. Refused as well when a
+   * cancel was requested meanwhile, or the task is no longer running.
+   */
+  async suspend(
+    id: string,
+    suspension: Suspension,
+    eventSeq: number,
+  ): Promise<{ task: TaskRow; event: TaskEventRow } | SuspendRefusal> {
+    const { waiting, wakeAt, wakeSlice } = suspension;
+    return inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ status: TaskStatus; cancelRequested: boolean; signalled: boolean }>(
+        `SELECT status, cancel_requested AS "cancelRequested",
+           EXISTS (SELECT 1 FROM task_signals WHERE task_id = $1 AND name = $2 AND $3) AS signalled
+         FROM tasks WHERE id = $1 FOR UPDATE`,
+        [id, waiting.name, waiting.kind === 'signal'],
+      );
+      const row = rows[0];
+      if (!row || row.status !== 'running') return 'notRunning';
+      if (row.cancelRequested) return 'cancelRequested';
+      if (row.signalled) return 'signalled';
+      const data = { status: 'waiting', waiting };
+      const updated = await client.query<TaskRow & { eventAt: Date }>(
+        `WITH u AS (
+           UPDATE tasks SET status = 'waiting', waiting = $2, wake_at = $3, wake_slice = $4, updated_at = now()
+           WHERE id = $1 RETURNING *),
+         e AS (INSERT INTO task_events (task_id, seq, type, data) SELECT id, $5, 'status', $6 FROM u RETURNING at)
+         SELECT ${COLUMNS}, e.at AS "eventAt" FROM u, e`,
+        [id, waiting, wakeAt, wakeSlice, eventSeq, data],
+      );
+      const { eventAt, ...task } = updated.rows[0];
+      return {
+        task,
+        event: { taskId: id, seq: eventSeq, at: eventAt, type: 'status', level: null, message: null, data },
+      };
+    });
+  }
+
+  /**
+   * Keeps the first signal of each name a task gets, under a lock on the task's row (see `suspend`). A signal for a
+   * finished task is refused; `owner` undefined: any owner's task.
+   */
+  async deliverSignal(
+    id: string,
+    owner: string | undefined,
+    signal: { name: string; payload: unknown; sender: string; idempotencyKey: string | null },
+  ): Promise<SignalDelivery> {
+    return inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<TaskRow>(
+        `SELECT ${COLUMNS} FROM tasks WHERE id = $1 AND ($2::text IS NULL OR owner = $2) FOR UPDATE`,
+        [id, owner ?? null],
+      );
+      const task = rows[0];
+      if (!task) return { kind: 'notFound' };
+      if (!(ACTIVE_STATUSES as readonly string[]).includes(task.status)) return { kind: 'finished', task };
+      const inserted = await client.query<StoredSignal>(
+        `INSERT INTO task_signals (task_id, name, payload, sender, idempotency_key) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (task_id, name) DO NOTHING RETURNING ${SIGNAL_COLUMNS}`,
+        [id, signal.name, JSON.stringify(signal.payload), signal.sender, signal.idempotencyKey],
+      );
+      if (inserted.rows[0]) return { kind: 'stored', task, signal: inserted.rows[0] };
+      const existing = await this.signal(id, signal.name, client);
+      return { kind: 'exists', task, signal: existing! };
+    });
+  }
+
+  /** The signal of that name the task got, if any. */
+  async signal(id: string, name: string, db: Pool | PoolClient = this.pool): Promise<StoredSignal | undefined> {
+    const { rows } = await db.query<StoredSignal>(
+      `SELECT ${SIGNAL_COLUMNS} FROM task_signals WHERE task_id = $1 AND name = $2`,
+      [id, name],
+    );
+    return rows[0];
+  }
+
+  /**
+   * Waiting tasks whose wake-up is overdue by `lateSeconds`: past their wake time, or signalled that long ago (the
+   * message was lost, or never sent).
+   */
+  async overdueWaiting(lateSeconds: number, limit: number): Promise<TaskRow[]> {
+    const { rows } = await this.pool.query<TaskRow>(
+      `SELECT ${COLUMNS} FROM tasks t
+       WHERE status = 'waiting' AND (wake_at < now() - make_interval(secs => $1)
+         OR EXISTS (SELECT 1 FROM task_signals s WHERE s.task_id = t.id AND s.name = t.waiting->>'name'
+           AND t.waiting->>'kind' = 'signal' AND s.received_at < now() - make_interval(secs => $1)))
+       ORDER BY wake_at NULLS LAST LIMIT $2`,
+      [lateSeconds, limit],
+    );
+    return rows;
+  }
+
+  /** The sweeper re-drove the task: counted (MAX_TAKEOVERS caps it), and it counts as a sign of life. */
+  async markRedriven(id: string): Promise<void> {
+    await this.pool.query(
+      'UPDATE tasks SET redrives = redrives + 1, heartbeat_at = now() WHERE id = $1',
+      [id],
+    );
   }
 
   /** Records that a worker is alive on the task; returns whether cancellation was requested. */
@@ -363,7 +514,7 @@ export class TaskRepository {
     const { rows } = await this.pool.query<TaskRow & { eventAt: Date }>(
       `WITH u AS (
          UPDATE tasks SET status = $2, result_ref = $3, error = $4, finished_at = now(), updated_at = now(),
-           ${CALLBACK_DUE}
+           ${NOT_WAITING}, ${CALLBACK_DUE}
          WHERE id = $1 AND status IN (${ACTIVE})
          RETURNING *),
        e AS (

@@ -31,6 +31,27 @@ const simulateInput = z
       .min(0)
       .optional()
       .describe('Step (0-based) that never finishes by itself: it waits until cancelled or the slice ends.'),
+    sleepAtStep: z.number().int().min(0).optional().describe('Step (0-based) before which the task sleeps.'),
+    sleepMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86_400_000)
+      .default(60_000)
+      .describe('How long that sleep lasts, in ms (ctx.sleep: past a few seconds, no worker is held).'),
+    waitAtStep: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('Step (0-based) before which the task waits for the signal `continue`.'),
+    waitTimeoutMs: z
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 86_400_000)
+      .optional()
+      .describe('Fail with signal_timeout when no signal came within this many ms (absent: wait as long as it takes).'),
     resultBytes: z
       .number()
       .int()
@@ -43,10 +64,24 @@ const simulateInput = z
   .refine((v) => v.failAtStep === undefined || v.failAtStep < v.steps, {
     message: 'failAtStep must be below steps',
     path: ['failAtStep'],
+  })
+  .refine((v) => v.sleepAtStep === undefined || v.sleepAtStep < v.steps, {
+    message: 'sleepAtStep must be below steps',
+    path: ['sleepAtStep'],
+  })
+  .refine((v) => v.waitAtStep === undefined || v.waitAtStep < v.steps, {
+    message: 'waitAtStep must be below steps',
+    path: ['waitAtStep'],
   });
+
+const continueSignal = z
+  .object({ note: z.string().max(200).optional().describe('Carried into the result.') })
+  .strict();
 
 export interface SimulateResult {
   steps: number;
+  /** The `continue` signal's note, when the task waited for one. */
+  note?: string;
   executions: Record<string, number>;
   totalExecutions: number;
 }
@@ -60,9 +95,19 @@ export function simulateTask(ledger: StepLedger) {
       'Runs `steps` checkpointed steps of `stepMs` each, optionally failing at one step. The result counts how many times each step body ran, from storage outside the checkpoint.',
     input: simulateInput,
     example: { steps: 10, stepMs: 1000 },
+    signals: { continue: continueSignal },
     async run(input, ctx): Promise<SimulateResult> {
+      let note: string | undefined;
       for (let i = 0; i < input.steps; i++) {
         const name = `step-${i}`;
+        if (i === input.sleepAtStep) await ctx.sleep(`sleep-${i}`, input.sleepMs);
+        if (i === input.waitAtStep) {
+          const signal = await ctx.waitForEvent('continue', {
+            schema: continueSignal,
+            timeout: input.waitTimeoutMs,
+          });
+          note = signal.note;
+        }
         await ctx.step(name, async () => {
           await ledger.recordRun(ctx.taskId, name);
           if (i === input.hangAtStep) await sleep(2 ** 31 - 1, undefined, { signal: ctx.signal });
@@ -88,6 +133,7 @@ export function simulateTask(ledger: StepLedger) {
       const executions = await ledger.runs(ctx.taskId);
       return {
         steps: input.steps,
+        ...(note === undefined ? {} : { note }),
         executions,
         totalExecutions: Object.values(executions).reduce((a, b) => a + b, 0),
       };

@@ -6,7 +6,13 @@ import type { SendOptions } from '../../functions/engine/dispatch';
 import type { TaskEventRow } from '../../functions/model/events';
 import type { SliceMessageToSend, WebhookMessage } from '../../functions/model/messages';
 import { isFinished, type TaskRow } from '../../functions/model/task';
-import { LeaseLostError, type Lease } from '../../functions/storage/checkpoint-store';
+import {
+  LeaseLostError,
+  type Lease,
+  type Replayed,
+  type WaitRecord,
+} from '../../functions/storage/checkpoint-store';
+import type { StoredSignal, Suspension } from '../../functions/storage/task-repository';
 
 /**
  * In-memory stand-ins for the engine's ports, for fast tests of its decisions (test/functions/engine/unit/). They keep
@@ -21,17 +27,19 @@ interface LeaseRow {
   slice: number;
   state: unknown;
   etag: number;
+  takeovers: number;
 }
 
 export class FakeCheckpoints {
   readonly rows = new Map<string, LeaseRow>();
   readonly steps = new Map<string, Map<string, unknown>>();
+  readonly waits = new Map<string, Map<string, WaitRecord>>();
 
   async acquire(taskId: string, owner: string, leaseMs: number): Promise<Lease | undefined> {
     const now = Date.now();
     const row = this.rows.get(taskId);
     if (!row) {
-      const created = { owner, expiresAt: now + leaseMs, slice: 0, state: undefined, etag: 1 };
+      const created = { owner, expiresAt: now + leaseMs, slice: 0, state: undefined, etag: 1, takeovers: 0 };
       this.rows.set(taskId, created);
       return {
         taskId,
@@ -41,11 +49,13 @@ export class FakeCheckpoints {
         slice: 0,
         state: undefined,
         created: true,
+        takeovers: 0,
       };
     }
     if (row.owner && row.owner !== owner && row.expiresAt > now) return undefined;
     const takenOver = Boolean(row.owner) && row.owner !== owner;
-    Object.assign(row, { owner, expiresAt: now + leaseMs, etag: row.etag + 1 });
+    const takeovers = row.takeovers + (takenOver ? 1 : 0);
+    Object.assign(row, { owner, expiresAt: now + leaseMs, etag: row.etag + 1, takeovers });
     return {
       taskId,
       owner,
@@ -54,6 +64,7 @@ export class FakeCheckpoints {
       slice: row.slice,
       state: row.state,
       takenOver,
+      takeovers,
     };
   }
 
@@ -76,8 +87,22 @@ export class FakeCheckpoints {
     lease.state = state;
   }
 
-  async replay(lease: Lease): Promise<Map<string, unknown>> {
-    return new Map(this.steps.get(lease.taskId));
+  async replay(lease: Lease): Promise<Replayed> {
+    const waits = [...(this.waits.get(lease.taskId)?.values() ?? [])].map((w) => [w.name, { ...w }] as const);
+    return { steps: new Map(this.steps.get(lease.taskId)), waits: new Map(waits) };
+  }
+
+  async startWait(lease: Lease, wait: WaitRecord): Promise<void> {
+    this.write(lease, {});
+    const waits = this.waits.get(lease.taskId) ?? new Map<string, WaitRecord>();
+    waits.set(wait.name, { ...wait });
+    this.waits.set(lease.taskId, waits);
+  }
+
+  async resolveWait(lease: Lease, name: string, outcome: unknown): Promise<void> {
+    this.write(lease, {});
+    const wait = this.waits.get(lease.taskId)?.get(name);
+    if (wait) wait.outcome = outcome;
   }
 
   async commitStep(lease: Lease, name: string, result: unknown): Promise<void> {
@@ -91,7 +116,14 @@ export class FakeCheckpoints {
   /** A lease row as an earlier slice left it: `owner` '' is released; `expiresInMs` below 0 is an expired lease. */
   seed(taskId: string, row: { owner: string; slice: number; expiresInMs?: number }): void {
     const expiresAt = row.owner ? Date.now() + (row.expiresInMs ?? 60_000) : 0;
-    this.rows.set(taskId, { owner: row.owner, expiresAt, slice: row.slice, state: undefined, etag: 1 });
+    this.rows.set(taskId, {
+      owner: row.owner,
+      expiresAt,
+      slice: row.slice,
+      state: undefined,
+      etag: 1,
+      takeovers: 0,
+    });
   }
 
   /** Another worker takes the lease (it found it expired): every write of the old holder fails from now on. */
@@ -110,6 +142,8 @@ export class FakeCheckpoints {
 
 export class FakeTasks {
   readonly rows = new Map<string, TaskRow>();
+  /** Signals by task id and name. */
+  readonly signals = new Map<string, Map<string, StoredSignal>>();
 
   /** `events`: where finish() writes the terminal status event, as the real statement does. */
   constructor(private readonly events = new FakeEvents()) {}
@@ -144,6 +178,11 @@ export class FakeTasks {
       callbackDueAt: null,
       callbackError: null,
       rerunOf: null,
+      waiting: null,
+      wakeAt: null,
+      wakeSlice: null,
+      maxDurationSeconds: null,
+      redrives: 0,
       ...overrides,
     };
     this.rows.set(row.id, row);
@@ -162,6 +201,9 @@ export class FakeTasks {
       status: 'running',
       attempts: Math.max(row.attempts, attempt),
       heartbeatAt: new Date(),
+      waiting: null,
+      wakeAt: null,
+      wakeSlice: null,
     });
     row.startedAt ??= new Date();
     return { ...row };
@@ -198,6 +240,43 @@ export class FakeTasks {
     const data = outcome.error ? { status, error: outcome.error } : { status };
     const event = await this.events.append(id, { type: 'status', seq: eventSeq, data });
     return { task: { ...row }, event };
+  }
+
+  async suspend(id: string, suspension: Suspension, eventSeq: number) {
+    const row = this.rows.get(id);
+    if (!row || row.status !== 'running') return 'notRunning' as const;
+    if (row.cancelRequested) return 'cancelRequested' as const;
+    const { waiting, wakeAt, wakeSlice } = suspension;
+    if (waiting.kind === 'signal' && this.signals.get(id)?.has(waiting.name)) return 'signalled' as const;
+    Object.assign(row, { status: 'waiting', waiting, wakeAt, wakeSlice });
+    const event = await this.events.append(id, {
+      type: 'status',
+      seq: eventSeq,
+      data: { status: 'waiting', waiting },
+    });
+    return { task: { ...row }, event };
+  }
+
+  async signal(id: string, name: string) {
+    return this.signals.get(id)?.get(name);
+  }
+
+  /** Keeps a signal, as POST /api/tasks/{id}/signals/{name} does (the first of each name). */
+  addSignal(id: string, name: string, payload: unknown): void {
+    const signals = this.signals.get(id) ?? new Map<string, StoredSignal>();
+    if (!signals.has(name))
+      signals.set(name, { name, payload, sender: 'owner-1', idempotencyKey: null, receivedAt: new Date() });
+    this.signals.set(id, signals);
+  }
+
+  /** Every waiting task: which are overdue by time is the SQL's business. */
+  async overdueWaiting() {
+    return [...this.rows.values()].filter((t) => t.status === 'waiting').map((t) => ({ ...t }));
+  }
+
+  async markRedriven(id: string) {
+    const row = this.rows.get(id);
+    if (row) Object.assign(row, { redrives: row.redrives + 1, heartbeatAt: new Date() });
   }
 
   /** Every queued task never sent: which tasks are stale by time is the SQL's business, tested against Postgres. */
@@ -307,8 +386,11 @@ export function engineWorld(
       retryMaxAttempts: 3,
       retryBaseSeconds: 1,
       sweepUnsentSeconds: 30,
+      maxTakeovers: 3,
+      stepAbortGraceSeconds: 1,
       ...settings,
     },
+    signalLinks: { url: async (taskId, name) => `/api/tasks/${taskId}/signals/${name}?token=t` },
     tasks,
     taskEvents: events,
     callbacks: { takeOverdue: async () => [] },

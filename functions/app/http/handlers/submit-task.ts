@@ -30,6 +30,7 @@ export const submitTask = handler(
         type: parsed.data.type,
         input: parsed.data.input ?? {},
         callbackUrl: parsed.data.callbackUrl,
+        maxDurationSeconds: parsed.data.maxDurationSeconds,
         idempotencyKey,
         requestHash: requestHash(body.value),
         traceparent: traceparentOf(request.headers.get('traceparent')),

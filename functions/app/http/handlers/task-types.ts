@@ -13,6 +13,13 @@ export const listTaskTypes = handler(async ({ services }) =>
       description: d.description,
       inputSchema: z.toJSONSchema(d.input, { io: 'input', unrepresentable: 'any' }),
       example: d.example,
+      signals: Object.fromEntries(
+        Object.entries(d.signals ?? {}).map(([name, schema]) => [
+          name,
+          z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }),
+        ]),
+      ),
+      maxDurationSeconds: d.maxDurationSeconds ?? null,
     })),
   ),
 );

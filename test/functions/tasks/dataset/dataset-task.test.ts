@@ -76,6 +76,10 @@ async function runInSlices(
         if (crash) throw new Crash();
         abort.abort(new Error('slice budget spent'));
       },
+      // The dataset task neither waits nor sleeps.
+      sleep: () => Promise.reject(new Error('not used')),
+      waitForEvent: () => Promise.reject(new Error('not used')),
+      signalUrl: () => Promise.reject(new Error('not used')),
       log: (_level, _message, data) => {
         resumes.push({ at: (data as { offset: number }).offset, lastCheckpoint: checkpoints.at(-1) ?? 0 });
       },
