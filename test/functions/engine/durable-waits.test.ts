@@ -149,7 +149,7 @@ describe('durable waits and runtime limits (issue 23) on the real local stack', 
     assert.equal((samePayload.body as Json).duplicate, true);
     const different = await signal(id, 'continue', { note: 'two' });
     assert.equal(different.status, 409);
-    assert.equal((different.body as Json).type, 'https://longhaul.dev/problems/signal-conflict');
+    assert.equal((different.body as Json).type, 'urn:longhaul:problem:signal-conflict');
     assert.equal((await waitForTask(stack, id, isFinished)).status, 'succeeded');
     assert.equal((await result(stack, id)).note, 'one');
     const late = await signal(id, 'continue', { note: 'late' });
