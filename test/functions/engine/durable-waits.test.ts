@@ -18,6 +18,7 @@ import {
 } from '../../support/engine-harness';
 import { call } from '../../support/http';
 import { randomUUID } from 'node:crypto';
+import { ServiceBusClient } from '@azure/service-bus';
 import { CONTAINERS } from '../../../functions/storage/blob-store';
 
 type Json = Record<string, unknown>;
@@ -193,6 +194,13 @@ describe('durable waits and runtime limits (issue 23) on the real local stack', 
       'no heartbeat: no worker',
     );
     assert.equal(await leaseOwner(id), undefined);
+    const peeker = new ServiceBusClient(stack.settings.ServiceBusConnection);
+    const peeked = await peeker.createReceiver('tasks').peekMessages(1000);
+    await peeker.close();
+    const mine = peeked.filter((m) => (m.body as Json).taskId === id);
+    assert.equal(mine.length, 1, 'one message: the one that wakes it');
+    assert.equal(mine[0].state, 'scheduled');
+    assert.equal(mine[0].scheduledEnqueueTimeUtc?.getTime(), rows[0].wake_at.getTime());
     await call(cancelTask, { method: 'DELETE', path: `/api/tasks/${id}`, params: { id } });
   });
 

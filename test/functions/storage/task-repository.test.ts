@@ -57,4 +57,56 @@ describe('task repository (Postgres)', () => {
     assert.deepEqual(rows[0], { status: 'succeeded', result_ref: 'results/x.json' });
     assert.deepEqual(await terminalEvents(id), [{ seq: 5, data: { status: 'succeeded' } }]);
   });
+
+  it('reads and writes event seqs past 32 bits exactly (a task taken over thousands of times)', async () => {
+    const id = await runningTask();
+    const events = appServices().taskEvents;
+    const big = 2 ** 31 + 5_000_000;
+    await events.append(id, { type: 'log', seq: big, level: 'info', message: 'far along' });
+    assert.equal(await events.lastSeq(id), big);
+    assert.deepEqual(
+      (await events.page(id, big - 1, 10)).map((e) => e.seq),
+      [big],
+    );
+    const ended = await appServices().repository.finish(id, 'succeeded', {}, big + 1);
+    assert.equal(ended?.event.seq, big + 1);
+    assert.equal(await events.lastSeq(id), big + 1);
+  });
+
+  it('leaves a task waiting only while no signal of that name is kept, and a signal kept later finds it waiting', async () => {
+    const repository = appServices().repository;
+    const waiting = { kind: 'signal' as const, name: 'go', until: null };
+    const early = await runningTask();
+    await repository.deliverSignal(early, undefined, {
+      name: 'go',
+      payload: {},
+      sender: 't',
+      idempotencyKey: null,
+    });
+    assert.equal(await repository.suspend(early, { waiting, wakeAt: null, wakeSlice: 1 }, 2), 'signalled');
+
+    const late = await runningTask();
+    const suspended = await repository.suspend(late, { waiting, wakeAt: null, wakeSlice: 1 }, 2);
+    assert.ok(typeof suspended === 'object' && suspended.task.status === 'waiting');
+    const delivery = await repository.deliverSignal(late, undefined, {
+      name: 'go',
+      payload: { n: 1 },
+      sender: 't',
+      idempotencyKey: null,
+    });
+    assert.equal(delivery.kind, 'stored');
+    assert.ok(
+      delivery.kind === 'stored' && delivery.task.status === 'waiting' && delivery.task.wakeSlice === 1,
+    );
+    const again = await repository.deliverSignal(late, undefined, {
+      name: 'go',
+      payload: { n: 2 },
+      sender: 't',
+      idempotencyKey: null,
+    });
+    assert.ok(
+      again.kind === 'exists' && (again.signal.payload as { n: number }).n === 1,
+      'the first one is kept',
+    );
+  });
 });
