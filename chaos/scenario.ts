@@ -104,8 +104,19 @@ export interface ScenarioResult {
 type Expected = 'succeeded' | 'failed' | 'cancelled';
 
 interface Planned {
-  input: { steps: number; stepMs: number; failAtStep?: number; failMode?: string; failTimes?: number };
+  input: {
+    steps: number;
+    stepMs: number;
+    failAtStep?: number;
+    failMode?: string;
+    failTimes?: number;
+    sleepAtStep?: number;
+    sleepMs?: number;
+    waitAtStep?: number;
+  };
   cancelAfterMs?: number;
+  /** Sends the signal the task waits for this long after its submit. */
+  signalAfterMs?: number;
 }
 
 interface Accepted extends Planned {
@@ -113,11 +124,19 @@ interface Accepted extends Planned {
   expected: Expected;
 }
 
-/** The mix: mostly plain tasks, some failing for good, some failing transiently then succeeding, some cancelled. */
+/**
+ * The mix: mostly plain tasks, some failing for good, some failing transiently then succeeding, some cancelled, some
+ * sleeping past the in-slice limit (so they wait on a scheduled message, holding no worker), and some waiting for a
+ * signal that comes a while later.
+ */
 function plan(i: number): Planned {
   const steps = 3 + (i % 10);
   const stepMs = 40 + ((i * 37) % 160);
   switch (i % 10) {
+    case 2:
+      return { input: { steps, stepMs, waitAtStep: 1 }, signalAfterMs: 1_000 + ((i * 97) % 3_000) };
+    case 9:
+      return { input: { steps, stepMs, sleepAtStep: 1, sleepMs: 6_000 } };
     case 1:
       return { input: { steps, stepMs, failAtStep: i % steps, failMode: 'permanent' } };
     case 3:
@@ -342,6 +361,22 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const accepted: Accepted[] = [];
     const cancels: Promise<void>[] = [];
     let refused = 0;
+    const signals: Promise<unknown>[] = [];
+    const signalLater = async (task: Accepted, afterMs: number) => {
+      await sleep(afterMs);
+      await persist(
+        () =>
+          appServices().signals.deliver({
+            owner: undefined,
+            taskId: task.id,
+            name: 'continue',
+            payload: { note: 'chaos' },
+            sender: 'chaos',
+            idempotencyKey: task.id,
+          }),
+        Date.now() + 60_000,
+      );
+    };
     const cancelLater = async (task: Accepted, afterMs: number) => {
       await sleep(afterMs);
       const outcome = await persist(
@@ -367,6 +402,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
           if (i % 10 === 0)
             watchers.push(watchTask(apiHost.url, task.id, stopWatchers.signal).then((o) => [task.id, o]));
           if (planned.cancelAfterMs !== undefined) cancels.push(cancelLater(entry, planned.cancelAfterMs));
+          if (planned.signalAfterMs !== undefined) signals.push(signalLater(entry, planned.signalAfterMs));
         } catch {
           refused++;
         }
@@ -380,7 +416,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const faultEnd = new Date();
     log(`${options.fault}: fault ends`);
     await submitAll;
-    await Promise.all(cancels);
+    await Promise.all([...cancels, ...signals]);
 
     const deadline = Date.now() + options.drainMs;
     const ids = accepted.map((t) => t.id);

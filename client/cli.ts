@@ -92,17 +92,17 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     console.log(commandUsage(command));
     return EXIT.ok;
   }
-  const [, arg, extra] = positionals;
-  if (command.arg && arg === undefined) throw new UsageError(`missing ${command.arg}`, command);
-  if (extra !== undefined || (!command.arg && arg !== undefined)) {
-    throw new UsageError(`unexpected argument "${extra ?? arg}"`, command);
-  }
+  const wanted = command.arg ? command.arg.split(' ') : [];
+  const args = positionals.slice(1);
+  if (args.length < wanted.length) throw new UsageError(`missing ${wanted[args.length]}`, command);
+  if (args.length > wanted.length)
+    throw new UsageError(`unexpected argument "${args[wanted.length]}"`, command);
   const key = (values.key as string | undefined) ?? (env.LONGHAUL_KEY || undefined);
   const client = new LonghaulClient({
     baseUrl: (values.url as string | undefined) ?? (env.LONGHAUL_URL || DEFAULT_URL),
     headers: key ? { authorization: `Bearer ${key}` } : {},
   });
-  return command.run({ client, arg: arg ?? '', values, out: process.stdout });
+  return command.run({ client, arg: args[0] ?? '', args, values, out: process.stdout });
 }
 
 /** What went wrong, in words a user can act on, and the exit code for it. */

@@ -6,6 +6,7 @@ import type {
   Health,
   Liveness,
   Problem,
+  Signal,
   Task,
   TaskCounts,
   TaskList,
@@ -15,6 +16,7 @@ import type {
   TaskStatus,
   TaskType,
   Upload,
+  Waiting,
 } from '../functions/contract/api-schemas';
 import { sseFrames } from './sse-frames';
 
@@ -25,6 +27,7 @@ export type {
   BulkResult,
   DeadLetter,
   Problem,
+  Signal,
   Task,
   TaskCounts,
   TaskEvent,
@@ -33,6 +36,7 @@ export type {
   TaskStepList,
   TaskType,
   Upload,
+  Waiting,
 };
 
 /** Which tasks `list`, `counts` and the bulk actions cover (the caller's own; an admin's: any owner's). */
@@ -103,16 +107,31 @@ export class LonghaulClient {
     this.fetch = options.fetch ?? globalThis.fetch;
   }
 
-  /** `callbackUrl`: where Longhaul POSTs the task, signed, when it ends (verify with `verifyWebhookSignature`). */
+  /**
+   * `callbackUrl`: where Longhaul POSTs the task, signed, when it ends (verify with `verifyWebhookSignature`).
+   * `maxDurationSeconds`: fail the task this long after it starts, waits included.
+   */
   async submit(
     type: string,
     input: unknown,
-    options: { idempotencyKey?: string; callbackUrl?: string } = {},
+    options: { idempotencyKey?: string; callbackUrl?: string; maxDurationSeconds?: number } = {},
   ): Promise<Task> {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey;
-    const body = options.callbackUrl ? { type, input, callbackUrl: options.callbackUrl } : { type, input };
-    return this.json<Task>('POST', '/api/tasks', body, headers);
+    const { idempotencyKey, ...fields } = options;
+    return this.json<Task>('POST', '/api/tasks', { type, input, ...fields }, jsonHeaders(idempotencyKey));
+  }
+
+  /**
+   * Sends the task the signal `name` (an approval, a callback) with `payload`, which must pass the schema its type
+   * declares; the first signal of each name counts, and a repeat (same key or payload) answers `duplicate: true`.
+   */
+  signal(
+    id: string,
+    name: string,
+    payload: unknown,
+    options: { idempotencyKey?: string } = {},
+  ): Promise<Signal> {
+    const path = `/api/tasks/${encodeURIComponent(id)}/signals/${encodeURIComponent(name)}`;
+    return this.json<Signal>('POST', path, payload, jsonHeaders(options.idempotencyKey));
   }
 
   get(id: string): Promise<Task> {
@@ -417,4 +436,11 @@ export function describeFetchError(
 /** A URL for messages: an upload URL's query is a SAS token, which must not end up in logs. */
 function withoutQuery(url: string): string {
   return url.split('?')[0];
+}
+
+/** A JSON body's headers, with an Idempotency-Key when given. */
+function jsonHeaders(idempotencyKey: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
+  return headers;
 }

@@ -31,15 +31,17 @@ export interface OptionSpec {
 
 export interface Invocation {
   client: LonghaulClient;
-  /** The positional argument (a task id or type), checked present when the command takes one. */
+  /** The first positional argument (a task id or type), checked present when the command takes one. */
   arg: string;
+  /** Every positional argument, as many as the command's `arg` names. */
+  args: string[];
   values: Record<string, string | boolean | undefined>;
   out: NodeJS.WriteStream;
 }
 
 export interface Command {
   name: string;
-  /** Its positional argument, e.g. `<id>`; none when absent. */
+  /** Its positional arguments, e.g. `<id>` or `<id> <name>`; none when absent. */
   arg?: string;
   summary: string;
   options: Record<string, OptionSpec>;
@@ -65,6 +67,15 @@ const filterOptions: Record<string, OptionSpec> = {
   'created-after': { type: 'string', value: '<time>', help: 'only tasks created at or after (ISO 8601)' },
   'created-before': { type: 'string', value: '<time>', help: 'only tasks created before (ISO 8601)' },
 };
+
+/** A JSON option's value ({} when absent); not JSON is a usage error. */
+function jsonOption(invocation: Invocation, name: string, command: Command): unknown {
+  try {
+    return JSON.parse(text(invocation.values, name) ?? '{}');
+  } catch {
+    throw new UsageError(`--${name}: not valid JSON`, command);
+  }
+}
 
 function filterOf(values: Invocation['values']): TaskFilter {
   return {
@@ -118,12 +129,7 @@ export const COMMANDS: Command[] = [
       ...watchOption,
     },
     async run(invocation) {
-      let input: unknown;
-      try {
-        input = JSON.parse(text(invocation.values, 'input') ?? '{}');
-      } catch {
-        throw new UsageError('--input: not valid JSON', this);
-      }
+      const input = jsonOption(invocation, 'input', this);
       const task = await invocation.client.submit(invocation.arg, input, {
         idempotencyKey: text(invocation.values, 'idempotency-key'),
         callbackUrl: text(invocation.values, 'callback-url'),
@@ -152,7 +158,11 @@ export const COMMANDS: Command[] = [
     name: 'ls',
     summary: 'list tasks, newest first, with duration and failure reason',
     options: {
-      status: { type: 'string', value: '<status>', help: 'queued, running, succeeded, failed or cancelled' },
+      status: {
+        type: 'string',
+        value: '<status>',
+        help: 'queued, running, waiting, succeeded, failed or cancelled',
+      },
       ...filterOptions,
       limit: { type: 'string', value: '<n>', help: 'at most this many (1..100, default 20)' },
     },
@@ -226,6 +236,29 @@ export const COMMANDS: Command[] = [
     options: watchOption,
     async run(invocation) {
       return started(invocation, await invocation.client.retry(invocation.arg));
+    },
+  },
+  {
+    name: 'signal',
+    arg: '<id> <name>',
+    summary: 'send a task the signal <name> (an approval, a callback); print what was kept',
+    options: {
+      data: { type: 'string', value: '<json>', help: 'the payload (default {})' },
+      'idempotency-key': {
+        type: 'string',
+        value: '<key>',
+        help: 'a repeat with the same key is answered, not refused',
+      },
+    },
+    async run(invocation) {
+      const payload = jsonOption(invocation, 'data', this);
+      const [id, name] = invocation.args;
+      print(
+        await invocation.client.signal(id, name, payload, {
+          idempotencyKey: text(invocation.values, 'idempotency-key'),
+        }),
+      );
+      return EXIT.ok;
     },
   },
   {

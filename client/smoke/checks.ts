@@ -93,6 +93,8 @@ interface Prepared {
   verify: (result: unknown) => string;
   /** What was run, e.g. how the input differs from the type's example. */
   adapted: string;
+  /** For a type that waits for a signal: the signal to send once the task is waiting. */
+  signal?: { name: string; payload: unknown };
 }
 
 /**
@@ -153,6 +155,17 @@ async function prepare(smoke: Smoke, type: TaskType, ctx: CheckContext): Promise
         },
       };
     }
+    case 'approval':
+      return {
+        input: example,
+        adapted: 'its example, approved by a signal once it waits',
+        signal: { name: 'decision', payload: { approve: true, comment: 'smoke test' } },
+        verify: (result) => {
+          if ((result as { published?: boolean }).published !== true)
+            throw new Error('result: the approved report was not published');
+          return 'published';
+        },
+      };
     default:
       return { input: type.example, adapted: 'its example input', verify: () => 'succeeded' };
   }
@@ -166,7 +179,20 @@ export const taskOfType =
     const prepared = await prepare(smoke, type, ctx);
     ctx.note(`submitting ${type.type}`);
     const task = await client.submit(type.type, prepared.input);
-    const followed = await followAndVerify(client, task.id, ctx);
+    const { signal } = prepared;
+    let signalled = false;
+    const followed = await followAndVerify(client, task.id, {
+      ...ctx,
+      onItem: async (item) => {
+        const waiting =
+          (item.kind === 'snapshot' && item.task.status === 'waiting') ||
+          (item.kind === 'event' && item.event.type === 'status' && item.event.status === 'waiting');
+        if (!signal || !waiting || signalled) return;
+        signalled = true;
+        ctx.note(`sending the signal ${signal.name} to task ${task.id}`);
+        await client.signal(task.id, signal.name, signal.payload);
+      },
+    });
     if (followed.end !== 'succeeded')
       throw new Error(await endedWrong(client, task.id, followed.end, 'succeeded'));
     ctx.note(`reading the result of task ${task.id}`);

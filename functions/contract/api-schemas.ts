@@ -44,7 +44,7 @@ export const CallbackSchema = z
 export const WaitingSchema = z
   .object({
     kind: z.enum(['sleep', 'signal']).describe('sleep: ctx.sleep; signal: ctx.waitForEvent.'),
-    name: z.string().describe('The sleep\'s or the signal\'s name.'),
+    name: z.string().describe("The sleep's or the signal's name."),
     until: z.iso
       .datetime()
       .nullable()
@@ -126,7 +126,9 @@ export const MAX_SIGNAL_BYTES = 16 * 1024;
 
 export const SignalNameSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { message: 'must be 1 to 64 letters, digits, ".", "_" or "-"' });
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
+    message: 'must be 1 to 64 letters, digits, ".", "_" or "-"',
+  });
 
 export const SignalSchema = z
   .object({
@@ -134,7 +136,9 @@ export const SignalSchema = z
     name: z.string(),
     payload: z.unknown().describe('The payload as it was kept (the first signal of this name).'),
     receivedAt: z.iso.datetime(),
-    duplicate: z.boolean().describe('This request repeated a signal kept before (same Idempotency-Key or payload).'),
+    duplicate: z
+      .boolean()
+      .describe('This request repeated a signal kept before (same Idempotency-Key or payload).'),
     taskStatus: TaskStatusSchema.describe("The task's status when the signal was kept."),
   })
   .meta({ id: 'Signal' });

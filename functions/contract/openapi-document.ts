@@ -327,7 +327,7 @@ export function openApiDocument(definitions: readonly DocumentedTaskType[]) {
           tags: ['tasks'],
           summary: 'Send a task a signal (an approval, a callback)',
           description:
-            "The body is the payload, checked against the schema the task type declares for this signal " +
+            'The body is the payload, checked against the schema the task type declares for this signal ' +
             '(GET /api/task-types, `signals`): 422 names the field that fails it, and nothing is kept. The first ' +
             'signal of each name is kept, whether or not the task waits for it yet; a task waiting for it wakes at ' +
             'once. A repeat (same Idempotency-Key or same payload) answers 200; a different payload 409. The owner, ' +

@@ -494,7 +494,10 @@ class Slice {
       );
     // The signal came while the slice was ending: the task runs on in the next slice.
     if (refusal === 'signalled') return send();
-    this.log('info', `waiting for ${wait.kind} "${wait.name}"${wakeAt ? ` until ${wakeAt.toISOString()}` : ''}`);
+    this.log(
+      'info',
+      `waiting for ${wait.kind} "${wait.name}"${wakeAt ? ` until ${wakeAt.toISOString()}` : ''}`,
+    );
     if (wakeAt) await send(wakeAt);
   }
 
@@ -525,10 +528,16 @@ class Slice {
   }
 
   /** A sleep: returns once its time has come, waiting in the slice for the last few seconds, else suspending. */
-  private async sleep(waits: Map<string, WaitRecord>, name: string, until: Parameters<TaskContext['sleep']>[1]) {
+  private async sleep(
+    waits: Map<string, WaitRecord>,
+    name: string,
+    until: Parameters<TaskContext['sleep']>[1],
+  ) {
     let wait = waits.get(name);
     if (wait && wait.kind !== 'sleep')
-      throw new PermanentError(`"${name}" names a signal wait of this task already; a sleep needs a name of its own`);
+      throw new PermanentError(
+        `"${name}" names a signal wait of this task already; a sleep needs a name of its own`,
+      );
     if (!wait) {
       this.throwIfStopping();
       wait = await this.startWait(waits, { name, kind: 'sleep', startedAt: new Date(), dueAt: dueAt(until) });
@@ -555,7 +564,9 @@ class Slice {
     }
     let wait = waits.get(name);
     if (wait && wait.kind !== 'signal')
-      throw new PermanentError(`"${name}" names a sleep of this task already; a wait needs a name of its own`);
+      throw new PermanentError(
+        `"${name}" names a sleep of this task already; a wait needs a name of its own`,
+      );
     if (wait?.outcome === undefined) {
       if (!wait) {
         this.throwIfStopping();
@@ -564,7 +575,8 @@ class Slice {
       }
       const signal = await withTransientRetry(() => this.ports.tasks.signal(this.message.taskId, name));
       if (signal) await this.resolveWait(wait, { payload: signal.payload });
-      else if (wait.dueAt && wait.dueAt.getTime() <= Date.now()) await this.resolveWait(wait, { timedOut: true });
+      else if (wait.dueAt && wait.dueAt.getTime() <= Date.now())
+        await this.resolveWait(wait, { timedOut: true });
       else throw this.suspendFor(wait);
     }
     const outcome = wait.outcome as SignalOutcome;
@@ -594,8 +606,7 @@ class Slice {
         return lease.state;
       },
       sleep: (name, until) => this.sleep(waits, name, until),
-      waitForEvent: (name, options) =>
-        this.waitForEvent(definition, waits, name, options) as Promise<never>,
+      waitForEvent: (name, options) => this.waitForEvent(definition, waits, name, options) as Promise<never>,
       signalUrl: (name) => signalLinks.url(taskId, name),
       step: async <T>(name: string, fn: () => Promise<T> | T): Promise<T> => {
         if (completed.has(name)) return completed.get(name) as T;

@@ -11,7 +11,7 @@ export interface TaskActionsDeps {
   tasks: Pick<TaskService, 'submit' | 'cancel'>;
   repository: TaskRepository;
   blobs: BlobStore;
-  checkpoints: Pick<CheckpointStore, 'leaseState'>;
+  checkpoints: Pick<CheckpointStore, 'leaseState' | 'reopenTimedOutWaits'>;
   dispatch: Pick<Dispatch, 'enqueue'>;
   live: (owner: string) => LiveEventPublisher;
 }
@@ -62,6 +62,8 @@ export class TaskActions {
     const task = await repository.find(id, owner);
     if (!task) return { kind: 'notFound' };
     if (task.status !== 'failed') return { kind: 'notFailed', task };
+    // A wait that timed out waits again: replaying its timeout would fail the retry at once.
+    if (task.error?.code === 'signal_timeout') await checkpoints.reopenTimedOutWaits(id);
     const { nextSlice } = await checkpoints.leaseState(id);
     const events = await repository.requeueFailed(id, {
       message: `retried by ${by} after failing: ${task.error?.code ?? 'unknown'}; resuming at slice ${nextSlice}`,

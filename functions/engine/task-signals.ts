@@ -83,7 +83,12 @@ export class TaskSignals {
    */
   private async wake(task: TaskRow, name: string): Promise<void> {
     const { waiting, wakeSlice } = task;
-    if (task.status !== 'waiting' || waiting?.kind !== 'signal' || waiting.name !== name || wakeSlice === null)
+    if (
+      task.status !== 'waiting' ||
+      waiting?.kind !== 'signal' ||
+      waiting.name !== name ||
+      wakeSlice === null
+    )
       return;
     await this.deps.dispatch
       .send(
@@ -92,10 +97,14 @@ export class TaskSignals {
         { messageId: messageIds.signal(task.id, wakeSlice) },
       )
       .catch((err: unknown) =>
-        this.deps.log('warn', `waking the task for its signal failed, left to the sweeper: ${describeError(err)}`, {
-          taskId: task.id,
-          traceId: task.traceId,
-        }),
+        this.deps.log(
+          'warn',
+          `waking the task for its signal failed, left to the sweeper: ${describeError(err)}`,
+          {
+            taskId: task.id,
+            traceId: task.traceId,
+          },
+        ),
       );
   }
 }

@@ -88,7 +88,8 @@ export function appMetrics(): AppMetrics {
       description: 'Steps that did not stop within the grace period after ctx.signal fired',
     }),
     stepResultsRefused: meter.createCounter('longhaul.steps.refused', {
-      description: 'Step results refused: the step finished after its slice gave it up, or its lease moved on',
+      description:
+        'Step results refused: the step finished after its slice gave it up, or its lease moved on',
     }),
     fanoutLatency: meter.createHistogram('longhaul.progress.fanout_latency', {
       description: 'Time from an event being recorded to its arrival at a process with streams on it',

@@ -24,7 +24,8 @@ export const int8AsNumber: CustomTypesConfig = {
 
 function parseInt8(text: string): number {
   const value = Number(text);
-  if (!Number.isSafeInteger(value)) throw new RangeError(`bigint ${text} is past what a number holds exactly`);
+  if (!Number.isSafeInteger(value))
+    throw new RangeError(`bigint ${text} is past what a number holds exactly`);
   return value;
 }
 

@@ -344,6 +344,17 @@ export class CheckpointStore {
     return this.timed('save', lease.taskId, () => this.writeWithLease(lease, ['upsert', row, 'Replace']));
   }
 
+  /**
+   * Forgets the waits of a failed task that timed out, so a retry waits again (from the retry on) rather than replay
+   * the timeout. No lease: a failed task has no worker.
+   */
+  async reopenTimedOutWaits(taskId: string): Promise<void> {
+    for (const wait of (await this.readWaits(taskId)).values()) {
+      if ((wait.outcome as { timedOut?: boolean } | undefined)?.timedOut)
+        await this.table.deleteEntity(taskId, rowKeyOf(WAIT_PREFIX, wait.name));
+    }
+  }
+
   /** Records what a wait came to (a signal's payload, a timeout), with the lease: every replay sees the same outcome. */
   resolveWait(lease: Lease, name: string, outcome: unknown): Promise<void> {
     const row = {

@@ -297,8 +297,8 @@ export class TaskRepository {
   }
 
   /**
-   * Puts a failed task back to `queued` for a fresh round of attempts (attempts start again at 1), keeping its
-   * progress; its completion webhook is owed again, and keeps counting deliveries so message ids stay unique. Records
+   * Puts a failed task back to `queued` for a fresh round of attempts (attempts start again at 1, and its
+   * maxDurationSeconds counts from its next start), keeping its progress; its completion webhook is owed again, and keeps counting deliveries so message ids stay unique. Records
    * a `log` event saying why and then the `status: queued` event, in the same statement. Undefined unless it was
    * failed (a concurrent retry, or retention, got there first).
    */
@@ -308,7 +308,8 @@ export class TaskRepository {
   ): Promise<TaskEventRow[] | undefined> {
     const { rows } = await this.pool.query<{ events: EventJsonRow[] }>(
       `WITH u AS (
-         UPDATE tasks SET status = 'queued', error = NULL, finished_at = NULL, attempts = 0, cancel_requested = false,
+         UPDATE tasks SET status = 'queued', error = NULL, finished_at = NULL, started_at = NULL, attempts = 0,
+           cancel_requested = false,
            heartbeat_at = NULL, enqueued_at = NULL, updated_at = now(), callback_state = NULL, callback_due_at = NULL,
            callback_error = NULL
          WHERE id = $1 AND status = 'failed'
@@ -354,7 +355,11 @@ export class TaskRepository {
   ): Promise<{ task: TaskRow; event: TaskEventRow } | SuspendRefusal> {
     const { waiting, wakeAt, wakeSlice } = suspension;
     return inTransaction(this.pool, async (client) => {
-      const { rows } = await client.query<{ status: TaskStatus; cancelRequested: boolean; signalled: boolean }>(
+      const { rows } = await client.query<{
+        status: TaskStatus;
+        cancelRequested: boolean;
+        signalled: boolean;
+      }>(
         `SELECT status, cancel_requested AS "cancelRequested",
            EXISTS (SELECT 1 FROM task_signals WHERE task_id = $1 AND name = $2 AND $3) AS signalled
          FROM tasks WHERE id = $1 FOR UPDATE`,
@@ -410,7 +415,11 @@ export class TaskRepository {
   }
 
   /** The signal of that name the task got, if any. */
-  async signal(id: string, name: string, db: Pool | PoolClient = this.pool): Promise<StoredSignal | undefined> {
+  async signal(
+    id: string,
+    name: string,
+    db: Pool | PoolClient = this.pool,
+  ): Promise<StoredSignal | undefined> {
     const { rows } = await db.query<StoredSignal>(
       `SELECT ${SIGNAL_COLUMNS} FROM task_signals WHERE task_id = $1 AND name = $2`,
       [id, name],
@@ -436,10 +445,9 @@ export class TaskRepository {
 
   /** The sweeper re-drove the task: counted (MAX_TAKEOVERS caps it), and it counts as a sign of life. */
   async markRedriven(id: string): Promise<void> {
-    await this.pool.query(
-      'UPDATE tasks SET redrives = redrives + 1, heartbeat_at = now() WHERE id = $1',
-      [id],
-    );
+    await this.pool.query('UPDATE tasks SET redrives = redrives + 1, heartbeat_at = now() WHERE id = $1', [
+      id,
+    ]);
   }
 
   /** Records that a worker is alive on the task; returns whether cancellation was requested. */

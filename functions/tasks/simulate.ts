@@ -51,7 +51,9 @@ const simulateInput = z
       .min(1)
       .max(30 * 86_400_000)
       .optional()
-      .describe('Fail with signal_timeout when no signal came within this many ms (absent: wait as long as it takes).'),
+      .describe(
+        'Fail with signal_timeout when no signal came within this many ms (absent: wait as long as it takes).',
+      ),
     resultBytes: z
       .number()
       .int()

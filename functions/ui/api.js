@@ -103,6 +103,8 @@ export const api = {
   steps: (id) => request('GET', `${taskPath(id)}/steps`),
   retry: (id) => request('POST', `${taskPath(id)}/retry`),
   rerun: (id) => request('POST', `${taskPath(id)}/rerun`),
+  signal: (id, name, payload) =>
+    request('POST', `${taskPath(id)}/signals/${encodeURIComponent(name)}`, payload),
   /** `query`: type, idPrefix, createdAfter, createdBefore; empty values are left out. */
   counts: (query) =>
     request('GET', `/api/tasks/counts?${new URLSearchParams(Object.entries(query).filter(([, v]) => v))}`),

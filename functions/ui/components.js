@@ -28,7 +28,7 @@ export function timeOf(iso, withDate = true) {
 }
 
 /** What the bar says before a task reports any progress. */
-const IDLE_TEXT = { queued: 'Waiting for a worker', running: 'Running' };
+const IDLE_TEXT = { queued: 'Waiting for a worker', running: 'Running', waiting: 'Waiting (no worker held)' };
 
 /**
  * A task's progress bar with its message and percentage, elapsed time and ETA. `update(task)` redraws it in place

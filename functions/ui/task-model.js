@@ -1,6 +1,6 @@
 /** Tasks and events as the API sends them (docs/api.md, docs/streaming.md), and what the page derives from them. */
 
-export const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+export const STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'];
 export const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
 
 /** The task after one event of its stream: status and progress change in place; the rest comes with the Task. */
@@ -10,6 +10,7 @@ export function applyEvent(task, event) {
     task.progress = { percent, current, total, message, step };
   } else if (event.type === 'status') {
     task.status = event.status;
+    task.waiting = event.status === 'waiting' ? (event.waiting ?? null) : null;
     if (event.error) task.error = event.error;
     if (event.status === 'running') task.startedAt ??= event.at;
     if (FINISHED.has(event.status)) task.finishedAt ??= event.at;
@@ -64,6 +65,7 @@ export function progressText(progress) {
 
 /** One line for the timeline, besides its time and type (a status shows as a badge: the line adds the error). */
 export function describeEvent(event) {
+  if (event.type === 'status' && event.waiting) return waitingText(event.waiting);
   if (event.type === 'status') return event.error ? `${event.error.code}: ${event.error.message}` : '';
   if (event.type === 'progress') return progressText(event) || 'progress';
   return event.message ?? '';
@@ -74,4 +76,10 @@ export const shortId = (id) => id.slice(0, 8);
 /** Why a task failed, in one line: its code, message and the step it failed in. */
 export function failureText(error) {
   return `${error.code}: ${error.message}${error.step ? ` (in step ${error.step})` : ''}`;
+}
+
+/** What a waiting task waits for, in words: "the signal “decision”, until 12/7/2026, 3:00:00 PM". */
+export function waitingText(waiting) {
+  const what = waiting.kind === 'sleep' ? `sleeping (${waiting.name})` : `the signal “${waiting.name}”`;
+  return waiting.until ? `${what}, until ${new Date(waiting.until).toLocaleString()}` : what;
 }

@@ -4,7 +4,16 @@ import { card, dataTable, detail, setBadge, statusBadge, taskProgress, timeOf } 
 import { h } from './dom.js';
 import { resultView } from './result-views.js';
 import { LiveStream } from './live.js';
-import { applyEvent, describeEvent, duration, failureText, FINISHED, shortId } from './task-model.js';
+import { signalForm } from './signal-form.js';
+import {
+  applyEvent,
+  describeEvent,
+  duration,
+  failureText,
+  FINISHED,
+  shortId,
+  waitingText,
+} from './task-model.js';
 
 /** Longer results are cut in the page (the download has it all). */
 const MAX_SHOWN_CHARS = 200_000;
@@ -37,6 +46,11 @@ export function taskView(id) {
     {},
     h('details', {}, h('summary', {}, 'The input the task was accepted with'), inputBody),
   );
+  const waitingLine = h('p', {});
+  const waitingForm = h('div', {});
+  const waitingCard = card('waiting-heading', 'Waiting', { hidden: true }, waitingLine, waitingForm);
+  /** The signal whose form is shown, so a render does not rebuild it (and lose what was typed). */
+  let formFor;
   const stepsBody = h('div', { class: 'steps' });
   const stepsCard = card('steps-heading', 'Steps', { hidden: true }, stepsBody);
   let stepsLoadedAt = 0;
@@ -99,6 +113,7 @@ export function taskView(id) {
     ),
     notice,
     h('section', { class: 'card', 'aria-label': 'Progress' }, progress.element),
+    waitingCard,
     errorCard,
     resultCard,
     stepsCard,
@@ -153,6 +168,7 @@ export function taskView(id) {
           )
         : []),
     );
+    renderWaiting();
     errorCard.hidden = !task.error;
     if (task.error) {
       errorText.replaceChildren(
@@ -163,6 +179,36 @@ export function taskView(id) {
       );
       errorText.title = failureText(task.error);
     }
+  };
+
+  /**
+   * What a waiting task waits for, and for a signal the form that sends it (its schema from the task type). It holds
+   * no worker meanwhile, so the page says so.
+   */
+  const renderWaiting = () => {
+    const waiting = task.status === 'waiting' ? task.waiting : null;
+    waitingCard.hidden = !waiting;
+    if (!waiting) {
+      formFor = undefined;
+      waitingForm.replaceChildren();
+      return;
+    }
+    waitingLine.textContent = `Waiting for ${waitingText(waiting)}. No worker is held meanwhile.`;
+    if (waiting.kind !== 'signal' || formFor === waiting.name) return;
+    formFor = waiting.name;
+    api.taskTypes().then(
+      (types) => {
+        const schema = types.find((t) => t.type === task.type)?.signals?.[waiting.name];
+        if (destroyed || formFor !== waiting.name || !schema) return;
+        waitingForm.replaceChildren(
+          signalForm(waiting.name, schema, async (payload) => {
+            await api.signal(id, waiting.name, payload);
+            notice.textContent = `Signal “${waiting.name}” sent.`;
+          }),
+        );
+      },
+      (err) => (notice.textContent = `The task types could not be read: ${err.message}`),
+    );
   };
 
   const addEvent = (event) => {

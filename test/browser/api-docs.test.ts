@@ -75,7 +75,7 @@ describe('Swagger UI: Try it out on POST /api/tasks, one example per task type',
     const names = await examples
       .locator('option')
       .evaluateAll((options) => options.map((o) => (o as { value: string }).value));
-    assert.deepEqual(names.sort(), ['dataset', 'scrape', 'simulate']);
+    assert.deepEqual(names.sort(), ['approval', 'dataset', 'scrape', 'simulate']);
     for (const name of names) {
       await examples.selectOption(name);
       await submit.locator('button.execute').click();
@@ -87,7 +87,7 @@ describe('Swagger UI: Try it out on POST /api/tasks, one example per task type',
     const { rows } = await stack.pool.query<{ type: string }>('SELECT type FROM tasks ORDER BY type');
     assert.deepEqual(
       rows.map((r) => r.type),
-      ['dataset', 'scrape', 'simulate'],
+      ['approval', 'dataset', 'scrape', 'simulate'],
     );
     assert.deepEqual(errors, []);
   });

@@ -396,6 +396,39 @@ describe('the web UI in a browser', () => {
     },
   );
 
+  it(
+    'shows what a waiting task waits for; an invalid payload is refused next to the form, Approve sends the signal',
+    TEST_TIMEOUT,
+    async () => {
+      const res = await fetch(`${host.url}/api/tasks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          type: 'approval',
+          input: { title: 'Q3', figures: [{ label: 'North', value: 2 }], timeoutSeconds: 600 },
+        }),
+      });
+      const { id } = (await res.json()) as { id: string };
+      await waitForTask(stack, id, (t) => t.status === 'waiting');
+      await openPage(`/#/tasks/${id}`);
+      const waiting = page.locator('section[aria-labelledby="waiting-heading"]');
+      await waiting
+        .getByText(/Waiting for the signal “decision”, until .+\. No worker is held meanwhile\./)
+        .waitFor();
+      await page.locator('.task-head .badge', { hasText: 'waiting' }).waitFor();
+      await page.getByRole('textbox', { name: 'comment (optional)' }).fill('x'.repeat(1001));
+      await screenshot(page, 'task-waiting-approval');
+      await page.getByRole('button', { name: 'Approve' }).click();
+      await waiting.locator('.form-error', { hasText: 'payload.comment:' }).waitFor();
+      assert.equal((await waitForTask(stack, id, () => true)).status, 'waiting', 'the task keeps waiting');
+      await page.getByRole('textbox', { name: 'comment (optional)' }).fill('looks right');
+      await page.getByRole('button', { name: 'Approve' }).click();
+      await page.locator('.task-head .badge', { hasText: 'succeeded' }).waitFor({ timeout: 15_000 });
+      assert.equal(await waiting.isHidden(), true);
+      await page.locator('.result-json', { hasText: '"published": true' }).waitFor({ state: 'attached' });
+    },
+  );
+
   it('updates the list from the event stream without reloading', TEST_TIMEOUT, async () => {
     await openPage('/');
     await live();

@@ -141,7 +141,7 @@ describe('the longhaul command line', () => {
       const run = await cli(host.url, ...args);
       assert.equal(run.code, 0, `${args.join(' ')}: ${run.stderr}`);
       assert.match(run.stdout, /^usage: longhaul <command>/);
-      for (const name of ['submit', 'watch', 'ls', 'input', 'steps', 'retry', 'rerun', 'counts'])
+      for (const name of ['submit', 'watch', 'ls', 'input', 'steps', 'retry', 'rerun', 'signal', 'counts'])
         assert.match(run.stdout, new RegExp(`\\n  ${name} `));
       assert.match(run.stdout, /exit codes: 0 done/);
     }
@@ -162,11 +162,37 @@ describe('the longhaul command line', () => {
       [['ls', '--bogus'], /Unknown option '--bogus'.*\nusage: longhaul ls/],
       [['submit', 'simulate', '--input', '{'], /--input: not valid JSON/],
       [['get', 'a', 'b'], /unexpected argument "b"/],
+      [['signal', 'a'], /missing <name>\nusage: longhaul signal <id> <name>/],
+      [['signal', 'a', 'go', '--data', '{'], /--data: not valid JSON/],
     ] as const) {
       const run = await cli(host.url, ...args);
       assert.equal(run.code, 2, args.join(' '));
       assert.match(run.stderr, message);
     }
+  });
+
+  it('signal delivers a payload to a waiting task and prints what was kept; a bad payload is exit 4 naming the field', async () => {
+    const submitted = await cli(
+      host.url,
+      'submit',
+      'simulate',
+      '--input',
+      '{"steps":2,"stepMs":0,"waitAtStep":1}',
+    );
+    const id = submitted.stdout.trim();
+    await waitForTask(stack, id, (t) => t.status === 'waiting');
+    const bad = await cli(host.url, 'signal', id, 'continue', '--data', '{"note":1}');
+    assert.equal(bad.code, 4);
+    assert.match(bad.stderr, /422/);
+    assert.match(bad.stderr, /payload\.note:/);
+    const run = await cli(host.url, 'signal', id, 'continue', '--data', '{"note":"from the cli"}');
+    assert.equal(run.code, 0, run.stderr);
+    const kept = JSON.parse(run.stdout) as { name: string; duplicate: boolean; payload: unknown };
+    assert.deepEqual(
+      [kept.name, kept.duplicate, kept.payload],
+      ['continue', false, { note: 'from the cli' }],
+    );
+    assert.equal((await waitForTask(stack, id, isFinished)).status, 'succeeded');
   });
 
   it('bad input is exit 4 with the problem and every failing field', async () => {

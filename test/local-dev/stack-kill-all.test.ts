@@ -44,7 +44,7 @@ describe('npm start after the whole local stack was killed (SIGKILL of the host 
   });
   after(() => sandbox.remove());
 
-  it('loses no accepted task, killed right after a submit and again mid-step, and re-runs no checkpointed step', async () => {
+  it('loses no accepted task, killed right after a submit, mid-step and mid-sleep, and re-runs no checkpointed step', async () => {
     const first = sandbox.run(LEASES);
     let url = await first.ready();
     // Killed the moment the 202 arrives: the claim-check blob, the Postgres row and the queued message must all be
@@ -54,7 +54,10 @@ describe('npm start after the whole local stack was killed (SIGKILL of the host 
 
     const second = sandbox.run(LEASES);
     url = await second.ready();
+    // Asleep (waiting on a scheduled message, no worker holding it) when everything dies.
+    const asleep = await submitSimulate(url, { ...INPUT, sleepAtStep: 1, sleepMs: 6_000 });
     const midStep = await submitSimulate(url, INPUT);
+    await waitForTask(url, asleep, (t) => t.status === 'waiting', 15_000);
     await waitForTask(url, midStep, (t) => (t.progress?.current ?? 0) >= 3, 15_000);
     // Progress is recorded after the step's checkpoint: these steps are checkpointed.
     const checkpointed = (await getTask(url, midStep)).progress?.current ?? 0;
@@ -67,6 +70,7 @@ describe('npm start after the whole local stack was killed (SIGKILL of the host 
       [justAccepted, 'killed right after its submit', 0],
       [midStep, 'killed mid-step', checkpointed],
       [lastMoment, 'submitted just before the second kill', 0],
+      [asleep, 'asleep at the second kill', 1],
     ] as const) {
       const task = await waitForTask(url, id, hasEnded, 30_000);
       assert.equal(task.status, 'succeeded', `${label}: ${JSON.stringify(task)}`);

@@ -82,6 +82,13 @@ class Client:
         """A new task with the same type and input, linked by `rerunOf`."""
         return self._json("POST", f"/api/tasks/{_id(task_id)}/rerun", None, self._idempotency(idempotency_key))
 
+    def signal(
+        self, task_id: str, name: str, payload: Any, idempotency_key: Optional[str] = None
+    ) -> Dict[str, Any]:
+        """Sends the task the signal `name` (an approval, a callback); the first of each name counts."""
+        path = f"/api/tasks/{_id(task_id)}/signals/{urllib.parse.quote(name, safe='')}"
+        return self._json("POST", path, payload, self._idempotency(idempotency_key))
+
     def bulk(self, action: str, filter: Dict[str, str], limit: Optional[int] = None) -> Dict[str, Any]:
         """`action` is "cancel" or "retry"; `filter` as the API names it (status, type, idPrefix, …); `{}` for all."""
         body: Dict[str, Any] = {"filter": filter}

@@ -11,11 +11,11 @@ from longhaul import Client, ConnectionFailed, LonghaulError
 URL = os.environ.get("LONGHAUL_URL", "http://localhost:7071")
 
 
-def wait_finished(client, task_id, timeout=30.0):
+def wait_finished(client, task_id, timeout=30.0, statuses=("succeeded", "failed", "cancelled")):
     deadline = time.monotonic() + timeout
     while True:
         task = client.get(task_id)
-        if task["status"] in ("succeeded", "failed", "cancelled"):
+        if task["status"] in statuses:
             return task
         if time.monotonic() > deadline:
             raise AssertionError(f"task {task_id} still {task['status']}")
@@ -63,6 +63,17 @@ class ClientTest(unittest.TestCase):
         with self.assertRaises(LonghaulError) as caught:
             self.client.cancel(hanging["id"])
         self.assertEqual(caught.exception.status, 409)
+
+    def test_signals_a_waiting_task_and_a_repeat_is_answered_not_refused(self):
+        task = self.client.submit("simulate", {"steps": 2, "stepMs": 0, "waitAtStep": 1})
+        waiting = wait_finished(self.client, task["id"], statuses=("waiting",))
+        self.assertEqual(waiting["waiting"], {"kind": "signal", "name": "continue", "until": None})
+        kept = self.client.signal(task["id"], "continue", {"note": "from python"}, idempotency_key="py-signal")
+        self.assertEqual((kept["duplicate"], kept["payload"]), (False, {"note": "from python"}))
+        again = self.client.signal(task["id"], "continue", {"note": "other"}, idempotency_key="py-signal")
+        self.assertTrue(again["duplicate"])
+        self.assertEqual(wait_finished(self.client, task["id"])["status"], "succeeded")
+        self.assertEqual(self.client.result(task["id"])["note"], "from python")
 
     def test_watch_yields_every_persisted_event_once_in_order_across_server_closed_streams(self):
         task = self.client.submit("simulate", {"steps": 6, "stepMs": 200})

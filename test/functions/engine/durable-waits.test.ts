@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { appServices } from '../../../functions/app/app-services';
 import { cancelTask } from '../../../functions/app/http/handlers/cancel-task';
 import { getTask } from '../../../functions/app/http/handlers/read-tasks';
+import { retryTask } from '../../../functions/app/http/handlers/retry-task';
 import { signalTask } from '../../../functions/app/http/handlers/signal-task';
 import { submitTask } from '../../../functions/app/http/handlers/submit-task';
 import type { LocalHost } from '../../../local-dev/host';
@@ -126,6 +127,13 @@ describe('durable waits and runtime limits (issue 23) on the real local stack', 
     assert.ok(
       (await deadLetters(stack)).some((d) => (d.body as Json).taskId === id && d.reason === 'signal_timeout'),
     );
+    // A retry waits again, from the retry on, rather than replaying the timeout.
+    const retried = await call(retryTask, { method: 'POST', path: `/api/tasks/${id}/retry`, params: { id } });
+    assert.equal(retried.status, 202, retried.text);
+    await waitForTask(stack, id, isWaiting);
+    assert.equal((await signal(id, 'continue', { note: 'second chance' })).status, 202);
+    assert.equal((await waitForTask(stack, id, isFinished)).status, 'succeeded');
+    assert.equal((await result(stack, id)).note, 'second chance');
   });
 
   it('refuses an invalid signal with 422 naming the field, and the task keeps waiting; repeats are idempotent', async () => {

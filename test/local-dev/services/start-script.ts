@@ -155,7 +155,8 @@ export async function simulateExecutions(url: string, id: string): Promise<Recor
   return ((await res.json()) as { executions: Record<string, number> }).executions;
 }
 
-export const hasEnded = (task: TaskView): boolean => task.status !== 'queued' && task.status !== 'running';
+export const hasEnded = (task: TaskView): boolean =>
+  ['succeeded', 'failed', 'cancelled'].includes(task.status);
 
 /**
  * docs/reliability.md: a checkpointed step never runs again; the step in flight at a kill may. So each of the first

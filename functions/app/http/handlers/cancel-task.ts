@@ -5,7 +5,7 @@ import { json, problem } from '../responses';
 import { taskJson } from '../../../contract/task-json';
 import { notFound } from './read-tasks';
 
-/** DELETE /api/tasks/{id}: a queued task is cancelled at once; a running one is asked to stop. */
+/** DELETE /api/tasks/{id}: a queued or waiting task is cancelled at once; a running one is asked to stop. */
 export const cancelTask = handler(async ({ request, services, caller }) => {
   const id = TaskIdSchema.safeParse(request.params.id);
   if (!id.success) return badRequest('id', 'must be a UUID');

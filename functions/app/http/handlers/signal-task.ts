@@ -44,9 +44,14 @@ async function deliver(
     case 'invalid':
       return invalidFields('invalid-signal', outcome.errors);
     case 'finished':
-      return problem(409, 'task-finished', `Task ${id.data} is ${outcome.task.status}: it takes no more signals.`, {
-        taskStatus: outcome.task.status,
-      });
+      return problem(
+        409,
+        'task-finished',
+        `Task ${id.data} is ${outcome.task.status}: it takes no more signals.`,
+        {
+          taskStatus: outcome.task.status,
+        },
+      );
     case 'conflict':
       return problem(
         409,
@@ -82,4 +87,6 @@ const signalByLink = publicHandler(async (scope) => {
 
 /** POST /api/tasks/{id}/signals/{name}: by the task's owner, an admin, or the holder of the task's signal link. */
 export const signalTask: HttpHandler = (request, context) =>
-  new URL(request.url).searchParams.has('token') ? signalByLink(request, context) : signalAsCaller(request, context);
+  new URL(request.url).searchParams.has('token')
+    ? signalByLink(request, context)
+    : signalAsCaller(request, context);
