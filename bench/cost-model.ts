@@ -56,6 +56,11 @@ export interface CostModelResult {
     perHeartbeat: OperationCounts;
     perSlice: OperationCounts;
   };
+  /**
+   * A task asleep for an hour (`ctx.sleep`), watched for a while with the default heartbeat: the operations made
+   * meanwhile (none is the claim: no worker holds it), whether a lease is held, and when its wake-up is due.
+   */
+  waiting: { windowSeconds: number; counts: OperationCounts; leaseHeld: boolean; wakeInSeconds: number };
   runs: {
     name: string;
     tasks: number;
@@ -211,6 +216,8 @@ function predict(unit: UnitCosts, steps: number, heartbeats: number, slices: num
 
 /** The last settlement of a task (its message's complete) follows the task's final status write. */
 const SETTLED_MS = 500;
+/** How long the sleeping task is watched: longer than the default heartbeat (15 s), which a held worker would send. */
+const WAITING_WINDOW_MS = 20_000;
 
 /**
  * Heartbeats of a task running `seconds`: each slice beats every `heartbeatSeconds` from its start, and lasts its
@@ -271,12 +278,8 @@ export async function benchCostModel(sizes: CostModelSizes = COST_MODEL_SIZES): 
     }
   };
 
-  const run = async (
-    name: string,
-    tasks: number,
-    input: { steps: number; stepMs: number },
-    overrides: Record<string, string>,
-  ) => {
+  /** A worker on a fresh host with these settings, warmed up by a first task that is not counted. */
+  const withWorker = async <T>(name: string, overrides: Record<string, string>, work: () => Promise<T>) => {
     const settings = { ...stack.settings, ...overrides };
     Object.assign(process.env, settings);
     await closeAppServices();
@@ -291,6 +294,21 @@ export async function benchCostModel(sizes: CostModelSizes = COST_MODEL_SIZES): 
       // A first task pays what a fresh process pays once (creating containers and tables): not a task's cost.
       await runTasks(`${name} warm-up`, 1, { steps: 1, stepMs: 0 });
       await sleep(SETTLED_MS);
+      return await work();
+    } finally {
+      await host.close();
+      await closeAppServices();
+    }
+  };
+
+  const run = (
+    name: string,
+    tasks: number,
+    input: { steps: number; stepMs: number },
+    overrides: Record<string, string>,
+  ) =>
+    withWorker(name, overrides, async () => {
+      const settings = { ...stack.settings, ...overrides };
       probe.reset();
       await runTasks(name, tasks, input);
       await sleep(SETTLED_MS);
@@ -303,11 +321,34 @@ export async function benchCostModel(sizes: CostModelSizes = COST_MODEL_SIZES): 
         heartbeatSeconds,
       );
       return { name, tasks, steps: input.steps, slices, heartbeats, counts: structuredClone(counts) };
-    } finally {
-      await host.close();
-      await closeAppServices();
-    }
-  };
+    });
+
+  /** A task that sleeps an hour: once it waits, what it costs over a window longer than a heartbeat. */
+  const waitingHour = () =>
+    withWorker('waiting', {}, async () => {
+      const task = await submitTask(
+        'simulate',
+        { steps: 2, stepMs: 0, sleepAtStep: 1, sleepMs: 3_600_000 },
+        'cost-model',
+      );
+      let row = await appServices().repository.find(task.id);
+      while (row?.status !== 'waiting') {
+        await sleep(50);
+        row = await appServices().repository.find(task.id);
+      }
+      await sleep(SETTLED_MS);
+      probe.reset();
+      await sleep(WAITING_WINDOW_MS);
+      const counts = structuredClone(probe.counts());
+      const { live } = await appServices().checkpoints.leaseState(task.id);
+      await appServices().tasks.cancel(undefined, task.id);
+      return {
+        windowSeconds: WAITING_WINDOW_MS / 1000,
+        counts,
+        leaseHeld: live,
+        wakeInSeconds: ((row.wakeAt?.getTime() ?? 0) - Date.now()) / 1000,
+      };
+    });
 
   try {
     const quiet = { HEARTBEAT_SECONDS: '60', LEASE_SECONDS: '180', SLICE_BUDGET_SECONDS: '480' };
@@ -349,7 +390,9 @@ export async function benchCostModel(sizes: CostModelSizes = COST_MODEL_SIZES): 
       },
     );
     const defaults = loadSettings(stack.settings);
+    const waiting = await waitingHour();
     return {
+      waiting,
       perTask: unit,
       taskHours: [1, 10].map((every) => taskHour(unit, every, defaults)),
       validation: {

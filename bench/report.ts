@@ -820,7 +820,25 @@ function costSection(c: Saved<CostModelResult> | undefined): string {
     ),
     'Service Bus lock renewals are not in these counts: the local host does not renew locks, the Azure host does ' +
       '(about once every 50 s of a slice); docs/sizing.md adds them.',
+    ...(c.waiting ? [waitingParagraph(c.waiting, kinds)] : []),
   ].join('\n\n');
+}
+
+/** What a task asleep for an hour cost while it was watched: the claim is nothing, since no worker holds it. */
+function waitingParagraph(w: CostModelResult['waiting'], kinds: (o: OperationCounts) => string[]): string {
+  const total =
+    sumOf(w.counts.serviceBus) +
+    sumOf(w.counts.blob) +
+    sumOf(w.counts.table) +
+    w.counts.postgresWrites +
+    w.counts.redisPublishes;
+  return (
+    `**A waiting task.** A task asleep for an hour (\`ctx.sleep\`, wake-up due in ${n(w.wakeInSeconds / 60)} min) was ` +
+    `watched for ${n(w.windowSeconds)} s, longer than the default heartbeat: ${n(total)} operations ` +
+    `(Service Bus, Blob, Table, Postgres writes, Redis publishes: ${kinds(w.counts).join(', ')}), and ` +
+    `${w.leaseHeld ? 'a lease held' : 'no lease held'}. No worker holds it, so its hour costs the slice that ends ` +
+    'on the sleep, one scheduled message and the slice that wakes it, whatever the length of the wait.'
+  );
 }
 
 function serviceBusSection(sb: Saved<ServiceBusEmulatorBenchResult> | undefined): string {

@@ -191,12 +191,16 @@ const benchmarks: Record<string, Benchmark> = {
           ? { tasks: 2, validation: { steps: 8, sliceBudgetSeconds: 4, heartbeatSeconds: 3 } }
           : COST_MODEL_SIZES,
       ),
-    print: (c: CostModelResult) =>
-      c.taskHours.map(
+    print: (c: CostModelResult) => [
+      ...c.taskHours.map(
         (h) =>
           `task-hour, a step every ${h.stepEverySeconds} s: Table ${f0(sum(h.counts.table))}, Postgres writes ` +
           `${f0(h.counts.postgresWrites)}, Redis publishes ${f0(h.counts.redisPublishes)}, Service Bus ${f0(sum(h.counts.serviceBus))}`,
       ),
+      `asleep for an hour, watched ${c.waiting.windowSeconds} s: Table ${f0(sum(c.waiting.counts.table))}, Postgres ` +
+        `writes ${f0(c.waiting.counts.postgresWrites)}, Service Bus ${f0(sum(c.waiting.counts.serviceBus))}, ` +
+        `lease ${c.waiting.leaseHeld ? 'held' : 'free'}`,
+    ],
   },
 };
 

@@ -58,9 +58,10 @@ export async function sweep(ports: EnginePorts): Promise<void> {
       log('warn', task, `could not re-drive a running task: ${describeError(err)}`);
     }
   }
-  for (const task of await tasks.overdueWaiting(LOST_SECONDS, BATCH)) {
+  // A wake-up this late was never sent (its worker died first) or was lost, or its signal's was. Sending one more is
+  // harmless when the first is only slow (a backlog): whichever comes second finds the slice run.
+  for (const task of await tasks.overdueWaiting(stallSeconds(settings), BATCH)) {
     try {
-      // Its wake-up was never sent (the worker died before sending it) or was lost, or its signal's was.
       const slice = task.wakeSlice ?? (await checkpoints.leaseState(task.id)).nextSlice;
       await dispatch.send(
         task,

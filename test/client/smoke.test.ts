@@ -26,6 +26,7 @@ const ALL_DEFAULT_CHECKS = [
   'task:simulate',
   'task:scrape',
   'task:dataset',
+  'task:approval',
   'cancel',
   'fail',
   'dead-letter',
@@ -66,7 +67,7 @@ describe('the post-deploy smoke test (npm run smoke) against the local stack', (
     for (const name of [...ALL_DEFAULT_CHECKS, 'webhook', 'webhook-signature'])
       assert.equal(run.rows.get(name)?.result, 'pass', `${name}\n${show(run)}`);
     assert.equal(run.rows.get('long-stream')?.result, 'skip');
-    assert.match(run.stdout, /\n12 passed, 0 failed, 1 skipped in /);
+    assert.match(run.stdout, /\n13 passed, 0 failed, 1 skipped in /);
     assert.match(
       run.rows.get('task:scrape')!.detail,
       new RegExp(`one page of ${env.host.url}/: fetched \\(200\\)`),

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { defineTask, type TaskContext, type TaskDefinition } from '../../../../functions/engine/define-task';
 import { runSlice } from '../../../../functions/engine/run-slice';
+import { sweep } from '../../../../functions/engine/sweeper';
 import { engineWorld, type EngineWorld } from '../../../support/engine-fakes';
 
 /**
@@ -173,5 +174,20 @@ describe('waits and limits on in-memory ports', () => {
     world.checkpoints.rows.get(task.id)!.takeovers = 1;
     assert.deepEqual(await run(0), ['deadLetter takeover_limit']);
     assert.equal(world.tasks.rows.get(task.id)?.error?.code, 'takeover_limit');
+  });
+
+  it('has the sweeper send an overdue wake-up of a waiting task for the slice it waits to run', async () => {
+    const world = engineWorld([taskOf('idle', async () => 'done')]);
+    const task = world.tasks.add('idle', {
+      status: 'waiting',
+      waiting: { kind: 'sleep', name: 'nap', until: new Date(Date.now() - 120_000).toISOString() },
+      wakeAt: new Date(Date.now() - 120_000),
+      wakeSlice: 3,
+      attempts: 1,
+    });
+    await sweep(world.ports);
+    const wake = world.sent.find((s) => s.message.taskId === task.id);
+    assert.deepEqual(wake?.message, { taskId: task.id, slice: 3, attempt: 1 });
+    assert.match(wake?.options.messageId ?? '', /:3:sweep:/);
   });
 });
