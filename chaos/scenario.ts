@@ -136,7 +136,7 @@ function plan(i: number): Planned {
     case 2:
       return { input: { steps, stepMs, waitAtStep: 1 }, signalAfterMs: 1_000 + ((i * 97) % 3_000) };
     case 9:
-      return { input: { steps, stepMs, sleepAtStep: 1, sleepMs: 6_000 } };
+      return { input: { steps, stepMs, sleepAtStep: 1, sleepMs: 5_500 } };
     case 1:
       return { input: { steps, stepMs, failAtStep: i % steps, failMode: 'permanent' } };
     case 3:

@@ -37,8 +37,8 @@ const simulateInput = z
       .int()
       .min(0)
       .max(30 * 86_400_000)
-      .default(60_000)
-      .describe('How long that sleep lasts, in ms (ctx.sleep: past a few seconds, no worker is held).'),
+      .optional()
+      .describe('How long that sleep lasts, in ms (default 60000; past a few seconds, no worker is held).'),
     waitAtStep: z
       .number()
       .int()
@@ -102,7 +102,7 @@ export function simulateTask(ledger: StepLedger) {
       let note: string | undefined;
       for (let i = 0; i < input.steps; i++) {
         const name = `step-${i}`;
-        if (i === input.sleepAtStep) await ctx.sleep(`sleep-${i}`, input.sleepMs);
+        if (i === input.sleepAtStep) await ctx.sleep(`sleep-${i}`, input.sleepMs ?? 60_000);
         if (i === input.waitAtStep) {
           const signal = await ctx.waitForEvent('continue', {
             schema: continueSignal,

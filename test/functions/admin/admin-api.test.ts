@@ -145,7 +145,7 @@ describe('admin API: stats, dead letters and retrying failed tasks (AUTH_MODE=ap
       oldestQueued: { id: string; ageSeconds: number } | null;
       stalled: { count: number; tasks: Array<{ id: string; silentSeconds: number }> };
     };
-    const byStatus = { queued: 1, running: 1, succeeded: 2, failed: 1, cancelled: 1 };
+    const byStatus = { queued: 1, running: 1, waiting: 0, succeeded: 2, failed: 1, cancelled: 1 };
     assert.deepEqual(stats.tasks, { total: 6, byStatus, byType: [{ type: 'simulate', total: 6, byStatus }] });
     assert.deepEqual(stats.queue, {
       name: 'tasks',

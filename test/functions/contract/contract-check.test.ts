@@ -28,6 +28,8 @@ const task = {
   },
   callback: null,
   rerunOf: null,
+  waiting: null,
+  maxDurationSeconds: null,
 };
 
 const ref = (name: string) => ({

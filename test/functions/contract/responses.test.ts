@@ -23,6 +23,7 @@ const UNREACHED = new Map([
   ['POST /api/tasks/{id}/rerun 503', 'needs Redis down'],
   ['POST /api/tasks/bulk/cancel 503', 'needs Redis down'],
   ['POST /api/tasks/bulk/retry 503', 'needs Redis down'],
+  ['POST /api/tasks/{id}/signals/{name} 503', 'needs Redis down'],
 ]);
 
 /** Low, so that spending a caller's budget takes few requests; above what one caller of this test reads. */
@@ -36,7 +37,7 @@ describe('every JSON response of the API matches its schema in the OpenAPI docum
   let host: LocalHost;
   let checker: ContractChecker;
   let document: OpenApi;
-  const keys = { alice: '', carol: '', admin: '', spender: '' };
+  const keys = { alice: '', carol: '', dave: '', admin: '', spender: '' };
   let checked = 0;
 
   interface Call {
@@ -99,6 +100,7 @@ describe('every JSON response of the API matches its schema in the OpenAPI docum
     keys.admin = (await keysCli('create', '--owner', `ops-${run}`, '--role', 'admin')).key;
     keys.spender = (await keysCli('create', '--owner', `spender-${run}`)).key;
     keys.carol = (await keysCli('create', '--owner', `carol-${run}`)).key;
+    keys.dave = (await keysCli('create', '--owner', `dave-${run}`)).key;
     document = (await (await fetch(`${host.url}/api/openapi.json`)).json()) as OpenApi;
     checker = new ContractChecker(document);
     // The document is a response too.
@@ -228,6 +230,42 @@ describe('every JSON response of the API matches its schema in the OpenAPI docum
     }
   });
 
+  it('signals: kept, repeated, refused', async () => {
+    const dave = { key: keys.dave };
+    const waiting = async () => {
+      const id = (
+        await api(202, 'POST', '/api/tasks', {
+          ...dave,
+          body: { type: 'simulate', input: { steps: 1, stepMs: 0, waitAtStep: 0 } },
+        })
+      ).id as string;
+      await work(id);
+      return id;
+    };
+    const id = await waiting();
+    const path = `/api/tasks/${id}/signals/continue`;
+    const kept = await api(202, 'POST', path, { ...dave, body: { note: 'go' } });
+    assert.equal(kept.taskStatus, 'waiting');
+    await api(200, 'POST', path, { ...dave, body: { note: 'go' } });
+    await api(409, 'POST', path, { ...dave, body: { note: 'other' } });
+    await api(400, 'POST', `/api/tasks/not-a-uuid/signals/continue`, { ...dave, body: {} });
+    await api(400, 'POST', `/api/tasks/${id}/signals/bad%20name`, { ...dave, body: {} });
+    await api(400, 'POST', path, { ...dave, rawBody: '{' });
+    await api(403, 'POST', `${path}?token=forged`, { body: {} });
+    await api(404, 'POST', `/api/tasks/${UNKNOWN_ID}/signals/continue`, { ...dave, body: {} });
+    await api(404, 'POST', `/api/tasks/${id}/signals/no-such-signal`, { ...dave, body: {} });
+    await api(413, 'POST', path, { ...dave, rawBody: `"${'x'.repeat(20_000)}"` });
+    await api(415, 'POST', path, { ...dave, rawBody: '{}', headers: { 'content-type': 'text/plain' } });
+    const other = await waiting();
+    await api(422, 'POST', `/api/tasks/${other}/signals/continue`, { ...dave, body: { note: 1 } });
+    // The wake-up (slice 1, the one after the wait): the task runs on and ends.
+    await runTaskSlice(
+      { taskId: id, slice: 1 },
+      new InvocationContext({ functionName: 'processTaskMessage' }),
+    );
+    await api(409, 'POST', path, { ...dave, body: { note: 'late' } });
+  });
+
   it('stream tokens, uploads, task types, health', async () => {
     const alice = { key: keys.alice };
     await api(201, 'POST', '/api/stream-tokens', { ...alice, body: {} });
@@ -306,7 +344,7 @@ describe('every JSON response of the API matches its schema in the OpenAPI docum
         .filter(([, operation]) => operation.responses['401'])
         .map(([method, operation]): [string, string, number, Call] => [
           method.toUpperCase(),
-          path.replace('{id}', UNKNOWN_ID).replace('{sequenceNumber}', '1'),
+          path.replace('{id}', UNKNOWN_ID).replace('{sequenceNumber}', '1').replace('{name}', 'continue'),
           operation.responses['503'] ? SUBMITS : READS,
           method === 'post' ? { body: {} } : {},
         ]),

@@ -197,7 +197,7 @@ describe('acting on tasks: input, steps, retry, rerun, counts, search and bulk a
     const counts = await api(`/api/tasks/counts?createdAfter=${from}`, keys.other);
     assert.deepEqual(counts.body, {
       total: 2,
-      byStatus: { queued: 0, running: 0, succeeded: 1, failed: 1, cancelled: 0 },
+      byStatus: { queued: 0, running: 0, waiting: 0, succeeded: 1, failed: 1, cancelled: 0 },
     });
     const list = async (query: string, key = keys.other) =>
       ((await api(`/api/tasks?${query}`, key)).body as { items: Task[] }).items.map((t) => t.id);
