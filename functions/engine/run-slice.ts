@@ -433,10 +433,21 @@ class Slice {
    */
   private unlessUnresponsive<T>(work: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      work.then(resolve, reject);
+      let settled = false;
+      work.then(
+        (value) => {
+          settled = true;
+          resolve(value);
+        },
+        (err: unknown) => {
+          settled = true;
+          reject(err);
+        },
+      );
       const giveUp = () =>
         this.timers.push(
           setTimeout(() => {
+            if (settled) return;
             this.abandoned = true;
             const step = this.inFlight?.name;
             appMetrics().stepsUnresponsive.add(1, this.typeAttribute);

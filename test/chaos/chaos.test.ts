@@ -9,7 +9,9 @@ import { FAULTS, runScenario, type Fault } from '../../chaos/scenario';
  * the Service Bus and Redis blackholes have tests of their own here (test/functions/app/http/submit-task.test.ts and
  * test/local-dev/host/servicebus.test.ts, test/functions/events/task-event-stream.test.ts); redis-restart is the
  * Redis blackhole's outage ended by a restart; postgres-latency slows, it does not break; short-leases-duplicates'
- * duplicate deliveries and lease takeovers are each tested in test/functions/engine/engine.test.ts.
+ * duplicate deliveries and lease takeovers are each tested in test/functions/engine/engine.test.ts. The Postgres and
+ * Storage blackholes are the outages of postgres-restart and azurite-restart with hung connections instead of refused
+ * ones, which test/functions/app/http/submit-deadlines.test.ts holds the submit path to; they run in `npm run chaos`.
  */
 const NOT_IN_NPM_TEST: readonly Fault[] = [
   'servicebus-pressure',
@@ -18,6 +20,8 @@ const NOT_IN_NPM_TEST: readonly Fault[] = [
   'redis-restart',
   'postgres-latency',
   'short-leases-duplicates',
+  'postgres-blackhole',
+  'storage-blackhole',
 ];
 
 // The short variant of `npm run chaos`: a few dozen tasks a fault, one scenario after the other.

@@ -57,6 +57,8 @@ export const approvalTask = defineTask({
     timeoutSeconds: 3600,
   },
   signals: { decision },
+  // The longest decision window and a day to spare: nothing of this type stays unfinished longer.
+  maxDurationSeconds: 31 * 86_400,
   async run(input, ctx): Promise<ApprovalResult> {
     const report = await ctx.step('build-report', () => buildReport(input.title, input.figures));
     const link = await ctx.step('signal-link', () => ctx.signalUrl('decision'));

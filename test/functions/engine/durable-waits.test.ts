@@ -177,7 +177,7 @@ describe('durable waits and runtime limits (issue 23) on the real local stack', 
       assert.equal((res.body as Json).waiting, null);
     }
     // The signal wait's timeout message comes and finds the task finished.
-    await new Promise((r) => setTimeout(r, 3_500));
+    await new Promise((r) => setTimeout(r, 3_000));
     assert.equal((await taskState(stack, waiting)).status, 'cancelled');
     assert.deepEqual(await stepRuns(stack, waiting), { 'step-0': 1 });
   });
@@ -256,6 +256,7 @@ describe('durable waits and runtime limits (issue 23) on the real local stack', 
       },
     });
     assert.equal(res.status, 202, res.text);
+    assert.equal((res.body as Json).maxDurationSeconds, 31 * 86_400, "the type's own limit");
     const id = (res.body as Json).id as string;
     await waitForTask(stack, id, isWaiting);
     const events = await appServices().taskEvents.page(id, 0, 100);

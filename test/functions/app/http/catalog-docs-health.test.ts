@@ -88,7 +88,12 @@ describe('task types, OpenAPI, docs, health and unknown routes', () => {
     assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
     const tags = new Set(doc.tags.map((t) => t.name));
     for (const op of operations) assert.ok(op.tags?.length && op.tags.every((t) => tags.has(t)), op.at);
-    assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), ['apiKey', 'bearer', 'signalLink', 'streamToken']);
+    assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), [
+      'apiKey',
+      'bearer',
+      'signalLink',
+      'streamToken',
+    ]);
     assert.deepEqual(doc.security, [{ bearer: [] }, { apiKey: [] }]);
     const open = operations.filter((op) => op.security?.length === 0).map((op) => op.at);
     assert.deepEqual(open.sort(), ['get /api/health', 'get /api/health/ready', 'get /api/openapi.json']);

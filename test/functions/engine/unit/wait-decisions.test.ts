@@ -176,6 +176,17 @@ describe('waits and limits on in-memory ports', () => {
     assert.equal(world.tasks.rows.get(task.id)?.error?.code, 'takeover_limit');
   });
 
+  it('fails a task the sweeper re-drove more than MAX_TAKEOVERS times, naming the re-drives', async () => {
+    const world = engineWorld([taskOf('stalling', async () => 'never')], { maxTakeovers: 2 });
+    const task = world.tasks.add('stalling', { status: 'running', redrives: 3, startedAt: new Date() });
+    world.blobs.set(task.inputRef, {});
+    world.checkpoints.seed(task.id, { owner: '', slice: 4 });
+    const settlement = world.settlement();
+    await runSlice(world.ports, { taskId: task.id, slice: 4, attempt: 1 }, { invocationId: 'w', settlement });
+    assert.deepEqual(settlement.outcome, ['deadLetter takeover_limit']);
+    assert.match(world.tasks.rows.get(task.id)?.error?.message ?? '', /re-drove it 3 times/);
+  });
+
   it('has the sweeper send an overdue wake-up of a waiting task for the slice it waits to run', async () => {
     const world = engineWorld([taskOf('idle', async () => 'done')]);
     const task = world.tasks.add('idle', {
