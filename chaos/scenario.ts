@@ -135,7 +135,7 @@ function plan(i: number): Planned {
   switch (i % 10) {
     // Submitted early, so their sleep overlaps the fault; their streams are watched (every tenth task) across it.
     case 0:
-      return { input: { steps, stepMs, sleepAtStep: 1, sleepMs: 5_500 } };
+      return { input: { steps, stepMs, sleepAtStep: 1, sleepMs: 2_500 } };
     case 2:
       return { input: { steps, stepMs, waitAtStep: 1 }, signalAfterMs: 1_000 + ((i * 97) % 3_000) };
     case 1:

@@ -84,7 +84,10 @@ class TaskSuspended extends Error {
   }
 }
 
-/** A sleep this close to its end waits in the slice: a few seconds cost less than ending the slice and waking it. */
+/**
+ * A sleep this close to its end waits in the slice: a few seconds cost less than ending the slice and waking it. Never
+ * longer than a heartbeat, the time a worker may be silent before anyone checks on it.
+ */
 const IN_SLICE_SLEEP_MS = 5_000;
 
 /** What a signal wait came to, as its wait row keeps it. */
@@ -555,7 +558,7 @@ class Slice {
     }
     const left = (wait.dueAt?.getTime() ?? 0) - Date.now();
     if (left <= 0) return;
-    if (left > IN_SLICE_SLEEP_MS) throw this.suspendFor(wait);
+    if (left > Math.min(IN_SLICE_SLEEP_MS, this.settings.heartbeatSeconds * 1000)) throw this.suspendFor(wait);
     await delay(left, undefined, { signal: this.abort.signal }).catch(() => this.throwIfAborted());
   }
 

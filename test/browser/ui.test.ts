@@ -416,8 +416,8 @@ describe('the web UI in a browser', () => {
         .getByText(/Waiting for the signal “decision”, until .+\. No worker is held meanwhile\./)
         .waitFor();
       await page.locator('.task-head .badge', { hasText: 'waiting' }).waitFor();
-      await page.getByRole('textbox', { name: 'comment (optional)' }).fill('x'.repeat(1001));
       await screenshot(page, 'task-waiting-approval');
+      await page.getByRole('textbox', { name: 'comment (optional)' }).fill('x'.repeat(1001));
       await page.getByRole('button', { name: 'Approve' }).click();
       await waiting.locator('.form-error', { hasText: 'payload.comment:' }).waitFor();
       assert.equal((await waitForTask(stack, id, () => true)).status, 'waiting', 'the task keeps waiting');

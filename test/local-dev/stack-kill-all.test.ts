@@ -55,7 +55,7 @@ describe('npm start after the whole local stack was killed (SIGKILL of the host 
     const second = sandbox.run(LEASES);
     url = await second.ready();
     // Asleep (waiting on a scheduled message, no worker holding it) when everything dies.
-    const asleep = await submitSimulate(url, { ...INPUT, sleepAtStep: 1, sleepMs: 6_000 });
+    const asleep = await submitSimulate(url, { ...INPUT, sleepAtStep: 1, sleepMs: 4_000 });
     const midStep = await submitSimulate(url, INPUT);
     await waitForTask(url, asleep, (t) => t.status === 'waiting', 15_000);
     await waitForTask(url, midStep, (t) => (t.progress?.current ?? 0) >= 3, 15_000);

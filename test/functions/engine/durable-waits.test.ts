@@ -76,12 +76,12 @@ describe('durable waits and runtime limits (issue 23) on the real local stack', 
   });
 
   it('sleeps without holding a worker, across a worker restart, and runs no step twice', async () => {
-    const id = await submitSimulate({ steps: 3, stepMs: 10, sleepAtStep: 1, sleepMs: 6_000 });
+    const id = await submitSimulate({ steps: 3, stepMs: 10, sleepAtStep: 1, sleepMs: 3_000 });
     await waitForTask(stack, id, isWaiting);
     const waiting = await taskJson(id);
     const until = (waiting.waiting as Json).until as string;
     assert.deepEqual(waiting.waiting, { kind: 'sleep', name: 'sleep-1', until });
-    assert.ok(Date.parse(until) - Date.now() > 3_000, 'the sleep ends about 6 s after it started');
+    assert.ok(Date.parse(until) - Date.now() > 1_000, 'the sleep ends about 3 s after it started');
     assert.equal(await leaseOwner(id), undefined, 'no worker holds the lease while it sleeps');
     await worker?.close();
     worker = await startWorker(stack);
@@ -232,7 +232,7 @@ describe('durable waits and runtime limits (issue 23) on the real local stack', 
     const waits = await call(submitTask, {
       method: 'POST',
       path: '/api/tasks',
-      body: { type: 'simulate', input: { steps: 2, stepMs: 10, waitAtStep: 1 }, maxDurationSeconds: 2 },
+      body: { type: 'simulate', input: { steps: 2, stepMs: 10, waitAtStep: 1 }, maxDurationSeconds: 1 },
     });
     const waitId = (waits.body as Json).id as string;
     await waitForTask(stack, waitId, isWaiting);
