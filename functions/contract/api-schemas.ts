@@ -124,11 +124,9 @@ export const SubmitTaskSchema = z
 /** The signal endpoint's body: any JSON the task type's signal schema accepts, at most this many bytes. */
 export const MAX_SIGNAL_BYTES = 16 * 1024;
 
-export const SignalNameSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
-    message: 'must be 1 to 64 letters, digits, ".", "_" or "-"',
-  });
+export const SignalNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
+  message: 'must be 1 to 64 letters, digits, ".", "_" or "-"',
+});
 
 export const SignalSchema = z
   .object({

@@ -558,7 +558,8 @@ class Slice {
     }
     const left = (wait.dueAt?.getTime() ?? 0) - Date.now();
     if (left <= 0) return;
-    if (left > Math.min(IN_SLICE_SLEEP_MS, this.settings.heartbeatSeconds * 1000)) throw this.suspendFor(wait);
+    if (left > Math.min(IN_SLICE_SLEEP_MS, this.settings.heartbeatSeconds * 1000))
+      throw this.suspendFor(wait);
     await delay(left, undefined, { signal: this.abort.signal }).catch(() => this.throwIfAborted());
   }
 

@@ -280,52 +280,43 @@ export class CheckpointStore {
   }
 
   /** Results of the steps completed so far, by step name. */
-  completedSteps(taskId: string): Promise<Map<string, unknown>> {
-    return this.timed('load', taskId, () => this.readCompletedSteps(taskId));
+  async completedSteps(taskId: string): Promise<Map<string, unknown>> {
+    return (await this.timed('load', taskId, () => this.readStepsAndWaits(taskId))).steps;
   }
 
   /**
-   * Reads what the task's checkpoints hold: its loop state into `lease.state` (from its blob, when large), and the
-   * results of the steps completed so far, by step name. A blob a checkpoint points at that is gone throws
+   * Reads what the task's checkpoints hold: its loop state into `lease.state` (from its blob, when large), the
+   * results of the steps completed so far and its waits, by name. A blob a checkpoint points at that is gone throws
    * CheckpointMissingError.
    */
   replay(lease: Lease): Promise<Replayed> {
     return this.timed('load', lease.taskId, async () => {
       if (lease.stateRef) lease.state = await this.readJson(undefined, lease.stateRef);
-      const [steps, waits] = await Promise.all([
-        this.readCompletedSteps(lease.taskId),
-        this.readWaits(lease.taskId),
-      ]);
-      return { steps, waits };
+      return this.readStepsAndWaits(lease.taskId);
     });
   }
 
-  private async readCompletedSteps(taskId: string): Promise<Map<string, unknown>> {
+  /** Step and wait rows in one query: their keys sort after the lease row's ('step-…' < 'wait-…'), and nothing else does. */
+  private async readStepsAndWaits(taskId: string): Promise<Replayed> {
     await this.ensureTable();
-    const steps = new Map<string, unknown>();
-    const rows = this.table.listEntities<{ name: string; result?: string; resultRef?: string }>({
-      queryOptions: { filter: rowsStartingWith(taskId, STEP_PREFIX) },
-    });
-    for await (const row of rows) steps.set(row.name, await this.readJson(row.result, row.resultRef));
-    return steps;
-  }
-
-  private async readWaits(taskId: string): Promise<Map<string, WaitRecord>> {
-    await this.ensureTable();
-    const waits = new Map<string, WaitRecord>();
-    const rows = this.table.listEntities<WaitEntity>({
-      queryOptions: { filter: rowsStartingWith(taskId, WAIT_PREFIX) },
+    const replayed: Replayed = { steps: new Map(), waits: new Map() };
+    const rows = this.table.listEntities<StepEntity & WaitEntity>({
+      queryOptions: { filter: `PartitionKey eq '${taskId}' and RowKey ge '${STEP_PREFIX}'` },
     });
     for await (const row of rows) {
-      waits.set(row.name, {
-        name: row.name,
-        kind: row.kind,
-        startedAt: row.startedAt,
-        dueAt: row.dueAt ?? null,
-        ...(row.outcome === undefined ? {} : { outcome: JSON.parse(row.outcome) as unknown }),
-      });
+      if (row.rowKey.startsWith(STEP_PREFIX)) {
+        replayed.steps.set(row.name, await this.readJson(row.result, row.resultRef));
+      } else if (row.rowKey.startsWith(WAIT_PREFIX)) {
+        replayed.waits.set(row.name, {
+          name: row.name,
+          kind: row.kind,
+          startedAt: row.startedAt,
+          dueAt: row.dueAt ?? null,
+          ...(row.outcome === undefined ? {} : { outcome: JSON.parse(row.outcome) as unknown }),
+        });
+      }
     }
-    return waits;
+    return replayed;
   }
 
   /**
@@ -349,7 +340,7 @@ export class CheckpointStore {
    * the timeout. No lease: a failed task has no worker.
    */
   async reopenTimedOutWaits(taskId: string): Promise<void> {
-    for (const wait of (await this.readWaits(taskId)).values()) {
+    for (const wait of (await this.readStepsAndWaits(taskId)).waits.values()) {
       if ((wait.outcome as { timedOut?: boolean } | undefined)?.timedOut)
         await this.table.deleteEntity(taskId, rowKeyOf(WAIT_PREFIX, wait.name));
     }
@@ -588,11 +579,6 @@ export class CheckpointBlobMissingError extends Error {
 /** A step's or wait's row key: names are free text, and a row key may not hold some characters ('/', '#', …). */
 function rowKeyOf(prefix: string, name: string): string {
   return `${prefix}${createHash('sha256').update(name).digest('base64url')}`;
-}
-
-/** A partition's rows whose keys start with `prefix` (which ends in '-'; '.' sorts just after it). */
-function rowsStartingWith(taskId: string, prefix: string): string {
-  return `PartitionKey eq '${taskId}' and RowKey ge '${prefix}' and RowKey lt '${prefix.slice(0, -1)}.'`;
 }
 
 function parseInline(json: string | undefined): unknown {

@@ -63,6 +63,16 @@ describe('the web UI in a browser', () => {
   });
 
   const row = (id: string) => page.locator(`li[data-task-id="${id}"]`);
+  /** Submits a task through the API; answers its id. */
+  const submitTask = async (type: string, input: object) => {
+    const res = await fetch(`${host.url}/api/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type, input }),
+    });
+    assert.equal(res.status, 202, await res.clone().text());
+    return ((await res.json()) as { id: string }).id;
+  };
   /** Page-side code as expressions: this project compiles without the DOM library. */
   const inPage = <T>(expression: string) => page.evaluate<T>(expression);
   const barValue = (selector: string) =>
@@ -304,16 +314,10 @@ describe('the web UI in a browser', () => {
       const container = blobs.getContainerClient('uploads');
       await container.createIfNotExists();
       await container.getBlockBlobClient(name).uploadData(Buffer.from(csv));
-      const res = await fetch(`${host.url}/api/tasks`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          type: 'dataset',
-          input: { blob: `uploads/${name}`, groupBy: { keys: ['region'], sum: ['amount'] } },
-        }),
+      const id = await submitTask('dataset', {
+        blob: `uploads/${name}`,
+        groupBy: { keys: ['region'], sum: ['amount'] },
       });
-      assert.equal(res.status, 202, await res.clone().text());
-      const { id } = (await res.json()) as { id: string };
       await waitForTask(stack, id, (t) => t.status === 'succeeded');
       await openPage(`/#/tasks/${id}`);
       await page.locator('.dataset-result').waitFor();
@@ -337,16 +341,7 @@ describe('the web UI in a browser', () => {
     'shows a crawl result as a table of its pages: status, title, words, links and timing',
     TEST_TIMEOUT,
     async () => {
-      const res = await fetch(`${host.url}/api/tasks`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          type: 'scrape',
-          input: { url: `${site.origin}/`, maxPages: 3, politenessMs: 0 },
-        }),
-      });
-      assert.equal(res.status, 202, await res.clone().text());
-      const { id } = (await res.json()) as { id: string };
+      const id = await submitTask('scrape', { url: `${site.origin}/`, maxPages: 3, politenessMs: 0 });
       await waitForTask(stack, id, (t) => t.status === 'succeeded');
       await openPage(`/#/tasks/${id}`);
       const table = page.getByRole('region', { name: 'Crawled pages' });
@@ -400,15 +395,11 @@ describe('the web UI in a browser', () => {
     'shows what a waiting task waits for; an invalid payload is refused next to the form, Approve sends the signal',
     TEST_TIMEOUT,
     async () => {
-      const res = await fetch(`${host.url}/api/tasks`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          type: 'approval',
-          input: { title: 'Q3', figures: [{ label: 'North', value: 2 }], timeoutSeconds: 600 },
-        }),
+      const id = await submitTask('approval', {
+        title: 'Q3',
+        figures: [{ label: 'North', value: 2 }],
+        timeoutSeconds: 600,
       });
-      const { id } = (await res.json()) as { id: string };
       await waitForTask(stack, id, (t) => t.status === 'waiting');
       await openPage(`/#/tasks/${id}`);
       const waiting = page.locator('section[aria-labelledby="waiting-heading"]');
