@@ -279,7 +279,11 @@ export async function benchCostModel(sizes: CostModelSizes = COST_MODEL_SIZES): 
   };
 
   /** A worker on a fresh host with these settings, warmed up by a first task that is not counted. */
-  const withWorker = async <T>(name: string, overrides: Record<string, string>, work: () => Promise<T>) => {
+  const withWorker = async <T>(
+    name: string,
+    overrides: Record<string, string>,
+    work: (settings: Record<string, string>) => Promise<T>,
+  ) => {
     const settings = { ...stack.settings, ...overrides };
     Object.assign(process.env, settings);
     await closeAppServices();
@@ -294,7 +298,7 @@ export async function benchCostModel(sizes: CostModelSizes = COST_MODEL_SIZES): 
       // A first task pays what a fresh process pays once (creating containers and tables): not a task's cost.
       await runTasks(`${name} warm-up`, 1, { steps: 1, stepMs: 0 });
       await sleep(SETTLED_MS);
-      return await work();
+      return await work(settings);
     } finally {
       await host.close();
       await closeAppServices();
@@ -307,8 +311,7 @@ export async function benchCostModel(sizes: CostModelSizes = COST_MODEL_SIZES): 
     input: { steps: number; stepMs: number },
     overrides: Record<string, string>,
   ) =>
-    withWorker(name, overrides, async () => {
-      const settings = { ...stack.settings, ...overrides };
+    withWorker(name, overrides, async (settings) => {
       probe.reset();
       await runTasks(name, tasks, input);
       await sleep(SETTLED_MS);

@@ -44,7 +44,7 @@ export function taskJson(row: TaskRow): Task {
         }
       : null,
     rerunOf: row.rerunOf,
-    waiting: row.status === 'waiting' ? row.waiting : null,
+    waiting: row.waiting,
     maxDurationSeconds: row.maxDurationSeconds,
   };
 }

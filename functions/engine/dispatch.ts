@@ -54,6 +54,15 @@ export class Dispatch {
     return this.queue.send(message, { ...options, traceparent: task.traceContext });
   }
 
+  /** The message that ends a waiting task's wait: the slice it waits to run, with an id of the caller's choosing. */
+  wake(
+    task: Pick<TaskRow, 'id' | 'traceContext' | 'attempts'>,
+    slice: number,
+    messageId: string,
+  ): Promise<void> {
+    return this.send(task, { taskId: task.id, slice, attempt: Math.max(1, task.attempts) }, { messageId });
+  }
+
   /**
    * Sends a queued task's slice and records that it left. A send that fails leaves the task queued with no record, and
    * the sweeper sends it (SWEEP_UNSENT_SECONDS): so a broker that does not answer delays the task, it never loses it.

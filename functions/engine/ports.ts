@@ -59,7 +59,7 @@ export interface EnginePorts {
   >;
   signalLinks: Pick<SignalLinks, 'url'>;
   blobs: Pick<BlobStore, 'getJson' | 'putJson'>;
-  dispatch: Pick<Dispatch, 'send' | 'enqueue'>;
+  dispatch: Pick<Dispatch, 'send' | 'enqueue' | 'wake'>;
   catalog: Pick<TaskCatalog, 'get'>;
   webhooks: Pick<WebhookDelivery, 'announce' | 'resend'>;
   /** Live fan-out of a task owner's events; `warn` hears about publishes that failed. */

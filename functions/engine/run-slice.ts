@@ -295,6 +295,9 @@ class Slice {
     const definition = catalog.get(this.task.type);
     if (!definition)
       return this.fail({ code: 'unknown_type', message: `unknown task type ${this.task.type}` });
+    const { maxDurationSeconds, startedAt } = running;
+    if (maxDurationSeconds && startedAt)
+      this.deadline = new Date(startedAt.getTime() + maxDurationSeconds * 1000);
     const limit = this.limitReached(running);
     if (limit) return this.fail(limit);
     if (startsTask(this.task, this.message))
@@ -405,16 +408,13 @@ class Slice {
   }
 
   /**
-   * A limit the task has reached before this slice runs anything: its maximum duration (which also sets the deadline
-   * this slice keeps), or MAX_TAKEOVERS lease takeovers or sweeper re-drives (a task that keeps killing its worker).
+   * A limit the task has reached before this slice runs anything: its maximum duration, or MAX_TAKEOVERS lease
+   * takeovers or sweeper re-drives (a task that keeps killing its worker).
    */
   private limitReached(running: TaskRow): { code: string; message: string } | undefined {
     const max = running.maxDurationSeconds;
-    if (max && running.startedAt) {
-      this.deadline = new Date(running.startedAt.getTime() + max * 1000);
-      if (this.deadline.getTime() <= Date.now())
-        return { code: 'max_duration_exceeded', message: new MaxDurationExceeded(max).message };
-    }
+    if (max && this.deadline && this.deadline.getTime() <= Date.now())
+      return { code: 'max_duration_exceeded', message: new MaxDurationExceeded(max).message };
     const cap = this.settings.maxTakeovers;
     if (this.lease.takeovers > cap)
       return {
@@ -498,21 +498,13 @@ class Slice {
     });
     if (refusal === 'cancelRequested') return this.end('cancelled');
     if (refusal === 'notRunning') return;
-    const send = (scheduledAt?: Date) =>
-      withTransientRetry(() =>
-        this.ports.dispatch.send(
-          this.task,
-          { taskId, slice: wakeSlice, attempt },
-          { scheduledAt, messageId: messageIds.slice(taskId, wakeSlice) },
-        ),
-      );
     // The signal came while the slice was ending: the task runs on in the next slice.
-    if (refusal === 'signalled') return send();
+    if (refusal === 'signalled') return this.sendSlice(wakeSlice, attempt);
     this.log(
       'info',
       `waiting for ${wait.kind} "${wait.name}"${wakeAt ? ` until ${wakeAt.toISOString()}` : ''}`,
     );
-    if (wakeAt) await send(wakeAt);
+    if (wakeAt) await this.sendSlice(wakeSlice, attempt, wakeAt);
   }
 
   /** Records a wait's start (its due time fixed from now on), under the lease. */
@@ -547,20 +539,32 @@ class Slice {
     name: string,
     until: Parameters<TaskContext['sleep']>[1],
   ) {
-    let wait = waits.get(name);
-    if (wait && wait.kind !== 'sleep')
-      throw new PermanentError(
-        `"${name}" names a signal wait of this task already; a sleep needs a name of its own`,
-      );
-    if (!wait) {
-      this.throwIfStopping();
-      wait = await this.startWait(waits, { name, kind: 'sleep', startedAt: new Date(), dueAt: dueAt(until) });
-    }
+    const wait = await this.waitNamed(waits, name, 'sleep', () => dueAt(until));
     const left = (wait.dueAt?.getTime() ?? 0) - Date.now();
     if (left <= 0) return;
     if (left > Math.min(IN_SLICE_SLEEP_MS, this.settings.heartbeatSeconds * 1000))
       throw this.suspendFor(wait);
     await delay(left, undefined, { signal: this.abort.signal }).catch(() => this.throwIfAborted());
+  }
+
+  /**
+   * The wait of that name as replayed, or, the first time, one that starts now and ends at `due()` (recorded under
+   * the lease). Sleeps and signal waits share one namespace.
+   */
+  private async waitNamed(
+    waits: Map<string, WaitRecord>,
+    name: string,
+    kind: WaitRecord['kind'],
+    due: () => Date | null,
+  ): Promise<WaitRecord> {
+    const wait = waits.get(name);
+    if (wait && wait.kind !== kind)
+      throw new PermanentError(
+        `"${name}" names a ${wait.kind} of this task already: each wait needs a name of its own`,
+      );
+    if (wait) return wait;
+    this.throwIfStopping();
+    return this.startWait(waits, { name, kind, startedAt: new Date(), dueAt: due() });
   }
 
   /** A signal wait: the signal's payload (kept before or during the wait), a timeout, or the slice ends on it. */
@@ -577,17 +581,11 @@ class Slice {
         'undeclared_signal',
       );
     }
-    let wait = waits.get(name);
-    if (wait && wait.kind !== 'signal')
-      throw new PermanentError(
-        `"${name}" names a sleep of this task already; a wait needs a name of its own`,
-      );
-    if (wait?.outcome === undefined) {
-      if (!wait) {
-        this.throwIfStopping();
-        const timeout = options.timeout === undefined ? null : dueAt(options.timeout);
-        wait = await this.startWait(waits, { name, kind: 'signal', startedAt: new Date(), dueAt: timeout });
-      }
+    const { timeout } = options;
+    const wait = await this.waitNamed(waits, name, 'signal', () =>
+      timeout === undefined ? null : dueAt(timeout),
+    );
+    if (wait.outcome === undefined) {
       const signal = await withTransientRetry(() => this.ports.tasks.signal(this.message.taskId, name));
       if (signal) await this.resolveWait(wait, { payload: signal.payload });
       else if (wait.dueAt && wait.dueAt.getTime() <= Date.now())
@@ -698,12 +696,17 @@ class Slice {
     this.log('info', `slice ${this.message.slice} ended; the task continues in slice ${nextSlice}`);
     await this.events.flushProgress();
     await this.releaseLease(nextSlice);
+    await this.sendSlice(nextSlice, attempt, scheduledAt);
+  }
+
+  /** The message of slice `slice` (its usual id), for now or for later. */
+  private sendSlice(slice: number, attempt: number, scheduledAt?: Date): Promise<void> {
     const { taskId } = this.message;
-    await withTransientRetry(() =>
+    return withTransientRetry(() =>
       this.ports.dispatch.send(
         this.task,
-        { taskId, slice: nextSlice, attempt },
-        { scheduledAt, messageId: messageIds.slice(taskId, nextSlice) },
+        { taskId, slice, attempt },
+        { scheduledAt, messageId: messageIds.slice(taskId, slice) },
       ),
     );
   }

@@ -63,11 +63,7 @@ export async function sweep(ports: EnginePorts): Promise<void> {
   for (const task of await tasks.overdueWaiting(stallSeconds(settings), BATCH)) {
     try {
       const slice = task.wakeSlice ?? (await checkpoints.leaseState(task.id)).nextSlice;
-      await dispatch.send(
-        task,
-        { taskId: task.id, slice, attempt: Math.max(1, task.attempts) },
-        { messageId: messageIds.sweep(task.id, slice, task.wakeAt) },
-      );
+      await dispatch.wake(task, slice, messageIds.sweep(task.id, slice, task.wakeAt));
       redrives.add(1, { reason: 'wake' });
       log('info', task, `woke a waiting task at slice ${slice}`);
     } catch (err) {

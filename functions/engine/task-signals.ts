@@ -32,7 +32,7 @@ export type SignalOutcome =
 export interface TaskSignalsDeps {
   repository: Pick<TaskRepository, 'find' | 'deliverSignal'>;
   catalog: Pick<TaskCatalog, 'get'>;
-  dispatch: Pick<Dispatch, 'send'>;
+  dispatch: Pick<Dispatch, 'wake'>;
   log: Log;
 }
 
@@ -91,11 +91,7 @@ export class TaskSignals {
     )
       return;
     await this.deps.dispatch
-      .send(
-        task,
-        { taskId: task.id, slice: wakeSlice, attempt: Math.max(1, task.attempts) },
-        { messageId: messageIds.signal(task.id, wakeSlice) },
-      )
+      .wake(task, wakeSlice, messageIds.signal(task.id, wakeSlice))
       .catch((err: unknown) =>
         this.deps.log(
           'warn',

@@ -296,12 +296,15 @@ export class CheckpointStore {
     });
   }
 
-  /** Step and wait rows in one query: their keys sort after the lease row's ('step-…' < 'wait-…'), and nothing else does. */
-  private async readStepsAndWaits(taskId: string): Promise<Replayed> {
+  /**
+   * Step and wait rows in one query: their keys sort after the lease row's ('step-…' < 'wait-…'), and nothing else
+   * does. From `WAIT_PREFIX`: the wait rows only.
+   */
+  private async readStepsAndWaits(taskId: string, from = STEP_PREFIX): Promise<Replayed> {
     await this.ensureTable();
     const replayed: Replayed = { steps: new Map(), waits: new Map() };
     const rows = this.table.listEntities<StepEntity & WaitEntity>({
-      queryOptions: { filter: `PartitionKey eq '${taskId}' and RowKey ge '${STEP_PREFIX}'` },
+      queryOptions: { filter: `PartitionKey eq '${taskId}' and RowKey ge '${from}'` },
     });
     for await (const row of rows) {
       if (row.rowKey.startsWith(STEP_PREFIX)) {
@@ -340,7 +343,7 @@ export class CheckpointStore {
    * the timeout. No lease: a failed task has no worker.
    */
   async reopenTimedOutWaits(taskId: string): Promise<void> {
-    for (const wait of (await this.readStepsAndWaits(taskId)).waits.values()) {
+    for (const wait of (await this.readStepsAndWaits(taskId, WAIT_PREFIX)).waits.values()) {
       if ((wait.outcome as { timedOut?: boolean } | undefined)?.timedOut)
         await this.table.deleteEntity(taskId, rowKeyOf(WAIT_PREFIX, wait.name));
     }

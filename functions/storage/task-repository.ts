@@ -267,7 +267,7 @@ export class TaskRepository {
              ELSE callback_state END,
            callback_due_at = CASE WHEN status <> 'running' AND callback_url IS NOT NULL THEN now()
              ELSE callback_due_at END,
-           waiting = NULL, wake_at = NULL, wake_slice = NULL,
+           ${NOT_WAITING},
            updated_at = now()
          WHERE id = $1 AND ($2::text IS NULL OR owner = $2) AND status IN (${ACTIVE})
          RETURNING *),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EnginePorts, MessageSettlement } from '../../functions/engine/ports';
 import { TaskCatalog } from '../../functions/engine/catalog';
 import type { TaskDefinition } from '../../functions/engine/define-task';
-import type { SendOptions } from '../../functions/engine/dispatch';
+import { Dispatch, type SendOptions } from '../../functions/engine/dispatch';
 import type { TaskEventRow } from '../../functions/model/events';
 import type { SliceMessageToSend, WebhookMessage } from '../../functions/model/messages';
 import { isFinished, type TaskRow } from '../../functions/model/task';
@@ -378,6 +378,17 @@ export function engineWorld(
       statusCode: 404,
       code: 'BlobNotFound',
     });
+  const dispatch: EnginePorts['dispatch'] = {
+    send: async (_task, message, options) => {
+      sent.push({ message, options, leaseOwnerAtSend: checkpoints.rows.get(message.taskId)?.owner });
+    },
+    enqueue: async (_task, message, options) => {
+      sent.push({ message, options, leaseOwnerAtSend: checkpoints.rows.get(message.taskId)?.owner });
+      return true;
+    },
+    // The real protocol, on the fake send.
+    wake: (task, slice, messageId) => Dispatch.prototype.wake.call(dispatch, task, slice, messageId),
+  };
   const ports: EnginePorts = {
     settings: {
       leaseSeconds: 60,
@@ -406,15 +417,7 @@ export function engineWorld(
         return ref;
       },
     },
-    dispatch: {
-      send: async (_task, message, options) => {
-        sent.push({ message, options, leaseOwnerAtSend: checkpoints.rows.get(message.taskId)?.owner });
-      },
-      enqueue: async (_task, message, options) => {
-        sent.push({ message, options, leaseOwnerAtSend: checkpoints.rows.get(message.taskId)?.owner });
-        return true;
-      },
-    },
+    dispatch,
     catalog: new TaskCatalog(definitions),
     webhooks: {
       announce: async (task) => void (task && announced.push(task.id)),

@@ -109,4 +109,36 @@ describe('task repository (Postgres)', () => {
       'the first one is kept',
     );
   });
+
+  it('finds a waiting task whose wake-up is overdue, or whose signal came and was not answered', async () => {
+    const repository = appServices().repository;
+    const signalWait = { kind: 'signal' as const, name: 'go', until: null };
+    const signalled = await runningTask();
+    await repository.suspend(signalled, { waiting: signalWait, wakeAt: null, wakeSlice: 1 }, 2);
+    await repository.deliverSignal(signalled, undefined, {
+      name: 'go',
+      payload: {},
+      sender: 't',
+      idempotencyKey: null,
+    });
+    const unsignalled = await runningTask();
+    await repository.suspend(unsignalled, { waiting: signalWait, wakeAt: null, wakeSlice: 1 }, 2);
+    const sleeping = await runningTask();
+    const sleep = { kind: 'sleep' as const, name: 'nap', until: null };
+    await repository.suspend(
+      sleeping,
+      { waiting: sleep, wakeAt: new Date(Date.now() - 5_000), wakeSlice: 1 },
+      2,
+    );
+    const later = await runningTask();
+    await repository.suspend(
+      later,
+      { waiting: sleep, wakeAt: new Date(Date.now() + 60_000), wakeSlice: 1 },
+      2,
+    );
+    await new Promise((r) => setTimeout(r, 1_100));
+    const overdue = (await repository.overdueWaiting(1, 100)).map((t) => t.id);
+    assert.ok(overdue.includes(signalled) && overdue.includes(sleeping), JSON.stringify(overdue));
+    assert.ok(!overdue.includes(unsignalled) && !overdue.includes(later));
+  });
 });

@@ -201,4 +201,26 @@ describe('waits and limits on in-memory ports', () => {
     assert.deepEqual(wake?.message, { taskId: task.id, slice: 3, attempt: 1 });
     assert.match(wake?.options.messageId ?? '', /:3:sweep:/);
   });
+
+  it('after a crash between releasing the lease and marking the task waiting, a re-drive waits again for the same end', async () => {
+    const world = engineWorld([taskOf('sleeper', (ctx) => ctx.sleep('nap', '1h'))]);
+    const { task, run } = queued(world, 'sleeper');
+    const suspend = world.tasks.suspend.bind(world.tasks);
+    world.tasks.suspend = () => Promise.reject(new Error('the worker died here')); // the crash, as its state
+    await run(0).catch(() => undefined);
+    const dueAt = world.checkpoints.waits.get(task.id)?.get('nap')?.dueAt;
+    assert.equal(world.tasks.rows.get(task.id)?.status, 'running', 'left running, its lease free');
+    assert.equal(world.sent.length, 0, 'no wake-up was sent');
+    world.tasks.suspend = suspend;
+    await sweep(world.ports);
+    const redrive = world.sent.find((m) => m.message.taskId === task.id);
+    assert.deepEqual(redrive?.message, { taskId: task.id, slice: 1, attempt: 1 });
+    await run(1);
+    assert.equal(world.tasks.rows.get(task.id)?.status, 'waiting');
+    assert.equal(
+      world.tasks.rows.get(task.id)?.wakeAt?.getTime(),
+      dueAt?.getTime(),
+      'the same end, not a new hour',
+    );
+  });
 });
