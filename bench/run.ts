@@ -17,6 +17,7 @@ import {
   type EndToEndSizes,
 } from './end-to-end';
 import { benchEngine, type EngineBenchResult } from './engine';
+import { benchLocalStart, type LocalStartResult } from './local-start';
 import { benchFanout, FANOUT_SIZES, profileFanout, type FanoutLevel } from './fanout';
 import { benchProgress, PROGRESS_SIZES, type ProgressLevel } from './progress';
 import { writeReport } from './report';
@@ -57,6 +58,14 @@ const benchmarks: Record<string, Benchmark> = {
       `with --data-dir: send ${f0(sb.persistent.sendPerSecond)} msg/s, batch send ${f0(sb.persistent.batchSendPerSecond)} ` +
         `msg/s, receive+complete ${f0(sb.persistent.receiveCompletePerSecond)} msg/s ` +
         `(CPU each: emulator ${f0(sb.persistent.emulatorCpuMicrosPerReceiveComplete)} µs, client ${f0(sb.persistent.clientCpuMicrosPerReceiveComplete)} µs)`,
+    ],
+  },
+  'local-start': {
+    run: (quick) => benchLocalStart(quick ? 1 : 5),
+    print: (l: LocalStartResult) => [
+      `npm start with only Node (embedded PostgreSQL, no Redis), medians of ${l.runs}: first start ` +
+        `${f1(l.medians.firstStartMs / 1000)} s, restart ${f1(l.medians.restartMs / 1000)} s, ` +
+        `stop ${f1(l.medians.stopMs / 1000)} s`,
     ],
   },
   'azurite-durability': {

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
+import { DEFAULT_TIMINGS } from '../functions/events/event-stream-base';
 import { readEmulatorConfigFile, startServiceBusEmulator } from './servicebus-emulator';
 import { startAzurite } from './services/azurite';
 import { commandLineOf, isAlive, stopPid } from './services/managed-process';
@@ -11,7 +12,7 @@ import {
   POSTGRES_STOP_SIGNAL,
   startPostgres,
 } from './services/postgres';
-import { isRedisReachable, startRedis } from './services/redis';
+import { findRedisServer, isRedisReachable, redisMissing, startRedis } from './services/redis';
 import { findRepoRoot } from './services/repo-root';
 import { startServiceBusEmulatorProcess } from './services/servicebus';
 import {
@@ -24,6 +25,7 @@ import {
 } from './stack-record';
 
 const TASKS_QUEUE = 'tasks';
+const POLL_SECONDS = DEFAULT_TIMINGS.pollMs / 1000;
 const DATABASE_NAME = 'longhaul';
 // Fixed ports for `npm start`, so settings stay the same from one run to the next.
 const DEFAULT_PORTS = {
@@ -66,7 +68,10 @@ export interface LocalStackOptions {
 }
 
 export interface LocalStack {
-  /** App settings for the Functions app: TASKS_STORAGE, ServiceBusConnection, TASKS_QUEUE, DATABASE_URL, REDIS_URL. */
+  /**
+   * App settings for the Functions app: TASKS_STORAGE, ServiceBusConnection, TASKS_QUEUE, DATABASE_URL, and REDIS_URL
+   * or (no Redis) LOCAL_WITHOUT_REDIS.
+   */
   settings: Record<string, string>;
   /**
    * Stops what the stack runs (not servers it only connected to), one after the other: the emulator, Azurite, Redis,
@@ -266,11 +271,24 @@ async function provideDatabase(context: Context): Promise<Provided> {
   });
 }
 
-async function provideRedis(context: Context): Promise<Provided> {
+/**
+ * The app can run without Redis (LOCAL_WITHOUT_REDIS): when none answers and the machine has no server to start, the
+ * stack says so in one line and goes on without it.
+ */
+async function provideRedis(context: Context): Promise<Provided | undefined> {
   const { options } = context;
+  const installed = findRedisServer() !== undefined;
   if (options.redisUrl) {
     if (await isRedisReachable(options.redisUrl)) return { value: options.redisUrl, stop: nothingToStop };
-    options.log?.(`REDIS_URL (${hostOf(options.redisUrl)}) does not answer; starting a private Redis`);
+    const next = installed ? 'starting a private Redis' : 'and there is no Redis to start';
+    options.log?.(`REDIS_URL (${hostOf(options.redisUrl)}) does not answer; ${next}`);
+  }
+  if (!installed) {
+    options.log?.(
+      `${redisMissing()}. Running without it: event streams read Postgres every ${POLL_SECONDS} s instead of live ` +
+        'pub/sub (the web UI says "Polling"), and rate limits are counted in this process.',
+    );
+    return undefined;
   }
   return reattachOrStart(context, 'redis', async () => {
     const server = await startRedis({
@@ -331,7 +349,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     provideRedis(context),
   ]);
   const provided = new Map<ServiceName, Provided>();
-  results.forEach((r, i) => r.status === 'fulfilled' && provided.set(names[i], r.value));
+  results.forEach((r, i) => r.status === 'fulfilled' && r.value && provided.set(names[i], r.value));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
     await stopInOrder(provided).catch(() => undefined); // the start failure is the error worth reporting
@@ -340,6 +358,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   }
   await stopLeftovers(context, new Set(recorded.keys()));
   const value = (name: ServiceName) => (provided.get(name) as Provided).value;
+  const redis = provided.get('redis');
   let stopping: Promise<void> | undefined;
   return {
     settings: {
@@ -347,7 +366,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ServiceBusConnection: value('servicebus'),
       TASKS_QUEUE,
       DATABASE_URL: value('postgres'),
-      REDIS_URL: value('redis'),
+      // Empty values override what local.settings.json or the environment may hold.
+      ...(redis
+        ? { REDIS_URL: redis.value }
+        : { REDIS_URL: '', REDIS_HOST: '', LOCAL_WITHOUT_REDIS: 'true' }),
     },
     stop: () => (stopping ??= stopInOrder(provided).finally(forget)),
   };

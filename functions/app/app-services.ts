@@ -21,7 +21,11 @@ import { createLogger, type Log } from '../platform/logger';
 import { createRedisClient } from '../platform/redis-client';
 import { keyVaultSecretReader, secretSetting } from '../platform/secret-reference';
 import { loadSettings, type Settings } from '../platform/settings';
-import { RedisEventPublisher } from '../events/redis-event-publisher';
+import {
+  NO_LIVE_EVENTS,
+  RedisEventPublisher,
+  type LiveEventPublisher,
+} from '../events/redis-event-publisher';
 import { SubscriptionHub } from '../events/subscription-hub';
 import { AdminRepository } from '../storage/admin-repository';
 import { BlobStore } from '../storage/blob-store';
@@ -56,7 +60,8 @@ export interface AppServices {
   settings: Settings;
   pool: Pool;
   serviceBus: ServiceBusClient;
-  redis: () => Promise<Redis>;
+  /** The app's one Redis client; absent with LOCAL_WITHOUT_REDIS. */
+  redis?: () => Promise<Redis>;
   /** The process's one Redis subscriber, shared by every open event stream. */
   subscriptions: SubscriptionHub;
   blobs: BlobStore;
@@ -143,21 +148,26 @@ export function createAppServices(settings: Settings): AppServices {
     retryBaseSeconds: settings.webhooks.retryBaseSeconds,
     log,
   });
+  const redisSettings = settings.redis;
   let redisClient: Promise<Redis> | undefined;
-  const redis = () =>
-    (redisClient ??= createRedisClient(settings.redis, clientId, {
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2_000,
-    }).then((client) => {
-      client.on('error', () => undefined);
-      return client;
-    }));
-  const subscriptions = new SubscriptionHub(() =>
-    createRedisClient(settings.redis, clientId, { maxRetriesPerRequest: null, connectTimeout: 2_000 }),
+  const redis =
+    redisSettings &&
+    (() =>
+      (redisClient ??= createRedisClient(redisSettings, clientId, {
+        maxRetriesPerRequest: 1,
+        connectTimeout: 2_000,
+      }).then((client) => {
+        client.on('error', () => undefined);
+        return client;
+      })));
+  const subscriptions = new SubscriptionHub(
+    redisSettings &&
+      (() =>
+        createRedisClient(redisSettings, clientId, { maxRetriesPerRequest: null, connectTimeout: 2_000 })),
   );
   const adminRepository = new AdminRepository(pool);
-  const live = (owner: string, warn = (m: string) => log('warn', m)) =>
-    new RedisEventPublisher(redis, owner, warn);
+  const live = (owner: string, warn = (m: string) => log('warn', m)): LiveEventPublisher =>
+    redis ? new RedisEventPublisher(redis, owner, warn) : NO_LIVE_EVENTS;
   const tasks = new TaskService({
     repository,
     taskEvents,

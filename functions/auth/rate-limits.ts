@@ -1,5 +1,10 @@
 import type { Redis } from 'ioredis';
-import { RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts } from 'rate-limiter-flexible';
+import {
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+  RLWrapperTimeouts,
+} from 'rate-limiter-flexible';
 import type { RateLimitSettings } from '../platform/settings';
 import { describeError } from '../platform/describe-error';
 
@@ -46,14 +51,15 @@ export const LIMITS: Record<
  * The per-caller request budgets, counted in Redis (rate-limiter-flexible's atomic fixed window) so that every
  * instance of the app shares them. When Redis cannot count, reads go on unlimited and submits are refused: a lost
  * limit on reads costs some load, while unlimited submits would let one caller fill the queue and the database.
+ * Without Redis (LOCAL_WITHOUT_REDIS, one local process) the same windows are counted in this process's memory.
  */
 export class RateLimits {
   /** Built at first use, on the app's one Redis client (`services.redis()` always gives the same one). */
-  private readonly limiters: Partial<Record<LimitKind, RLWrapperTimeouts>> = {};
+  private readonly limiters: Partial<Record<LimitKind, Pick<RateLimiterMemory, 'consume'>>> = {};
   private lastWarning = 0;
 
   constructor(
-    private readonly redis: () => Promise<Redis>,
+    private readonly redis: (() => Promise<Redis>) | undefined,
     private readonly settings: RateLimitSettings,
     private readonly log: (level: 'warn', message: string) => void,
   ) {}
@@ -78,16 +84,17 @@ export class RateLimits {
   }
 
   private async spend(kind: LimitKind, callerId: string): Promise<RateLimiterRes> {
+    const window = {
+      keyPrefix: `${KEY_PREFIX}:${kind}`,
+      points: LIMITS[kind].budget(this.settings),
+      duration: this.settings.windowSeconds,
+    };
+    if (!this.redis) return (this.limiters[kind] ??= new RateLimiterMemory(window)).consume(callerId);
     const client = await this.redis();
     if (DOWN.has(client.status)) throw new Error(`the connection is ${client.status}`);
     const limiter = (this.limiters[kind] ??= new RLWrapperTimeouts({
       // ioredis is the library's default client: no `useRedisPackage` (that flag is for the `redis` package).
-      limiter: new RateLimiterRedis({
-        storeClient: client,
-        keyPrefix: `${KEY_PREFIX}:${kind}`,
-        points: LIMITS[kind].budget(this.settings),
-        duration: this.settings.windowSeconds,
-      }),
+      limiter: new RateLimiterRedis({ storeClient: client, ...window }),
       timeoutMs: REDIS_TIMEOUT_MS,
     }));
     return limiter.consume(callerId);

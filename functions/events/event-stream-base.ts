@@ -32,11 +32,18 @@ export interface StreamDeps {
   timings: StreamTimings;
 }
 
-/** Told to the client once each time live delivery stops; the stream then reads Postgres every poll period. */
+/**
+ * Told to the client once each time live delivery stops (or from the start, without Redis); the stream then reads
+ * Postgres every poll period. `data.delivery` lets a client show it (the web UI's "Polling").
+ */
 export const POLLING_NOTICE = {
   level: 'warn',
   message: 'Live updates are unavailable; reading from the database every few seconds.',
+  data: { delivery: 'polling' },
 };
+
+/** Told once when live delivery is back after a POLLING_NOTICE. */
+export const LIVE_NOTICE = { level: 'info', message: 'Live updates are back.', data: { delivery: 'live' } };
 
 /**
  * What every event stream shares: writing through the sink, keep-alives, the maximum duration, stopping, and falling
@@ -134,6 +141,7 @@ export abstract class EventStreamBase {
 
   private async poll(): Promise<void> {
     if (this.hub.live) {
+      if (this.pollingAnnounced) this.write('log', LIVE_NOTICE);
       this.pollingAnnounced = false;
       if (this.catchUpOwed) await this.catchUp();
       this.catchUpOwed = false;

@@ -9,6 +9,9 @@ export interface LiveEventPublisher {
   publish(event: TaskEventRow): void;
 }
 
+/** Without Redis (LOCAL_WITHOUT_REDIS) events go to Postgres only, which streams poll. */
+export const NO_LIVE_EVENTS: LiveEventPublisher = { publish: () => undefined };
+
 /**
  * Publishes a task's events on its Redis channel and its owner's (for the multiplexed stream). Best effort: nothing is
  * awaited by the task, and a Redis failure is only logged, once per outage.

@@ -25,7 +25,8 @@ export class SubscriptionHub {
    * within `checkTimeoutMs` drops it, so streams read Postgres until a new connection is ready.
    */
   constructor(
-    private readonly connect: () => Promise<Redis>,
+    /** Absent without Redis (LOCAL_WITHOUT_REDIS): never live, so every stream polls. */
+    private readonly connect: (() => Promise<Redis>) | undefined,
     private readonly health = { checkEveryMs: 5_000, checkTimeoutMs: 2_000 },
   ) {}
 
@@ -61,7 +62,7 @@ export class SubscriptionHub {
       this.listeners.set(key, set);
     }
     set.add(listener);
-    if (set.size === 1) {
+    if (set.size === 1 && this.connect) {
       const redis = await this.connection();
       const subscribed = pattern ? redis.psubscribe(channel) : redis.subscribe(channel);
       // While Redis is down the command waits in ioredis' queue and runs on reconnect; the stream polls meanwhile.
@@ -71,9 +72,10 @@ export class SubscriptionHub {
       const current = this.listeners.get(key);
       if (!current?.delete(listener) || current.size > 0) return;
       this.listeners.delete(key);
-      void this.connection()
-        .then((redis) => (pattern ? redis.punsubscribe(channel) : redis.unsubscribe(channel)))
-        .catch(() => undefined);
+      if (this.connect)
+        void this.connection()
+          .then((redis) => (pattern ? redis.punsubscribe(channel) : redis.unsubscribe(channel)))
+          .catch(() => undefined);
     };
   }
 
@@ -91,7 +93,8 @@ export class SubscriptionHub {
   }
 
   private connection(): Promise<Redis> {
-    this.subscriber ??= this.connect().then((redis) => {
+    const connect = this.connect as () => Promise<Redis>;
+    this.subscriber ??= connect().then((redis) => {
       this.current = redis;
       redis.on('error', () => undefined);
       // ioredis has sent its re-subscriptions (autoResubscribe) when 'ready' is emitted, and Redis answers in order:

@@ -31,6 +31,10 @@ const settingsSchema = z.object({
   REDIS_PORT: z.coerce.number().int().min(1).max(65535).default(6380),
   REDIS_USERNAME: optionalText,
   REDIS_PASSWORD: optionalText,
+  LOCAL_WITHOUT_REDIS: z
+    .enum(['true', 'false', ''])
+    .default('')
+    .transform((v) => v === 'true'),
   AZURE_CLIENT_ID: optionalText,
   KEY_VAULT_URL: optionalUrl,
   APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText,
@@ -137,7 +141,8 @@ export interface Settings {
   tasksQueue: string;
   storage: StorageSettings;
   postgres: PostgresSettings;
-  redis: RedisSettings;
+  /** Absent with LOCAL_WITHOUT_REDIS: no live pub/sub (streams poll Postgres), rate limits counted in the process. */
+  redis?: RedisSettings;
   /** Client id of the user-assigned identity the SDK clients use in Azure, if any. */
   azureClientId?: string;
   keyVaultUrl?: string;
@@ -261,7 +266,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     tasksQueue: s.TASKS_QUEUE,
     storage: storageOf(s),
     postgres: postgresOf(s),
-    redis: redisOf(s),
+    redis: s.LOCAL_WITHOUT_REDIS ? withoutRedis(s, deployed) : redisOf(s),
     azureClientId: s.AZURE_CLIENT_ID,
     keyVaultUrl: s.KEY_VAULT_URL,
     telemetry: {
@@ -410,6 +415,17 @@ function postgresOf(s: RawSettings): PostgresSettings {
     };
   }
   throw new SettingsError('Setting DATABASE_URL: required (or PGHOST, PGUSER and PGDATABASE)');
+}
+
+/** LOCAL_WITHOUT_REDIS: the local stack on a machine with no Redis; a deployment always has one (infra/). */
+function withoutRedis(s: RawSettings, deployed: boolean): undefined {
+  if (deployed)
+    throw new SettingsError(
+      'Setting LOCAL_WITHOUT_REDIS: refused when deployed (it is for local development only)',
+    );
+  if (s.REDIS_URL || s.REDIS_HOST)
+    throw new SettingsError('Setting LOCAL_WITHOUT_REDIS: set it or REDIS_URL/REDIS_HOST, not both');
+  return undefined;
 }
 
 function redisOf(s: RawSettings): RedisSettings {

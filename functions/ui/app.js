@@ -12,7 +12,10 @@ const CONNECTION = {
   connecting: ['Connecting…', 'Opening the live event stream.'],
   live: ['Live', 'Changes arrive as they happen.'],
   reconnecting: ['Reconnecting…', 'The event stream dropped; the browser is reconnecting.'],
-  polling: ['Polling', 'The event stream is unavailable: the page asks the server every 2 s and retries it.'],
+  polling: [
+    'Polling',
+    'Not live: updates arrive every few seconds (the event stream is unavailable, or the server has no live events).',
+  ],
 };
 const TASK_ROUTE = /^#\/tasks\/([0-9a-fA-F-]{36})$/;
 

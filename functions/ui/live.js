@@ -1,7 +1,8 @@
 /**
  * Server-Sent Events with a way out: EventSource reconnects by itself (with Last-Event-ID); when it keeps failing,
  * or the server refuses the stream, the page polls the JSON API instead and tries the stream again later, backing
- * off. The header shows how the page is connected.
+ * off. The header shows how the page is connected; "polling" also when the server's stream reads the database
+ * instead of live events (Redis down or not used), which it says in a notice.
  */
 
 /** Errors in a row (without the stream opening in between) before polling takes over. */
@@ -78,7 +79,13 @@ export class LiveStream {
     const source = new EventSource(url);
     this.source = source;
     for (const [type, handle] of Object.entries(this.on)) {
-      source.addEventListener(type, (event) => handle(JSON.parse(event.data)));
+      source.addEventListener(type, (event) => {
+        const data = JSON.parse(event.data);
+        // The server's notice of how it delivers (it has no seq): the header shows it; it is no task's log line.
+        const delivery = type === 'log' && data.seq === undefined ? data.data?.delivery : undefined;
+        if (delivery) this.set(delivery === 'polling' ? 'polling' : 'live');
+        else handle(data);
+      });
     }
     source.addEventListener('open', () => {
       this.failures = 0;
@@ -110,7 +117,9 @@ export class LiveStream {
     } catch {
       // the next round tries again; the header already says "polling"
     }
-    if (open.get(this) === 'polling') this.pollTimer = setTimeout(() => this.pollLoop(), POLL_MS);
+    // While the stream is open the server polls for it (its notice set the state): the page need not.
+    if (open.get(this) === 'polling' && !this.source)
+      this.pollTimer = setTimeout(() => this.pollLoop(), POLL_MS);
     else this.polling = false;
   }
 }

@@ -1,16 +1,12 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, escapeIdentifier } from 'pg';
-import { findInPath } from './executables';
+import { AZURE_POSTGRES_MAJOR, chooseBinaries, executable, type PostgresBinaries } from './postgres-binaries';
 import { startManagedProcess } from './managed-process';
 import { freePort } from './ports';
 
-const MISSING =
-  'PostgreSQL not found (initdb and postgres in PATH or /usr/lib/postgresql/*/bin): ' +
-  'install it with `apt-get install postgresql`, or set DATABASE_URL to a running server';
-const DEBIAN_VERSIONS = '/usr/lib/postgresql';
 const READY = /database system is ready to accept connections/;
 // PostgreSQL's fast shutdown: clients are disconnected, data is flushed.
 export const POSTGRES_STOP_SIGNAL: NodeJS.Signals = 'SIGINT';
@@ -39,49 +35,37 @@ interface Account {
   gid: number;
 }
 
-function majorMinor(binDir: string): number[] {
-  const out = execFileSync(join(binDir, 'postgres'), ['--version'], { encoding: 'utf8' });
-  const match = /(\d+)(?:\.(\d+))?/.exec(out);
-  return [Number(match?.[1] ?? 0), Number(match?.[2] ?? 0)];
-}
-
-/** The bin folder of the highest PostgreSQL version among PATH and Debian's versioned folders. */
-function findBinDir(): string {
-  const inPath = findInPath('postgres');
-  const fromPath = inPath ? [dirname(inPath)] : [];
-  const debian = existsSync(DEBIAN_VERSIONS)
-    ? readdirSync(DEBIAN_VERSIONS).map((version) => join(DEBIAN_VERSIONS, version, 'bin'))
-    : [];
-  const candidates = [...fromPath, ...debian].filter(
-    (dir) => existsSync(join(dir, 'postgres')) && existsSync(join(dir, 'initdb')),
-  );
-  const byVersion = [...new Map(candidates.map((dir) => [realpathSync(join(dir, 'postgres')), dir])).values()]
-    .map((dir) => ({ dir, version: majorMinor(dir) }))
-    .sort((a, b) => b.version[0] - a.version[0] || b.version[1] - a.version[1]);
-  if (!byVersion.length) throw new Error(MISSING);
-  return byVersion[0].dir;
-}
-
-/** initdb and postgres refuse to run as root: as root, run them as the `postgres` user (and let it own the files). */
+/**
+ * initdb and postgres refuse to run as root: as root, run them as the `postgres` user (and let it own the files). The
+ * account is read from /etc/passwd rather than asked of `id`: the PATH may hold nothing but Node.
+ */
 function serverAccount(): Account | undefined {
   if (process.getuid?.() !== 0) return undefined;
-  try {
-    const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-    return { uid: id('-u'), gid: id('-g') };
-  } catch {
-    throw new Error('PostgreSQL refuses to run as root and there is no `postgres` user to run it as');
-  }
+  const fields = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .map((line) => line.split(':'))
+    .find((f) => f[0] === 'postgres');
+  if (!fields)
+    throw new Error(
+      'PostgreSQL refuses to run as root and there is no `postgres` user to run it as: ' +
+        'create one (`useradd --system postgres`) or start as another user',
+    );
+  return { uid: Number(fields[2]), gid: Number(fields[3]) };
 }
 
 async function initCluster(
-  binDir: string,
+  binaries: PostgresBinaries,
   clusterDir: string,
   cwd: string,
   account?: Account,
 ): Promise<void> {
   const args = ['-D', clusterDir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync'];
   try {
-    await promisify(execFile)(join(binDir, 'initdb'), args, { cwd, uid: account?.uid, gid: account?.gid });
+    await promisify(execFile)(executable(binaries.binDir, 'initdb'), args, {
+      cwd,
+      uid: account?.uid,
+      gid: account?.gid,
+    });
   } catch (err) {
     // A half-made cluster would make the next initdb refuse the non-empty folder.
     rmSync(clusterDir, { recursive: true, force: true });
@@ -90,25 +74,38 @@ async function initCluster(
   }
 }
 
+/** "PostgreSQL 17.10 (embedded, from npm)", with Azure's version when it differs. */
+function describeBinaries(binaries: PostgresBinaries): string {
+  const where = binaries.embedded ? 'embedded, from npm' : binaries.binDir;
+  const azure = binaries.major === AZURE_POSTGRES_MAJOR ? '' : `; Azure runs ${AZURE_POSTGRES_MAJOR}`;
+  return `PostgreSQL ${binaries.major}.${binaries.minor} (${where})${azure}`;
+}
+
 /**
- * A private PostgreSQL server from the machine's binaries, run as our child process: attached, so it dies with us, or
- * detached with `logFile`.
+ * A private PostgreSQL server (see chooseBinaries for which), run as our child process: attached, so it dies with us,
+ * or detached with `logFile`.
  */
 export async function startPostgres(options: PostgresOptions): Promise<Postgres> {
-  const binDir = findBinDir();
-  const account = serverAccount();
   const clusterDir = join(options.dataDir, 'cluster');
+  const versionFile = join(clusterDir, 'PG_VERSION');
+  const existing = existsSync(versionFile);
+  const binaries = chooseBinaries(
+    existing ? { dir: clusterDir, major: Number(readFileSync(versionFile, 'utf8').trim()) } : undefined,
+  );
+  options.log?.(
+    `${existing ? 'starting' : 'creating a cluster with'} ${describeBinaries(binaries)} in ${clusterDir}`,
+  );
+  const account = serverAccount();
   const socketDir = join(options.dataDir, 'socket');
   for (const dir of [options.dataDir, socketDir]) {
     mkdirSync(dir, { recursive: true });
     if (account) chownSync(dir, account.uid, account.gid);
   }
-  if (!existsSync(join(clusterDir, 'PG_VERSION')))
-    await initCluster(binDir, clusterDir, options.dataDir, account);
+  if (!existing) await initCluster(binaries, clusterDir, options.dataDir, account);
   const port = options.port || (await freePort());
   const server = await startManagedProcess({
     name: 'postgres',
-    command: join(binDir, 'postgres'),
+    command: executable(binaries.binDir, 'postgres'),
     // lc_messages=C keeps the readiness line in English whatever the machine's locale.
     args: [
       ...['-D', clusterDir, '-k', socketDir, '-p', String(port)],

@@ -1,11 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import Redis from 'ioredis';
 import { findInPath } from './executables';
+import { installHint } from './install-hints';
 import { startManagedProcess } from './managed-process';
 import { freePort } from './ports';
 
-const MISSING =
-  'redis-server not found in PATH: install it with `apt-get install redis-server`, or set REDIS_URL to a running server';
 const READY = /Ready to accept connections/;
 // Replaying a large append-only file can take a few seconds.
 const READY_TIMEOUT_MS = 20_000;
@@ -27,12 +26,25 @@ export interface RedisServer {
 }
 
 /**
- * A private Redis server from the machine's `redis-server`, run as our child process: attached, so it dies with us, or
- * detached with `logFile`.
+ * The machine's Redis server: `redis-server`, or `valkey-server` (Valkey, the fork some distributions ship instead,
+ * e.g. Fedora from 41, answers the same protocol and prints the same readiness line).
+ */
+export function findRedisServer(): string | undefined {
+  const exe = process.platform === 'win32' ? '.exe' : '';
+  return findInPath(`redis-server${exe}`) ?? findInPath(`valkey-server${exe}`);
+}
+
+/** "Redis not found (…): <how to install it on this platform>, or set <setting>…". */
+export const redisMissing = (setting?: string) =>
+  `Redis not found (no redis-server or valkey-server in PATH): ${installHint('redis', setting)}`;
+
+/**
+ * A private Redis server from the machine's binary (findRedisServer), run as our child process: attached, so it dies
+ * with us, or detached with `logFile`.
  */
 export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
-  const binary = findInPath('redis-server');
-  if (!binary) throw new Error(MISSING);
+  const binary = findRedisServer();
+  if (!binary) throw new Error(redisMissing());
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const persistence = options.dataDir
     ? ['--dir', options.dataDir, '--appendonly', 'yes']

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { installHint } from '../../local-dev/services/install-hints';
 import { findRepoRoot } from '../../local-dev/services/repo-root';
 
 /** Debian's Chromium (`.ci/run` installs it); playwright-core downloads no browser of its own. */
@@ -10,7 +11,7 @@ export const ARTIFACTS = join(findRepoRoot(), 'test/artifacts');
 
 export async function launchBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`No Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
+    throw new Error(`No Chromium at ${CHROMIUM}: ${installHint('chromium')}`);
   }
   mkdirSync(ARTIFACTS, { recursive: true });
   // Root in a container has no user namespaces for Chromium's sandbox.

@@ -236,8 +236,8 @@ describe('infra: app settings hold the settings schema', () => {
     assert.equal(settings.postgres.kind, 'params');
     assert.equal(settings.postgres.kind === 'params' && settings.postgres.password, undefined);
     assert.equal(settings.postgres.kind === 'params' && settings.postgres.ssl, true);
-    assert.equal(settings.redis.kind, 'host');
-    assert.equal(settings.redis.kind === 'host' && settings.redis.password, undefined);
+    assert.equal(settings.redis?.kind, 'host');
+    assert.equal(settings.redis?.kind === 'host' && settings.redis.password, undefined);
     assert.ok(settings.azureClientId && settings.keyVaultUrl);
     assert.equal(settings.webhooks.signingSecret, '@kv:webhook-signing-secret');
     assert.deepEqual(settings.outboundAllowPrivateHosts, []);
@@ -286,6 +286,8 @@ describe('infra: app settings hold the settings schema', () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: null,
       // Deployed apps authenticate every request.
       ALLOW_UNAUTHENTICATED: null,
+      // A deployment always has Redis.
+      LOCAL_WITHOUT_REDIS: null,
     };
     const settings = await appSettings();
     for (const key of Object.keys(json<{ Values: object }>('local.settings.example.json').Values)) {

@@ -5,8 +5,7 @@ import { Client, escapeIdentifier } from 'pg';
 import { appRoleGrants, nextSteps } from '../../infra/hooks/postprovision';
 import { runMigrations } from '../../functions/storage/migrate';
 import { dropDatabase, ensureDatabase } from '../../local-dev/services/postgres';
-
-const SERVER = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+import { TEST_POSTGRES_URL } from '../support/test-servers';
 
 // In Azure the role is an Entra principal made by pgaadauth_create_principal_with_oid, which exists only there; a
 // plain role stands in for it, and the grants under test are the same statements the hook runs.
@@ -14,11 +13,11 @@ describe('postprovision hook: the app identity’s database role', () => {
   const suffix = randomBytes(4).toString('hex');
   const database = `longhaul_test_grants_${suffix}`;
   const role = `id-api-${suffix}`;
-  const url = SERVER.replace(/\/[^/]*$/, `/${database}`);
+  const url = TEST_POSTGRES_URL.replace(/\/[^/]*$/, `/${database}`);
   let client: Client;
 
   before(async () => {
-    await ensureDatabase(SERVER, database);
+    await ensureDatabase(TEST_POSTGRES_URL, database);
     await runMigrations(url);
     client = new Client({ connectionString: url });
     await client.connect();
@@ -28,8 +27,8 @@ describe('postprovision hook: the app identity’s database role', () => {
 
   after(async () => {
     await client?.end();
-    await dropDatabase(SERVER, database);
-    const admin = new Client({ connectionString: SERVER });
+    await dropDatabase(TEST_POSTGRES_URL, database);
+    const admin = new Client({ connectionString: TEST_POSTGRES_URL });
     await admin.connect();
     await admin.query(`DROP ROLE IF EXISTS ${escapeIdentifier(role)}`);
     await admin.end();

@@ -3,8 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { runMigrations } from '../../functions/storage/migrate';
 import { keysCommand } from '../../local-dev/keys-cli';
 import { dropDatabase, ensureDatabase } from '../../local-dev/services/postgres';
-
-const POSTGRES_SERVER = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+import { TEST_POSTGRES_URL } from '../support/test-servers';
 
 async function keys(
   env: Record<string, string>,
@@ -17,12 +16,12 @@ async function keys(
 
 describe('npm run keys', () => {
   const database = `longhaul_keys_${process.pid}_${Date.now()}`;
-  const databaseUrl = POSTGRES_SERVER.replace(/\/[^/]*$/, `/${database}`);
+  const databaseUrl = TEST_POSTGRES_URL.replace(/\/[^/]*$/, `/${database}`);
   before(async () => {
-    await ensureDatabase(POSTGRES_SERVER, database);
+    await ensureDatabase(TEST_POSTGRES_URL, database);
     await runMigrations(databaseUrl);
   });
-  after(() => dropDatabase(POSTGRES_SERVER, database));
+  after(() => dropDatabase(TEST_POSTGRES_URL, database));
 
   it('needs only DATABASE_URL and API_KEY_PEPPER: no Service Bus or storage settings', async () => {
     const env = { DATABASE_URL: databaseUrl, API_KEY_PEPPER: 'test-pepper-not-a-secret' };

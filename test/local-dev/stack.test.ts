@@ -15,9 +15,7 @@ import { startLocalStack, type LocalStack } from '../../local-dev/stack';
 import { readStackRecord, writeStackRecord } from '../../local-dev/stack-record';
 import { until } from '../support/until';
 import { assertProcessesGone, descendantPids, makeTempDir } from './services/helpers';
-
-const MACHINE_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgres';
-const MACHINE_REDIS = 'redis://127.0.0.1:6379';
+import { TEST_POSTGRES_URL, TEST_REDIS_URL } from '../support/test-servers';
 
 const portOf = (url: string) => Number(new URL(url).port);
 
@@ -61,13 +59,13 @@ describe('local stack', () => {
   after(() => temp.remove());
 
   it("uses the machine's Postgres and Redis when they answer", async () => {
-    assert.equal(await isPostgresReachable(MACHINE_POSTGRES), true, 'the machine Postgres must run on 5432');
-    assert.equal(await isRedisReachable(MACHINE_REDIS), true, 'the machine Redis must run on 6379');
+    assert.equal(await isPostgresReachable(TEST_POSTGRES_URL), true, 'the test Postgres must answer');
+    assert.equal(await isRedisReachable(TEST_REDIS_URL), true, 'the test Redis must answer');
     const stack = await startLocalStack({
       stateDir: `${temp.path}/machine`,
       inMemory: true,
-      databaseUrl: MACHINE_POSTGRES,
-      redisUrl: MACHINE_REDIS,
+      databaseUrl: TEST_POSTGRES_URL,
+      redisUrl: TEST_REDIS_URL,
       servicebusPort: 0,
     });
     const pids = descendantPids();
@@ -80,8 +78,8 @@ describe('local stack', () => {
         'TASKS_QUEUE',
         'TASKS_STORAGE',
       ]);
-      assert.equal(settings.DATABASE_URL, MACHINE_POSTGRES);
-      assert.equal(settings.REDIS_URL, MACHINE_REDIS);
+      assert.equal(settings.DATABASE_URL, TEST_POSTGRES_URL);
+      assert.equal(settings.REDIS_URL, TEST_REDIS_URL);
       assert.equal(settings.TASKS_QUEUE, 'tasks');
       assert.match(settings.ServiceBusConnection, /UseDevelopmentEmulator=true;$/);
       await assertServiceBusAndBlobWork(settings);
@@ -89,11 +87,11 @@ describe('local stack', () => {
       await stopAndAssertClean(stack, portsOf(settings), pids);
     }
     assert.equal(
-      await isPostgresReachable(MACHINE_POSTGRES),
+      await isPostgresReachable(TEST_POSTGRES_URL),
       true,
       'stop() must leave the machine Postgres alone',
     );
-    assert.equal(await isRedisReachable(MACHINE_REDIS), true, 'stop() must leave the machine Redis alone');
+    assert.equal(await isRedisReachable(TEST_REDIS_URL), true, 'stop() must leave the machine Redis alone');
   });
 
   it('falls back to private Postgres and Redis when the given URLs do not answer', async () => {
@@ -141,7 +139,7 @@ describe('local stack', () => {
     const options = {
       stateDir,
       freePorts: true,
-      databaseUrl: MACHINE_POSTGRES,
+      databaseUrl: TEST_POSTGRES_URL,
       redisUrl: `redis://127.0.0.1:${await freePort()}`,
       log: (line: string) => lines.push(line),
     };

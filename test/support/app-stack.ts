@@ -1,12 +1,11 @@
 import { ServiceBusClient } from '@azure/service-bus';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { Pool } from 'pg';
-import { closeAppServices } from '../../functions/app/app-services';
+import assert from 'node:assert/strict';
+import type { Redis } from 'ioredis';
+import { closeAppServices, type AppServices } from '../../functions/app/app-services';
 import { startEphemeralStack } from '../../local-dev/ephemeral-stack';
-
-/** The machine's Postgres and Redis (CI starts them); each test run gets its own database. */
-const POSTGRES_SERVER = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+import { TEST_POSTGRES_URL, TEST_REDIS_URL } from './test-servers';
 
 export interface AppStack {
   settings: Record<string, string>;
@@ -14,6 +13,12 @@ export interface AppStack {
   /** Rows, payload blobs and queued messages: what "writes nothing" is checked against. */
   counts(): Promise<{ tasks: number; payloads: number; messages: number }>;
   stop(): Promise<void>;
+}
+
+/** The app's Redis client: the test stack always has one. */
+export function appRedis(services: AppServices): Promise<Redis> {
+  assert.ok(services.redis, 'the test stack runs with Redis');
+  return services.redis();
 }
 
 /** Puts the app's settings in process.env (where appServices() reads them); returns the undo. */
@@ -34,8 +39,8 @@ export function useSettings(settings: Record<string, string>): () => void {
  */
 export async function startAppStack(overrides: Record<string, string> = {}): Promise<AppStack> {
   const stack = await startEphemeralStack({
-    postgresServerUrl: POSTGRES_SERVER,
-    redisUrl: REDIS_URL,
+    postgresServerUrl: TEST_POSTGRES_URL,
+    redisUrl: TEST_REDIS_URL,
     prefix: 'longhaul_test',
     // The engine's info lines (each slice's end, each task's end) would bury the test report; tests that read logs ask.
     overrides: { LOG_LEVEL: 'warn', ...overrides },

@@ -25,6 +25,8 @@ export async function readSse(
     headers?: Record<string, string>;
     until?: (m: SseMessage[]) => boolean;
     timeoutMs?: number;
+    /** Sees each message as it arrives. */
+    onMessage?: (m: SseMessage) => void;
   } = {},
 ): Promise<SseRead> {
   const abort = new AbortController();
@@ -42,6 +44,7 @@ export async function readSse(
   try {
     for await (const frame of sseFrames(res.body)) {
       messages.push(asMessage(frame));
+      options.onMessage?.(messages[messages.length - 1]);
       if (options.until?.(messages)) {
         abort.abort();
         break;
@@ -54,6 +57,20 @@ export async function readSse(
     clearTimeout(timer);
   }
   return { status: res.status, headers: res.headers, messages, closedByServer };
+}
+
+/**
+ * readSse, and the moment its `snapshot` arrived: a stream subscribes to live events before it writes its snapshot, so
+ * whatever happens after that reaches it live. Waiting for it beats waiting a fixed time on a loaded machine.
+ */
+export function readSseFromSnapshot(
+  url: string,
+  options: Omit<Parameters<typeof readSse>[1] & object, 'onMessage'> = {},
+): { snapshot: Promise<void>; read: Promise<SseRead> } {
+  let seen: () => void = () => undefined;
+  const snapshot = new Promise<void>((resolve) => (seen = resolve));
+  const read = readSse(url, { ...options, onMessage: (m) => m.event === 'snapshot' && seen() });
+  return { snapshot, read };
 }
 
 /** `retry:` and comment frames are kept as pseudo-messages, so tests can assert the whole wire order. */

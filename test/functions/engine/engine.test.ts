@@ -7,7 +7,7 @@ import { taskChannel } from '../../../functions/events/event-json';
 import { runTaskSlice } from '../../../functions/app/servicebus/process-task-message';
 import { sweepTasks } from '../../../functions/app/timers/sweep-tasks';
 import type { LocalHost } from '../../../local-dev/host';
-import { startAppStack, type AppStack } from '../../support/app-stack';
+import { appRedis, startAppStack, type AppStack } from '../../support/app-stack';
 import {
   deadLetters,
   invocation,
@@ -67,7 +67,7 @@ describe('durable engine (invariants of design §4)', () => {
       level: 'info',
       message: 'never published',
     });
-    const redis = await services.redis();
+    const redis = await appRedis(services);
     await redis.publish(
       taskChannel(id),
       JSON.stringify({ seq: 3, taskId: id, type: 'progress', at: new Date() }),

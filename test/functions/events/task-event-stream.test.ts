@@ -8,7 +8,7 @@ import type { StreamSink } from '../../../functions/events/event-stream-base';
 import { TaskEventStream } from '../../../functions/events/task-event-stream';
 import { Redis } from 'ioredis';
 import { startRedis, type RedisServer } from '../../../local-dev/services/redis';
-import { startAppStack, type AppStack } from '../../support/app-stack';
+import { appRedis, startAppStack, type AppStack } from '../../support/app-stack';
 import { until } from '../../support/until';
 import { isFinished, startWorker, submitSimulate, waitForTask } from '../../support/engine-harness';
 import type { LocalHost } from '../../../local-dev/host';
@@ -138,7 +138,7 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
     // The snapshot's read is slow, and the event arrives meanwhile.
     const tasks = Object.assign(Object.create(services.repository) as typeof services.repository, {
       unfinished: async (owner: string | undefined, limit: number) => {
-        await (await services.redis()).publish(ownerChannel('local'), JSON.stringify(live));
+        await (await appRedis(services)).publish(ownerChannel('local'), JSON.stringify(live));
         await until(() => services.subscriptions.live, 2_000);
         await new Promise((r) => setTimeout(r, 200));
         return services.repository.unfinished(owner, limit);

@@ -133,6 +133,25 @@ describe('settings', () => {
     );
   });
 
+  it('LOCAL_WITHOUT_REDIS runs without Redis locally; refused with a Redis setting or when deployed', () => {
+    const { REDIS_URL: _redis, ...noRedis } = minimal;
+    assert.equal(loadSettings({ ...noRedis, LOCAL_WITHOUT_REDIS: 'true' }).redis, undefined);
+    assert.equal(failure(noRedis), 'Setting REDIS_URL: required (or REDIS_HOST)');
+    assert.equal(
+      failure({ ...minimal, LOCAL_WITHOUT_REDIS: 'true' }),
+      'Setting LOCAL_WITHOUT_REDIS: set it or REDIS_URL/REDIS_HOST, not both',
+    );
+    assert.match(
+      failure({
+        ...noRedis,
+        LOCAL_WITHOUT_REDIS: 'true',
+        WEBSITE_INSTANCE_ID: 'i',
+        ALLOW_UNAUTHENTICATED: 'true',
+      }),
+      /^Setting LOCAL_WITHOUT_REDIS: refused when deployed/,
+    );
+  });
+
   it('OUTBOUND_ALLOW_PRIVATE_HOSTS is refused when the app runs in Azure', () => {
     const inAzure = {
       ...minimal,
@@ -259,6 +278,7 @@ describe('settings', () => {
       'TASKS_STORAGE',
       'DATABASE_URL',
       'REDIS_URL',
+      'LOCAL_WITHOUT_REDIS',
       'KEY_VAULT_URL',
       'APPLICATIONINSIGHTS_CONNECTION_STRING',
       'OTEL_EXPORTER_OTLP_ENDPOINT',

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -40,4 +40,15 @@ export function descendantPids(root = process.pid): number[] {
 export function assertProcessesGone(pids: number[]): void {
   for (const pid of pids)
     assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `process ${pid} is still alive`);
+}
+
+/**
+ * A PATH for a machine with Node and nothing else: a folder holding only `node` (a link to this one), in `parent`.
+ * No postgres, initdb, redis-server, nor the usual tools (id, ps).
+ */
+export function nodeOnlyPath(parent: string): string {
+  const bin = join(parent, 'node-only-bin');
+  mkdirSync(bin, { recursive: true });
+  symlinkSync(process.execPath, join(bin, 'node'));
+  return bin;
 }

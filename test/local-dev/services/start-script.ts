@@ -8,10 +8,9 @@ import { dropDatabase, ensureDatabase } from '../../../local-dev/services/postgr
 import { stopPid } from '../../../local-dev/services/managed-process';
 import { readStackRecord } from '../../../local-dev/stack-record';
 import { until } from '../../support/until';
-import { makeTempDir } from './helpers';
+import { makeTempDir, nodeOnlyPath } from './helpers';
+import { TEST_POSTGRES_URL, TEST_REDIS_URL } from '../../support/test-servers';
 
-const POSTGRES_SERVER = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const START_SCRIPT = join(__dirname, '../../../local-dev/start.js');
 const READY = /^ {2}Web UI {6}(http:\/\/localhost:\d+)\/$/m;
 
@@ -43,8 +42,8 @@ export interface StartSandbox {
 export async function startSandbox(prefix: string, lockSeconds: number): Promise<StartSandbox> {
   const temp = makeTempDir(prefix);
   const database = `longhaul_${prefix.replace(/\W/g, '_')}_${process.pid}_${Date.now()}`;
-  await ensureDatabase(POSTGRES_SERVER, database);
-  const databaseUrl = POSTGRES_SERVER.replace(/\/[^/]*$/, `/${database}`);
+  await ensureDatabase(TEST_POSTGRES_URL, database);
+  const databaseUrl = TEST_POSTGRES_URL.replace(/\/[^/]*$/, `/${database}`);
   const config = JSON.parse(
     readFileSync(join(findRepoRoot(), 'local-dev/servicebus-config.json'), 'utf8'),
   ) as { UserConfig: { Namespaces: Array<{ Queues: Array<{ Properties: { LockDuration: string } }> }> } };
@@ -58,38 +57,83 @@ export async function startSandbox(prefix: string, lockSeconds: number): Promise
     LONGHAUL_FREE_PORTS: '1',
     LONGHAUL_SERVICEBUS_CONFIG: configPath,
     DATABASE_URL: databaseUrl,
-    REDIS_URL,
+    REDIS_URL: TEST_REDIS_URL,
     LOG_LEVEL: 'warn',
     // Every test is the caller `local` on the machine's one Redis: limits would trip on what ran before.
     RATE_LIMIT_SUBMITS_PER_MINUTE: '0',
     RATE_LIMIT_READS_PER_MINUTE: '0',
     MAX_ACTIVE_TASKS_PER_CALLER: '0',
   };
-  const runs: StartRun[] = [];
+  const runs = startRuns(stateDir, env, true);
   return {
     env,
     stateDir,
     databaseUrl,
-    run: (extraEnv = {}) => {
-      const run = runStart({ ...env, ...extraEnv });
-      runs.push(run);
-      return run;
-    },
+    run: runs.run,
     remove: async () => {
-      for (const { child } of runs)
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      for (const service of readStackRecord(stateDir)) await stopPid(service.pid, 'SIGKILL');
-      await dropDatabase(POSTGRES_SERVER, database);
+      await runs.kill();
+      await dropDatabase(TEST_POSTGRES_URL, database);
       temp.remove();
     },
   };
 }
 
-function runStart(env: Record<string, string>): StartRun {
+/** Runs of the start script on one state folder, and what kills those left running and the services they started. */
+function startRuns(stateDir: string, env: Record<string, string>, inherit: boolean) {
+  const runs: StartRun[] = [];
+  return {
+    run: (extraEnv: Record<string, string> = {}) => {
+      const run = runStart({ ...env, ...extraEnv }, inherit);
+      runs.push(run);
+      return run;
+    },
+    kill: async () => {
+      for (const { child } of runs)
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      for (const service of readStackRecord(stateDir)) await stopPid(service.pid, 'SIGKILL');
+    },
+  };
+}
+
+/** `npm start` on a machine with only Node: its state folder, its runs, and the clean-up. */
+export interface NodeOnlyMachine {
+  stateDir: string;
+  start(): StartRun;
+  /** Kills runs and services left behind, then removes the folder. */
+  remove(): Promise<void>;
+}
+
+/**
+ * Runs of the start script as on a machine with Node and nothing else: PATH holds only `node`, no DATABASE_URL or
+ * REDIS_URL, free ports instead of the usual ones; everything else it needs comes from `npm install`.
+ */
+export function nodeOnlyMachine(prefix: string): NodeOnlyMachine {
+  const temp = makeTempDir(prefix);
+  const stateDir = join(temp.path, 'local');
+  const env = {
+    PATH: nodeOnlyPath(temp.path),
+    HOME: temp.path,
+    LONGHAUL_LOCAL_DIR: stateDir,
+    LONGHAUL_FREE_PORTS: '1',
+    LOG_LEVEL: 'warn',
+  };
+  const runs = startRuns(stateDir, env, false);
+  return {
+    stateDir,
+    start: () => runs.run(),
+    remove: async () => {
+      await runs.kill();
+      temp.remove();
+    },
+  };
+}
+
+/** Runs the start script with this process's environment and `env` over it, or (`inherit` false) `env` alone. */
+export function runStart(env: Record<string, string>, inherit = true): StartRun {
   const { PORT: _port, ...inherited } = process.env;
   // A process group of its own, as a terminal gives a command: a Ctrl+C there signals the whole group.
   const child = spawn(process.execPath, [START_SCRIPT], {
-    env: { ...inherited, ...env },
+    env: inherit ? { ...inherited, ...env } : env,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

@@ -8,13 +8,16 @@ const CHECK_TIMEOUT_MS = 2_000;
 /** GET /api/health: the process answers. */
 export const getHealth = publicHandler(async () => json<Liveness>(200, { status: 'ok' }));
 
-/** GET /api/health/ready: each dependency's state and latency; 503 when any is down. */
+/** GET /api/health/ready: each dependency's state and latency (Redis only when used); 503 when any is down. */
 export const getReadiness = publicHandler(async ({ services }) => {
+  const { redis } = services;
   const checks = {
     postgres: () => services.pool.query('SELECT 1').then(() => undefined),
-    redis: async () => {
-      await (await services.redis()).ping();
-    },
+    ...(redis && {
+      redis: async () => {
+        await (await redis()).ping();
+      },
+    }),
     blobStorage: () => services.blobs.ping(),
     // Opening the sender link proves the namespace, the queue and the credentials.
     serviceBus: () => services.queue.ping(),

@@ -7,7 +7,7 @@ import { startLocalHost, type LocalHost } from '../../../../local-dev/host';
 import { findRepoRoot } from '../../../../local-dev/services/repo-root';
 import { startAppStack, type AppStack } from '../../../support/app-stack';
 import { submitSimulate } from '../../../support/engine-harness';
-import { readSse } from '../../../support/sse-client';
+import { readSseFromSnapshot } from '../../../support/sse-client';
 
 interface StatusEvent {
   seq: number;
@@ -39,18 +39,18 @@ describe('status events the API records: queued at submit, cancelled for a queue
 
   it('a new task has `status: queued` as event 1, and the open caller stream gets it at once', async () => {
     let id = '';
-    const caller = readSse(`${api}/events`, {
+    const caller = readSseFromSnapshot(`${api}/events`, {
       until: (m) => m.some((x) => x.event === 'status' && x.data.includes(id)),
       timeoutMs: 10_000,
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await caller.snapshot;
     id = await submitSimulate({ steps: 1, stepMs: 0 });
     const history = (await (await fetch(`${api}/tasks/${id}/events`)).json()) as { items: StatusEvent[] };
     assert.deepEqual(
       history.items.map((e) => [e.seq, e.type, e.status]),
       [[1, 'status', 'queued']],
     );
-    const live = (await caller).messages
+    const live = (await caller.read).messages
       .filter((m) => m.event === 'status')
       .map((m) => JSON.parse(m.data) as StatusEvent);
     assert.deepEqual(
@@ -61,15 +61,15 @@ describe('status events the API records: queued at submit, cancelled for a queue
 
   it('cancelling a queued task records `status: cancelled` and ends its open streams', async () => {
     const id = await submitSimulate({ steps: 1, stepMs: 0 });
-    const stream = readSse(`${api}/tasks/${id}/events`, { timeoutMs: 10_000 });
-    const caller = readSse(`${api}/events`, {
+    const stream = readSseFromSnapshot(`${api}/tasks/${id}/events`, { timeoutMs: 10_000 });
+    const caller = readSseFromSnapshot(`${api}/events`, {
       until: (m) => m.some((x) => x.event === 'status' && x.data.includes(id)),
       timeoutMs: 10_000,
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await Promise.all([stream.snapshot, caller.snapshot]);
     assert.equal((await fetch(`${api}/tasks/${id}`, { method: 'DELETE' })).status, 202);
 
-    const task = await stream;
+    const task = await stream.read;
     assert.equal(task.closedByServer, true);
     const [status, end] = task.messages.slice(-2);
     assert.equal(status.event, 'status');
@@ -77,7 +77,7 @@ describe('status events the API records: queued at submit, cancelled for a queue
     assert.equal((JSON.parse(status.data) as StatusEvent).status, 'cancelled');
     assert.deepEqual(end, { event: 'end', data: '{"status":"cancelled"}' });
 
-    const live = (await caller).messages
+    const live = (await caller.read).messages
       .filter((m) => m.event === 'status')
       .map((m) => JSON.parse(m.data) as StatusEvent);
     assert.deepEqual(

@@ -3,14 +3,14 @@ import { after, before, describe, it } from 'node:test';
 import { EventSource } from 'eventsource';
 import { appServices } from '../../../../functions/app/app-services';
 import type { LocalHost } from '../../../../local-dev/host';
-import type { AppStack } from '../../../support/app-stack';
+import { appRedis, type AppStack } from '../../../support/app-stack';
 import {
   isFinished,
   startAppOnLocalHost,
   submitSimulate,
   waitForTask,
 } from '../../../support/engine-harness';
-import { readSse, type SseMessage } from '../../../support/sse-client';
+import { readSse, readSseFromSnapshot, type SseMessage } from '../../../support/sse-client';
 
 const seqs = (messages: SseMessage[]) =>
   messages.filter((m) => m.id !== undefined && m.event !== 'snapshot').map((m) => Number(m.id));
@@ -149,7 +149,7 @@ describe('GET /api/tasks/{id}/events as Server-Sent Events', () => {
     while (hub.listenerCount(channel) < 200 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 50));
     assert.equal(hub.listenerCount(channel), 200, 'every stream listens');
-    const redis = await appServices().redis();
+    const redis = await appRedis(appServices());
     const [, subscribers] = (await redis.pubsub('NUMSUB', channel)) as [string, number];
     assert.equal(Number(subscribers), 1, 'one Redis subscription for all of them');
     const results = await Promise.all(reads);
@@ -174,13 +174,13 @@ describe('GET /api/tasks/{id}/events as Server-Sent Events', () => {
           .filter((e) => e.status === 'succeeded')
           .map((e) => e.taskId),
       );
-    const read = readSse(`${api}/events`, {
+    const caller = readSseFromSnapshot(`${api}/events`, {
       until: (m) => ids.length === 2 && ids.every((id) => succeeded(m).has(id)),
       timeoutMs: 20_000,
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await caller.snapshot;
     ids.push(await submitSimulate({ steps: 3, stepMs: 50 }), await submitSimulate({ steps: 3, stepMs: 50 }));
-    const result = await read;
+    const result = await caller.read;
     await fetch(`${api}/tasks/${hung}`, { method: 'DELETE' });
     assert.equal((await waitForTask(stack, hung, isFinished, 10_000)).status, 'cancelled');
 
