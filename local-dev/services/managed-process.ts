@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -111,6 +111,42 @@ export async function stopPid(
     if (!killed && Date.now() >= killAt) {
       killed = true;
       signal('SIGKILL');
+    }
+    await delay(20);
+  }
+}
+
+/** The live (not zombie) processes whose process group is `pgid`, from /proc. */
+function groupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so read after the last ')'.
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(pgrp) === pgid && state !== 'Z') members.push(Number(entry));
+    } catch {
+      // it exited while we looked
+    }
+  }
+  return members;
+}
+
+/**
+ * Kills what is left of a detached service whose leader is gone: the rest of its process group. A PostgreSQL server's
+ * processes outlive a SIGKILLed postmaster for a while and keep its shared memory, and a new postmaster refuses the
+ * data folder meanwhile ("lock file postmaster.pid already exists"). Only for a dead leader: the kernel does not hand
+ * out a pid while a process group of that id lives, so the id names the service's leftovers and nothing else.
+ * Resolves once none is left.
+ */
+export async function killLeftoverGroup(leaderPid: number): Promise<void> {
+  if (isAlive(leaderPid)) return;
+  for (let left = groupMembers(leaderPid); left.length > 0; left = groupMembers(leaderPid)) {
+    try {
+      process.kill(-leaderPid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
     }
     await delay(20);
   }

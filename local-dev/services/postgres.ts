@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, escapeIdentifier } from 'pg';
 import { AZURE_POSTGRES_MAJOR, chooseBinaries, executable, type PostgresBinaries } from './postgres-binaries';
-import { startManagedProcess } from './managed-process';
+import { isAlive, killLeftoverGroup, startManagedProcess } from './managed-process';
 import { freePort } from './ports';
 
 const READY = /database system is ready to accept connections/;
@@ -74,6 +74,25 @@ async function initCluster(
   }
 }
 
+/**
+ * The lock file of a server that was killed. PostgreSQL takes it for a running server while its pid exists, and a
+ * killed postmaster's pid lingers as a zombie where nothing reaps it (a container's init); its backends outlive it for
+ * a while too, holding its shared memory. So when that pid runs nothing, what is left of its process group is killed
+ * and the file removed: no server uses the folder then.
+ */
+async function clearStaleLock(clusterDir: string): Promise<void> {
+  const file = join(clusterDir, 'postmaster.pid');
+  let pid: number;
+  try {
+    pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
+  } catch {
+    return; // none: the server was stopped cleanly, or never ran
+  }
+  if (!pid || isAlive(pid)) return;
+  await killLeftoverGroup(pid);
+  rmSync(file, { force: true });
+}
+
 /** "PostgreSQL 17.10 (embedded, from npm)", with Azure's version when it differs. */
 function describeBinaries(binaries: PostgresBinaries): string {
   const where = binaries.embedded ? 'embedded, from npm' : binaries.binDir;
@@ -102,6 +121,7 @@ export async function startPostgres(options: PostgresOptions): Promise<Postgres>
     if (account) chownSync(dir, account.uid, account.gid);
   }
   if (!existing) await initCluster(binaries, clusterDir, options.dataDir, account);
+  else await clearStaleLock(clusterDir);
   const port = options.port || (await freePort());
   const server = await startManagedProcess({
     name: 'postgres',

@@ -31,7 +31,7 @@ describe('npm start on a machine with only Node', () => {
   const machine = nodeOnlyMachine('node-only');
   after(() => machine.remove());
 
-  it('runs on the embedded Postgres without Redis, shows "Polling", and keeps a task\'s history across a restart', async (t) => {
+  it('runs on the embedded Postgres without Redis, shows "Polling", and keeps a task\'s history across a restart and a SIGKILL of everything', async (t) => {
     let began = Date.now();
     const first = machine.start();
     const url = await first.ready(60_000);
@@ -86,7 +86,15 @@ describe('npm start on a machine with only Node', () => {
     assert.equal(await (await fetch(`${again}/api/tasks/${id}/steps`)).text(), steps);
     const result = await fetch(`${again}/api/tasks/${id}/result`);
     assert.equal(result.status, 200);
-    second.interrupt();
-    assert.equal(await second.exited, 0, second.output());
+
+    // SIGKILL of the start script and every service, the embedded Postgres among them: crash recovery, nothing lost.
+    await machine.kill();
+    const third = machine.start();
+    const recovered = await third.ready(60_000);
+    assert.equal(await history(recovered, id), events);
+    assert.equal(await (await fetch(`${recovered}/api/tasks/${id}/steps`)).text(), steps);
+    assert.deepEqual(await (await fetch(`${recovered}/api/tasks/${id}/result`)).json(), await result.json());
+    third.interrupt();
+    assert.equal(await third.exited, 0, third.output());
   });
 });

@@ -99,6 +99,8 @@ function startRuns(stateDir: string, env: Record<string, string>, inherit: boole
 export interface NodeOnlyMachine {
   stateDir: string;
   start(): StartRun;
+  /** SIGKILL of the runs still going and of every service they started, as a crash of the whole machine's stack. */
+  kill(): Promise<void>;
   /** Kills runs and services left behind, then removes the folder. */
   remove(): Promise<void>;
 }
@@ -121,6 +123,7 @@ export function nodeOnlyMachine(prefix: string): NodeOnlyMachine {
   return {
     stateDir,
     start: () => runs.run(),
+    kill: runs.kill,
     remove: async () => {
       await runs.kill();
       temp.remove();
