@@ -86,6 +86,7 @@ describe('npm start on a machine with only Node', () => {
     assert.equal(await (await fetch(`${again}/api/tasks/${id}/steps`)).text(), steps);
     const result = await fetch(`${again}/api/tasks/${id}/result`);
     assert.equal(result.status, 200);
+    const resultBody: unknown = await result.json();
 
     // SIGKILL of the start script and every service, the embedded Postgres among them: crash recovery, nothing lost.
     await machine.kill();
@@ -93,7 +94,7 @@ describe('npm start on a machine with only Node', () => {
     const recovered = await third.ready(60_000);
     assert.equal(await history(recovered, id), events);
     assert.equal(await (await fetch(`${recovered}/api/tasks/${id}/steps`)).text(), steps);
-    assert.deepEqual(await (await fetch(`${recovered}/api/tasks/${id}/result`)).json(), await result.json());
+    assert.deepEqual(await (await fetch(`${recovered}/api/tasks/${id}/result`)).json(), resultBody);
     third.interrupt();
     assert.equal(await third.exited, 0, third.output());
   });
