@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 
-/** What the local stack (PostgreSQL, Redis) and the browser tests (Chromium) may need from the machine. */
-export type Tool = 'postgres' | 'redis' | 'chromium';
+/** What the local stack (PostgreSQL, Redis) and the tests (Chromium, Python) may need from the machine. */
+export type Tool = 'postgres' | 'redis' | 'chromium' | 'python3';
 
 /** The platforms a hint is written for; any other gets the setting to use instead. */
 export type Platform = 'debian' | 'fedora' | 'macos' | 'windows' | 'other';
@@ -27,10 +27,16 @@ const COMMANDS: Record<Tool, Record<Exclude<Platform, 'other'>, string>> = {
     macos: 'install it with `brew install --cask chromium`',
     windows: 'install Chrome or Edge',
   },
+  python3: {
+    debian: 'install it with `sudo apt-get install python3`',
+    fedora: 'install it with `sudo dnf install python3`',
+    macos: 'install it with `brew install python`',
+    windows: 'install it with `winget install Python.Python.3.13`',
+  },
 };
 
-/** The setting that replaces the install, and what it names. */
-const INSTEAD: Record<Tool, [string, string]> = {
+/** The setting that can replace the install, and what it names. */
+const INSTEAD: Partial<Record<Tool, [string, string]>> = {
   postgres: ['DATABASE_URL', 'a running server'],
   redis: ['REDIS_URL', 'a running server'],
   chromium: ['CHROMIUM_PATH', 'a Chromium, Chrome or Edge executable'],
@@ -56,8 +62,9 @@ function currentPlatform(): Platform {
   }
 }
 
-/** "install it with <the command for this platform>, or set <setting> to a running server" (or what it names). */
-export function installHint(tool: Tool, setting = INSTEAD[tool][0], platform = currentPlatform()): string {
+/** "install it with <the command for this platform>", then ", or set <setting> to a running server" (or what it names). */
+export function installHint(tool: Tool, setting = INSTEAD[tool]?.[0], platform = currentPlatform()): string {
   const how = platform === 'other' ? 'install it with your package manager' : COMMANDS[tool][platform];
-  return `${how}, or set ${setting} to ${INSTEAD[tool][1]}`;
+  const instead = INSTEAD[tool];
+  return setting && instead ? `${how}, or set ${setting} to ${instead[1]}` : how;
 }

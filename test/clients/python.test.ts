@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { LocalHost } from '../../local-dev/host';
+import { findInPath } from '../../local-dev/services/executables';
+import { installHint } from '../../local-dev/services/install-hints';
 import { findRepoRoot } from '../../local-dev/services/repo-root';
 import type { AppStack } from '../support/app-stack';
 import { startAppOnLocalHost } from '../support/engine-harness';
@@ -11,6 +13,7 @@ describe('the Python client (clients/python), with the machine python3, against 
   let stack: AppStack;
   let host: LocalHost;
   before(async () => {
+    if (!findInPath('python3')) throw new Error(`python3 not found in PATH: ${installHint('python3')}`);
     // Streams the server closes every second: watch() must reconnect within one task. A heartbeat a second: a
     // running task sees its cancel within a second.
     ({ stack, host } = await startAppOnLocalHost({

@@ -22,32 +22,39 @@ describe('install hints', () => {
         postgres: 'sudo apt-get install postgresql',
         redis: 'sudo apt-get install redis-server',
         chromium: 'sudo apt-get install chromium',
+        python3: 'sudo apt-get install python3',
       },
       fedora: {
         postgres: 'sudo dnf install postgresql-server',
         redis: 'sudo dnf install valkey',
         chromium: 'sudo dnf install chromium',
+        python3: 'sudo dnf install python3',
       },
       macos: {
         postgres: 'brew install postgresql@17',
         redis: 'brew install redis',
         chromium: 'brew install --cask chromium',
+        python3: 'brew install python',
       },
       windows: {
         postgres: 'winget install PostgreSQL.PostgreSQL.17',
         redis: 'sudo apt-get install redis-server` there',
         chromium: 'install Chrome or Edge',
+        python3: 'winget install Python.Python.3.13',
       },
       other: {
         postgres: 'your package manager',
         redis: 'your package manager',
         chromium: 'your package manager',
+        python3: 'your package manager',
       },
     };
     const instead: Record<Tool, RegExp> = {
       postgres: /, or set DATABASE_URL to a running server$/,
       redis: /, or set REDIS_URL to a running server$/,
       chromium: /, or set CHROMIUM_PATH to a Chromium, Chrome or Edge executable$/,
+      // No setting replaces the machine's Python.
+      python3: /^install it with [^,]+$/,
     };
     for (const [platform, commands] of Object.entries(expected) as Array<[Platform, Record<Tool, string>]>) {
       for (const [tool, command] of Object.entries(commands) as Array<[Tool, string]>) {
