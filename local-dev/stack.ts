@@ -4,7 +4,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { DEFAULT_TIMINGS } from '../functions/events/event-stream-base';
 import { readEmulatorConfigFile, startServiceBusEmulator } from './servicebus-emulator';
 import { startAzurite } from './services/azurite';
-import { commandLineOf, isAlive, killLeftoverGroup, stopPid } from './services/managed-process';
+import { commandLineOf, isAlive, stopPid } from './services/managed-process';
 import { isPortAnswering } from './services/ports';
 import {
   ensureDatabase,
@@ -162,7 +162,6 @@ async function reattachOrStart(
     context.options.log?.(`${name} (pid ${recorded.pid}) does not answer; stopping it to start it again`);
     await stopPid(recorded.pid, STOP_SIGNALS[name]);
   }
-  if (recorded) await killLeftoverGroup(recorded.pid);
   const started = await start();
   if (started.pid !== undefined) {
     context.record({

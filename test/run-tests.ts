@@ -55,6 +55,7 @@ async function testServers(): Promise<Servers> {
   if (!postgresUp) {
     const dataDir = mkdtempSync(join(tmpdir(), 'longhaul-test-postgres-'));
     say(`nothing answers at ${hostOf(TEST_POSTGRES_URL)} (TEST_POSTGRES_URL): starting a private PostgreSQL`);
+    // Its own lines (which binaries, where), not the server's output (`[postgres] …`).
     const server = await startPostgres({ dataDir, log: (line) => !line.startsWith('[') && say(line) });
     stops.push(async () => {
       await server.stop();

@@ -62,8 +62,9 @@ export class SubscriptionHub {
       this.listeners.set(key, set);
     }
     set.add(listener);
-    if (set.size === 1 && this.connect) {
-      const redis = await this.connection();
+    const connecting = set.size === 1 ? this.connection() : undefined;
+    if (connecting) {
+      const redis = await connecting;
       const subscribed = pattern ? redis.psubscribe(channel) : redis.subscribe(channel);
       // While Redis is down the command waits in ioredis' queue and runs on reconnect; the stream polls meanwhile.
       await Promise.race([subscribed.catch(() => undefined), delay(SUBSCRIBE_WAIT_MS)]);
@@ -72,10 +73,9 @@ export class SubscriptionHub {
       const current = this.listeners.get(key);
       if (!current?.delete(listener) || current.size > 0) return;
       this.listeners.delete(key);
-      if (this.connect)
-        void this.connection()
-          .then((redis) => (pattern ? redis.punsubscribe(channel) : redis.unsubscribe(channel)))
-          .catch(() => undefined);
+      void this.connection()
+        ?.then((redis) => (pattern ? redis.punsubscribe(channel) : redis.unsubscribe(channel)))
+        .catch(() => undefined);
     };
   }
 
@@ -92,9 +92,10 @@ export class SubscriptionHub {
     this.listeners.clear();
   }
 
-  private connection(): Promise<Redis> {
-    const connect = this.connect as () => Promise<Redis>;
-    this.subscriber ??= connect().then((redis) => {
+  /** The subscriber connection, made at first use; none without Redis. */
+  private connection(): Promise<Redis> | undefined {
+    if (!this.connect) return undefined;
+    this.subscriber ??= this.connect().then((redis) => {
       this.current = redis;
       redis.on('error', () => undefined);
       // ioredis has sent its re-subscriptions (autoResubscribe) when 'ready' is emitted, and Redis answers in order:

@@ -57,15 +57,23 @@ function track(child: ChildProcess, stopSignal: NodeJS.Signals): void {
   child.once('exit', () => running.delete(child));
 }
 
-/** The process's state letter from /proc (R, S, D, Z, ...), or undefined when there is no such process. */
-function stateOf(pid: number): string | undefined {
+/**
+ * The fields of /proc/<pid>/stat after the command name: state, ppid, pgrp, ...; undefined when there is no such
+ * process.
+ */
+function statOf(pid: number | string): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // "pid (comm) state ...": comm may hold spaces and parentheses, so read after the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
+}
+
+/** The process's state letter from /proc (R, S, D, Z, ...), or undefined when there is no such process. */
+function stateOf(pid: number): string | undefined {
+  return statOf(pid)?.[0];
 }
 
 /**
@@ -118,19 +126,13 @@ export async function stopPid(
 
 /** The live (not zombie) processes whose process group is `pgid`, from /proc. */
 function groupMembers(pgid: number): number[] {
-  const members: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so read after the last ')'.
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(pgrp) === pgid && state !== 'Z') members.push(Number(entry));
-    } catch {
-      // it exited while we looked
-    }
-  }
-  return members;
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      const [state, , pgrp] = statOf(entry) ?? []; // none: it exited while we looked
+      return Number(pgrp) === pgid && state !== undefined && state !== 'Z';
+    })
+    .map(Number);
 }
 
 /**

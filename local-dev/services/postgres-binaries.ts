@@ -1,13 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { findInPath } from './executables';
+import { EXE, findInPath } from './executables';
 import { installHint } from './install-hints';
 
 /** The major version `infra/app/postgres.bicep` deploys; the embedded binaries are pinned to it (package.json). */
 export const AZURE_POSTGRES_MAJOR = 17;
-
-const EXE = process.platform === 'win32' ? '.exe' : '';
 
 /** Folders where installers put versioned PostgreSQL binaries off the PATH; `*` is the version. */
 const INSTALL_FOLDERS: Partial<Record<NodeJS.Platform, string[]>> = {
@@ -56,7 +54,7 @@ function expand(pattern: string): string[] {
 
 /** The machine's PostgreSQL installations (PATH, then the installers' folders), highest version first. */
 export function machineBinaries(): PostgresBinaries[] {
-  const inPath = findInPath('postgres' + EXE);
+  const inPath = findInPath('postgres');
   const dirs = [
     ...(inPath ? [dirname(inPath)] : []),
     ...(INSTALL_FOLDERS[process.platform] ?? []).flatMap(expand),
@@ -100,6 +98,8 @@ export function embeddedBinaries(): PostgresBinaries | undefined {
  */
 export function chooseBinaries(cluster?: { dir: string; major: number }): PostgresBinaries {
   const embedded = embeddedBinaries();
+  // The usual case needs no look at the machine (each installation found costs a `postgres --version`).
+  if (embedded && (!cluster || cluster.major === embedded.major)) return embedded;
   const all = [...(embedded ? [embedded] : []), ...machineBinaries()];
   if (!cluster) {
     if (all.length) return all[0];

@@ -30,8 +30,7 @@ export interface RedisServer {
  * e.g. Fedora from 41, answers the same protocol and prints the same readiness line).
  */
 export function findRedisServer(): string | undefined {
-  const exe = process.platform === 'win32' ? '.exe' : '';
-  return findInPath(`redis-server${exe}`) ?? findInPath(`valkey-server${exe}`);
+  return findInPath('redis-server') ?? findInPath('valkey-server');
 }
 
 /** "Redis not found (…): <how to install it on this platform>, or set <setting>…". */

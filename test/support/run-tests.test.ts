@@ -29,16 +29,20 @@ describe("npm test's runner", () => {
   const temp = makeTempDir('run-tests');
   after(() => temp.remove());
 
-  it('starts the embedded PostgreSQL (Azure major version) for the run when nothing answers at TEST_POSTGRES_URL', async () => {
+  it('starts the embedded PostgreSQL (Azure major version) and a redis-server for the run when nothing answers', async () => {
     const probe = join(temp.path, 'embedded.json');
-    const nobody = `postgres://postgres@127.0.0.1:${await freePort()}/postgres`;
-    const run = await runTests({ TEST_POSTGRES_URL: nobody, SERVER_PROBE_OUT: probe });
+    const run = await runTests({
+      TEST_POSTGRES_URL: `postgres://postgres@127.0.0.1:${await freePort()}/postgres`,
+      TEST_REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+      SERVER_PROBE_OUT: probe,
+    });
     assert.equal(run.code, 0, run.out + run.err);
     assert.match(
       run.out,
       /nothing answers at 127\.0\.0\.1:\d+ \(TEST_POSTGRES_URL\): starting a private PostgreSQL/,
     );
     assert.match(run.out, /PostgreSQL \d+\.\d+ \(embedded, from npm\)/);
+    assert.match(run.out, /nothing answers at 127\.0\.0\.1:\d+ \(TEST_REDIS_URL\): starting a private Redis/);
     const seen = JSON.parse(readFileSync(probe, 'utf8')) as { postgres: string; redis: string };
     assert.equal(Number(seen.postgres.split('.')[0]), AZURE_POSTGRES_MAJOR);
     assert.equal(seen.redis, 'PONG');

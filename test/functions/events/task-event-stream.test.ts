@@ -259,6 +259,39 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
     });
   }
 
+  it('says once that it reads Postgres while live delivery is down, and once that live delivery is back', async () => {
+    const id = await submitSimulate({ steps: 1, stepMs: 0 }); // no worker: it stays queued
+    const services = appServices();
+    const task = await services.tasks.get('local', id);
+    assert.ok(task);
+    const hub = { live: false, subscribe: async () => () => undefined, onReconnect: () => () => undefined };
+    const { sink, written } = collectingSink();
+    const timings = { keepAliveMs: 15_000, maxDurationMs: 30_000, pollMs: 50 };
+    const store = { tasks: services.repository, events: services.taskEvents };
+    const stream = new TaskEventStream(task, undefined, {
+      store,
+      hub: hub as unknown as SubscriptionHub,
+      taskView: taskJson,
+      sink,
+      timings,
+    });
+    const notices = () =>
+      written
+        .filter((w) => w.type === 'log')
+        .map((w) => (w.data as { data?: { delivery?: string } }).data?.delivery);
+    try {
+      await stream.start();
+      assert.ok(await until(() => notices().length === 1, 2_000), 'the polling notice');
+      await new Promise((r) => setTimeout(r, 200)); // four more polls: no second notice
+      hub.live = true;
+      assert.ok(await until(() => notices().length === 2, 2_000), 'the live notice');
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(notices(), ['polling', 'live']);
+    } finally {
+      stream.stop();
+    }
+  });
+
   it('reads Postgres for a persisted event never published when a later live event shows the gap, and keeps order', async () => {
     const id = await submitSimulate({ steps: 1, stepMs: 0 }); // no worker: nothing else writes its events
     const services = appServices();

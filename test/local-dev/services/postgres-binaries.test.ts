@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
@@ -35,6 +35,21 @@ describe('postgres binaries', () => {
     assert.ok(embedded, 'npm install brought the binaries for this platform');
     assert.equal(embedded.major, AZURE_POSTGRES_MAJOR);
     assert.ok(existsSync(executable(embedded.binDir, 'initdb')));
+  });
+
+  it("links the binaries' libraries again when npm did not run the package's postinstall script", () => {
+    const embedded = embeddedBinaries();
+    assert.ok(embedded);
+    const root = join(embedded.binDir, '..', '..');
+    const links = JSON.parse(readFileSync(join(root, 'native', 'pg-symlinks.json'), 'utf8')) as Array<{
+      target: string;
+    }>;
+    // libecpg (embedded SQL for C programs): no server process loads it, so tests running meanwhile are unaffected.
+    const link = links.find((l) => l.target.includes('libecpg.so'));
+    assert.ok(link);
+    rmSync(join(root, link.target));
+    assert.equal(embeddedBinaries()?.major, AZURE_POSTGRES_MAJOR);
+    assert.ok(lstatSync(join(root, link.target)).isSymbolicLink(), `${link.target} is linked again`);
   });
 
   it('takes the embedded binaries for a new cluster, and the major version that made an existing one', () => {
