@@ -2,16 +2,17 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { SSE_HEADERS } from '../functions/app/http/sse';
-import { taskChannel } from '../functions/events/event-json';
+import { eventChannels } from '../functions/events/event-json';
 
 /**
  * The SSE baseline of the progress and fan-out benchmarks: a bare `node:http` SSE server on the same Redis channel as
  * Longhaul's task stream. One subscriber, one frame built and encoded once per message and written to every open
- * response; no framework, no database, no dedup. Usage: `node bare-sse-server.js <redis-url>`; prints its URL once
+ * response; no framework, no database, no dedup. Usage: `node bare-sse-server.js <redis-url> <redis-namespace>`; prints its URL once
  * listening.
  */
 async function main(): Promise<void> {
   const subscriber = new Redis(process.argv[2]);
+  const taskChannel = eventChannels(process.argv[3]).task;
   const channels = new Map<string, { responses: Set<ServerResponse>; subscribed: Promise<unknown> }>();
 
   subscriber.on('message', (channel: string, message: string) => {

@@ -45,7 +45,7 @@ async function main(options: CallCostClientOptions): Promise<CallCost[]> {
   const events: TaskEventRow[] = [];
   const lastSeqs: number[] = [];
   const payload = Buffer.from(JSON.stringify({ steps: 1, stepMs: 0 }));
-  const publisher = new RedisEventPublisher(redis, OWNER, (message) => {
+  const publisher = new RedisEventPublisher(redis, s.subscriptions.channels, OWNER, (message) => {
     throw new Error(message);
   });
   const receiver = s.serviceBus.createReceiver(s.settings.tasksQueue);
@@ -81,7 +81,12 @@ async function main(options: CallCostClientOptions): Promise<CallCost[]> {
   };
   // The submit: the caller's rate limit, its Idempotency-Key lookup, the claim-check blob, the row, its `queued`
   // event, the message, and the record that the message left.
-  const limits = new RateLimits(redis, { ...s.settings.rateLimits, submits: 1e9 }, s.log);
+  const limits = new RateLimits(
+    redis,
+    s.settings.redisNamespace,
+    { ...s.settings.rateLimits, submits: 1e9 },
+    s.log,
+  );
   await measure(
     'api',
     'redis',

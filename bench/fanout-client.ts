@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
-import { eventJson, taskChannel } from '../functions/events/event-json';
+import { eventChannels, eventJson } from '../functions/events/event-json';
 import { monotonicUs } from './cpu-profile';
 import { cpuMsOf } from './processes';
 
@@ -11,6 +11,8 @@ export interface FanoutClientOptions {
   url: string;
   taskId: string;
   redisUrl: string;
+  /** The app's REDIS_NAMESPACE, which names the task's channel. */
+  redisNamespace: string;
   streams: number;
   /** Published events take seq numbers after this one (the task's snapshot seq), so the stream's dedup passes them. */
   seqStart: number;
@@ -190,7 +192,7 @@ async function run(o: FanoutClientOptions): Promise<FanoutClientResult> {
   const path = `/api/tasks/${o.taskId}/events`;
   const counter = new Counter();
   const publisher = new Redis(o.redisUrl);
-  const channel = taskChannel(o.taskId);
+  const channel = eventChannels(o.redisNamespace).task(o.taskId);
   let seq = o.seqStart;
   const publish = () => {
     seq++;

@@ -78,6 +78,7 @@ async function session(
       url: server.line,
       taskId,
       redisUrl: stack.settings.REDIS_URL,
+      redisNamespace: stack.settings.REDIS_NAMESPACE,
       streams,
       seqStart,
       openConcurrency: 50,

@@ -16,7 +16,12 @@ export function startSseServer(
 ): Promise<StartedChild> {
   return kind === 'longhaul'
     ? startHostProcess('http', stack.settings, execArgv)
-    : startChild(join(__dirname, 'bare-sse-server.js'), [stack.settings.REDIS_URL], {}, execArgv);
+    : startChild(
+        join(__dirname, 'bare-sse-server.js'),
+        [stack.settings.REDIS_URL, stack.settings.REDIS_NAMESPACE],
+        {},
+        execArgv,
+      );
 }
 
 /** Which server goes first at each level: they alternate, so that neither always meets the machine in the same state. */

@@ -99,6 +99,11 @@ param postgresTier string = 'GeneralPurpose'
 @description('Azure Managed Redis SKU.')
 param redisSkuName string = 'Balanced_B0'
 
+@description('What starts every Redis channel and key of the app (REDIS_NAMESPACE): give each deployment that shares one Redis its own.')
+@minLength(1)
+@maxLength(64)
+param redisNamespace string = 'longhaul'
+
 @description('Days after which task payloads and uploads are deleted by the storage lifecycle rule.')
 @minValue(1)
 param payloadRetentionDays int = 30
@@ -317,6 +322,7 @@ module api 'app/api.bicep' = {
     databaseName: databaseName
     redisHost: redis.outputs.host
     redisPort: redis.outputs.port
+    redisNamespace: redisNamespace
     keyVaultUrl: keyVault.outputs.uri
     authMode: authMode
     corsAllowedOrigins: corsAllowedOrigins

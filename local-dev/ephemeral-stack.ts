@@ -47,7 +47,8 @@ export async function startEphemeralStack(options: {
   });
   await runMigrations(databaseUrl);
   return {
-    settings: { ...UNLIMITED, ...stack.settings, ...options.overrides },
+    // Its own Redis namespace too: stacks that share one Redis (test files run side by side) see only their own events.
+    settings: { ...UNLIMITED, ...stack.settings, REDIS_NAMESPACE: database, ...options.overrides },
     databaseUrl,
     stop: async () => {
       await stack.stop();

@@ -26,6 +26,7 @@ import {
   RedisEventPublisher,
   type LiveEventPublisher,
 } from '../events/redis-event-publisher';
+import { eventChannels } from '../events/event-json';
 import { SubscriptionHub } from '../events/subscription-hub';
 import { AdminRepository } from '../storage/admin-repository';
 import { BlobStore } from '../storage/blob-store';
@@ -160,14 +161,16 @@ export function createAppServices(settings: Settings): AppServices {
         client.on('error', () => undefined);
         return client;
       })));
+  const channels = eventChannels(settings.redisNamespace);
   const subscriptions = new SubscriptionHub(
     redisSettings &&
       (() =>
         createRedisClient(redisSettings, clientId, { maxRetriesPerRequest: null, connectTimeout: 2_000 })),
+    channels,
   );
   const adminRepository = new AdminRepository(pool);
   const live = (owner: string, warn = (m: string) => log('warn', m)): LiveEventPublisher =>
-    redis ? new RedisEventPublisher(redis, owner, warn) : NO_LIVE_EVENTS;
+    redis ? new RedisEventPublisher(redis, channels, owner, warn) : NO_LIVE_EVENTS;
   const tasks = new TaskService({
     repository,
     taskEvents,
@@ -226,7 +229,7 @@ export function createAppServices(settings: Settings): AppServices {
       entraTokens: settings.entra && new EntraTokens(settings.entra, (message) => log('warn', message)),
     },
     signalLinks,
-    rateLimits: new RateLimits(redis, settings.rateLimits, log),
+    rateLimits: new RateLimits(redis, settings.redisNamespace, settings.rateLimits, log),
     admin: new AdminService({
       repository,
       admin: adminRepository,

@@ -26,8 +26,6 @@ export type Admission =
   /** A submit while Redis cannot count. */
   | { admitted: false; refusal: 'unavailable' };
 
-/** Counters are `longhaul:rl:<kind>:<caller id>`: apart from anything else that shares the Redis. */
-const KEY_PREFIX = 'longhaul:rl';
 /** A Redis that is slow to answer counts as down: a read must not wait on it, a submit gets its 503 soon. */
 const REDIS_TIMEOUT_MS = 1_000;
 const WARN_INTERVAL_MS = 60_000;
@@ -60,6 +58,8 @@ export class RateLimits {
 
   constructor(
     private readonly redis: (() => Promise<Redis>) | undefined,
+    /** Counters are `<namespace>:rl:<kind>:<caller id>` (REDIS_NAMESPACE): apart from anything else in the Redis. */
+    private readonly namespace: string,
     private readonly settings: RateLimitSettings,
     private readonly log: (level: 'warn', message: string) => void,
   ) {}
@@ -85,7 +85,7 @@ export class RateLimits {
 
   private async spend(kind: LimitKind, callerId: string): Promise<RateLimiterRes> {
     const window = {
-      keyPrefix: `${KEY_PREFIX}:${kind}`,
+      keyPrefix: `${this.namespace}:rl:${kind}`,
       points: LIMITS[kind].budget(this.settings),
       duration: this.settings.windowSeconds,
     };

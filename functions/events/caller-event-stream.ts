@@ -1,4 +1,4 @@
-import { ALL_OWNERS_PATTERN, eventJson, ownerChannel, type EventJson } from './event-json';
+import { eventJson, type EventJson } from './event-json';
 import { EventStreamBase, type StreamDeps } from './event-stream-base';
 
 const SNAPSHOT_LIMIT = 100;
@@ -28,8 +28,8 @@ export class CallerEventStream extends EventStreamBase {
     const deliver = (event: EventJson) => (this.held ? void this.held.push(event) : this.deliver(event));
     await this.subscribe(() =>
       this.owner === undefined
-        ? this.hub.subscribe(ALL_OWNERS_PATTERN, deliver, true)
-        : this.hub.subscribe(ownerChannel(this.owner), deliver),
+        ? this.hub.subscribe(this.hub.channels.allOwners, deliver, true)
+        : this.hub.subscribe(this.hub.channels.owner(this.owner), deliver),
     );
     this.polledUntil = new Date();
     const tasks = await this.store.tasks.unfinished(this.owner, SNAPSHOT_LIMIT);

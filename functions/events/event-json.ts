@@ -18,7 +18,22 @@ export function eventJson(row: TaskEventRow): EventJson {
   return { ...base, ...((row.data as Record<string, unknown> | null) ?? {}) };
 }
 
-export const taskChannel = (taskId: string): string => `longhaul:task:${taskId}`;
-export const ownerChannel = (owner: string): string => `longhaul:owner:${owner}`;
-/** Every owner's channel, for an admin's multiplexed stream (a Redis glob pattern). */
-export const ALL_OWNERS_PATTERN = 'longhaul:owner:*';
+/**
+ * The Redis channels events are published on, under the deployment's REDIS_NAMESPACE: a task's, and its owner's for the
+ * multiplexed stream.
+ */
+export interface EventChannels {
+  task(taskId: string): string;
+  owner(owner: string): string;
+  /** Every owner's channel, for an admin's multiplexed stream (a Redis glob pattern). */
+  allOwners: string;
+}
+
+/** The namespace holds no glob characters (settings), so the pattern matches this deployment's owners only. */
+export function eventChannels(namespace: string): EventChannels {
+  return {
+    task: (taskId) => `${namespace}:task:${taskId}`,
+    owner: (owner) => `${namespace}:owner:${owner}`,
+    allOwners: `${namespace}:owner:*`,
+  };
+}

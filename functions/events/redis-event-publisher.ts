@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { ATTR, SpanKind, withSpan } from '../platform/tracing';
 import type { TaskEventRow } from '../model/events';
-import { eventJson, ownerChannel, taskChannel } from './event-json';
+import { eventJson, type EventChannels } from './event-json';
 import { describeError } from '../platform/describe-error';
 
 /** Where events go besides Postgres (live fan-out); best effort, it must never fail or slow the task. */
@@ -21,6 +21,7 @@ export class RedisEventPublisher implements LiveEventPublisher {
 
   constructor(
     private readonly redis: () => Promise<Redis>,
+    private readonly channels: EventChannels,
     private readonly owner: string,
     private readonly log: (message: string) => void,
   ) {}
@@ -34,8 +35,8 @@ export class RedisEventPublisher implements LiveEventPublisher {
       async () => {
         const redis = await this.redis();
         await Promise.all([
-          redis.publish(taskChannel(event.taskId), payload),
-          redis.publish(ownerChannel(this.owner), payload),
+          redis.publish(this.channels.task(event.taskId), payload),
+          redis.publish(this.channels.owner(this.owner), payload),
         ]);
       },
       { kind: SpanKind.CLIENT },

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { appMetrics } from '../platform/metrics';
-import type { EventJson } from './event-json';
+import type { EventChannels, EventJson } from './event-json';
 
 /** Gets the event every listener of the channel gets: the same object, so it must not change it. */
 type Listener = (event: EventJson) => void;
@@ -27,6 +27,8 @@ export class SubscriptionHub {
   constructor(
     /** Absent without Redis (LOCAL_WITHOUT_REDIS): never live, so every stream polls. */
     private readonly connect: (() => Promise<Redis>) | undefined,
+    /** The deployment's channels (REDIS_NAMESPACE), which streams subscribe to. */
+    readonly channels: EventChannels,
     private readonly health = { checkEveryMs: 5_000, checkTimeoutMs: 2_000 },
   ) {}
 

@@ -1,6 +1,6 @@
 import type { TaskEventRow } from '../model/events';
 import { isFinished, type TaskRow } from '../model/task';
-import { eventJson, taskChannel, type EventJson } from './event-json';
+import { eventJson, type EventJson } from './event-json';
 import { EventStreamBase, type StreamDeps } from './event-stream-base';
 
 const REPLAY_PAGE = 500;
@@ -24,7 +24,9 @@ export class TaskEventStream extends EventStreamBase {
   }
 
   async start(): Promise<void> {
-    await this.subscribe(() => this.hub.subscribe(taskChannel(this.task.id), (event) => this.onLive(event)));
+    await this.subscribe(() =>
+      this.hub.subscribe(this.hub.channels.task(this.task.id), (event) => this.onLive(event)),
+    );
     const snapshotSeq = await this.store.events.lastSeq(this.task.id);
     const current = (await this.store.tasks.find(this.task.id)) ?? this.task;
     this.write('snapshot', this.taskView(current), snapshotSeq);

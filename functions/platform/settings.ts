@@ -31,6 +31,15 @@ const settingsSchema = z.object({
   REDIS_PORT: z.coerce.number().int().min(1).max(65535).default(6380),
   REDIS_USERNAME: optionalText,
   REDIS_PASSWORD: optionalText,
+  REDIS_NAMESPACE: optionalText.pipe(
+    z
+      .string()
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
+        'letters, digits, `_`, `.` or `-`, at most 64, starting with a letter or digit',
+      )
+      .default('longhaul'),
+  ),
   LOCAL_WITHOUT_REDIS: z
     .enum(['true', 'false', ''])
     .default('')
@@ -143,6 +152,11 @@ export interface Settings {
   postgres: PostgresSettings;
   /** Absent with LOCAL_WITHOUT_REDIS: no live pub/sub (streams poll Postgres), rate limits counted in the process. */
   redis?: RedisSettings;
+  /**
+   * What starts every Redis channel and key the app uses (REDIS_NAMESPACE), so that deployments sharing one Redis
+   * neither see each other's events nor spend each other's rate limits.
+   */
+  redisNamespace: string;
   /** Client id of the user-assigned identity the SDK clients use in Azure, if any. */
   azureClientId?: string;
   keyVaultUrl?: string;
@@ -267,6 +281,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     storage: storageOf(s),
     postgres: postgresOf(s),
     redis: s.LOCAL_WITHOUT_REDIS ? withoutRedis(s, deployed) : redisOf(s),
+    redisNamespace: s.REDIS_NAMESPACE,
     azureClientId: s.AZURE_CLIENT_ID,
     keyVaultUrl: s.KEY_VAULT_URL,
     telemetry: {

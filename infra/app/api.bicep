@@ -24,6 +24,7 @@ param postgresPort int
 param databaseName string
 param redisHost string
 param redisPort int
+param redisNamespace string
 param keyVaultUrl string
 param authMode string
 param corsAllowedOrigins string
@@ -87,6 +88,7 @@ var connectionSettings = {
   REDIS_PORT: string(redisPort)
   // Azure Managed Redis signs Entra identities in with their object id as the user name.
   REDIS_USERNAME: identityPrincipalId
+  REDIS_NAMESPACE: redisNamespace
   KEY_VAULT_URL: keyVaultUrl
   AUTH_MODE: authMode
   CORS_ALLOWED_ORIGINS: corsAllowedOrigins

@@ -7,6 +7,7 @@ import type { RateLimitSettings } from '../../../functions/platform/settings';
 import { TEST_REDIS_URL } from '../../support/test-servers';
 
 const LIMITS: RateLimitSettings = { submits: 2, reads: 0, windowSeconds: 60, activeTasks: 0 };
+const NAMESPACE = 'longhaul';
 const never = async () => false;
 
 /** Admits two submits with the quota left, refuses the third unless exempt; another caller has its own budget. */
@@ -41,6 +42,7 @@ describe('RateLimits: per-caller budgets counted in Redis', () => {
     await assertBudget(
       new RateLimits(
         async () => redis,
+        NAMESPACE,
         LIMITS,
         () => undefined,
       ),
@@ -49,12 +51,29 @@ describe('RateLimits: per-caller budgets counted in Redis', () => {
   });
 
   it('counts the same budgets in the process without Redis (LOCAL_WITHOUT_REDIS)', async () => {
-    await assertBudget(new RateLimits(undefined, LIMITS, () => undefined), caller);
+    await assertBudget(new RateLimits(undefined, NAMESPACE, LIMITS, () => undefined), caller);
+  });
+
+  it('deployments sharing the Redis under another REDIS_NAMESPACE count apart', async () => {
+    const erin = caller('erin');
+    const limits = (namespace: string) =>
+      new RateLimits(
+        async () => redis,
+        namespace,
+        { ...LIMITS, submits: 1 },
+        () => undefined,
+      );
+    const [a, b] = [limits(`a-${erin}`), limits(`b-${erin}`)];
+    assert.equal((await a.admit('submit', erin, never)).admitted, true);
+    assert.equal((await a.admit('submit', erin, never)).admitted, false, "a's budget is spent");
+    assert.equal((await b.admit('submit', erin, never)).admitted, true, "b's is not");
+    assert.equal(await redis.exists(`a-${erin}:rl:submit:${erin}`), 1, 'the key starts with the namespace');
   });
 
   it('a budget of 0 is unlimited: admitted without counting', async () => {
     const limits = new RateLimits(
       async () => redis,
+      NAMESPACE,
       LIMITS,
       () => undefined,
     );
@@ -66,6 +85,7 @@ describe('RateLimits: per-caller budgets counted in Redis', () => {
     const warnings: string[] = [];
     const limits = new RateLimits(
       async () => down,
+      NAMESPACE,
       { ...LIMITS, reads: 5 },
       (_, message) => warnings.push(message),
     );

@@ -3,7 +3,6 @@ import { after, before, describe, it } from 'node:test';
 import { ServiceBusClient } from '@azure/service-bus';
 import { appServices } from '../../../functions/app/app-services';
 import { cancelTask } from '../../../functions/app/http/handlers/cancel-task';
-import { taskChannel } from '../../../functions/events/event-json';
 import { runTaskSlice } from '../../../functions/app/servicebus/process-task-message';
 import { sweepTasks } from '../../../functions/app/timers/sweep-tasks';
 import type { LocalHost } from '../../../local-dev/host';
@@ -57,7 +56,10 @@ describe('durable engine (invariants of design §4)', () => {
     const services = appServices();
     const id = await submitSimulate({ steps: 3, stepMs: 20 });
     const live: number[] = [];
-    const unsubscribe = await services.subscriptions.subscribe(taskChannel(id), (e) => live.push(e.seq));
+    const unsubscribe = await services.subscriptions.subscribe(
+      services.subscriptions.channels.task(id),
+      (e) => live.push(e.seq),
+    );
     // A worker that persisted event 2 and died before publishing it, having published a live-only progress event 3
     // that streams already got.
     assert.ok(await services.checkpoints.acquire(id, 'dead-worker', 200));
@@ -69,7 +71,7 @@ describe('durable engine (invariants of design §4)', () => {
     });
     const redis = await appRedis(services);
     await redis.publish(
-      taskChannel(id),
+      services.subscriptions.channels.task(id),
       JSON.stringify({ seq: 3, taskId: id, type: 'progress', at: new Date() }),
     );
     await new Promise((r) => setTimeout(r, 250));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { startTcpProxy, type TcpProxy } from '../../../chaos/tcp-proxy';
-import type { EventJson } from '../../../functions/events/event-json';
+import { eventChannels, type EventJson } from '../../../functions/events/event-json';
 import { SubscriptionHub } from '../../../functions/events/subscription-hub';
 import { startRedis, type RedisServer } from '../../../local-dev/services/redis';
 import { until } from '../../support/until';
@@ -23,6 +23,7 @@ describe('subscription hub', () => {
     // The hub reaches Redis through a proxy that can drop every byte, as a network partition does: no error comes.
     const hub = new SubscriptionHub(
       async () => new Redis(`redis://127.0.0.1:${proxy.port}`, { maxRetriesPerRequest: null }),
+      eventChannels('longhaul'),
       { checkEveryMs: 200, checkTimeoutMs: 300 },
     );
     const publisher = new Redis(redis.url);

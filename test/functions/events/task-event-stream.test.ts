@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { appServices } from '../../../functions/app/app-services';
 import { taskJson } from '../../../functions/contract/task-json';
-import { eventJson, ownerChannel, taskChannel, type EventJson } from '../../../functions/events/event-json';
+import { eventJson, type EventJson } from '../../../functions/events/event-json';
 import { CallerEventStream } from '../../../functions/events/caller-event-stream';
 import type { StreamSink } from '../../../functions/events/event-stream-base';
 import { TaskEventStream } from '../../../functions/events/task-event-stream';
@@ -97,7 +97,7 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
     const starting = stream.start();
     stream.stop();
     await starting;
-    assert.equal(appServices().subscriptions.listenerCount(taskChannel(id)), 0);
+    assert.equal(appServices().subscriptions.listenerCount(appServices().subscriptions.channels.task(id)), 0);
     const count = written.length;
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(written.length, count, 'no keep-alive or poll runs after the stop');
@@ -138,7 +138,9 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
     // The snapshot's read is slow, and the event arrives meanwhile.
     const tasks = Object.assign(Object.create(services.repository) as typeof services.repository, {
       unfinished: async (owner: string | undefined, limit: number) => {
-        await (await appRedis(services)).publish(ownerChannel('local'), JSON.stringify(live));
+        await (
+          await appRedis(services)
+        ).publish(services.subscriptions.channels.owner('local'), JSON.stringify(live));
         await until(() => services.subscriptions.live, 2_000);
         await new Promise((r) => setTimeout(r, 200));
         return services.repository.unfinished(owner, limit);
@@ -223,6 +225,7 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
     const reconnects: Array<() => void> = [];
     const hub = {
       live,
+      channels: services.subscriptions.channels,
       subscribe: () => Promise.resolve(() => undefined),
       onReconnect: (listener: () => void) => (reconnects.push(listener), () => undefined),
     } as unknown as SubscriptionHub;
@@ -264,7 +267,12 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
     const services = appServices();
     const task = await services.tasks.get('local', id);
     assert.ok(task);
-    const hub = { live: false, subscribe: async () => () => undefined, onReconnect: () => () => undefined };
+    const hub = {
+      live: false,
+      channels: services.subscriptions.channels,
+      subscribe: async () => () => undefined,
+      onReconnect: () => () => undefined,
+    };
     const { sink, written } = collectingSink();
     const timings = { keepAliveMs: 15_000, maxDurationMs: 30_000, pollMs: 50 };
     const store = { tasks: services.repository, events: services.taskEvents };
@@ -300,6 +308,7 @@ describe('task event stream: keep-alive, maximum duration, and a Redis outage', 
     const listeners: Array<(event: EventJson) => void> = [];
     const hub = {
       live: true,
+      channels: services.subscriptions.channels,
       subscribe: (_channel: string, listener: (event: EventJson) => void) => (
         listeners.push(listener),
         Promise.resolve(() => undefined)

@@ -152,6 +152,19 @@ describe('settings', () => {
     );
   });
 
+  it('REDIS_NAMESPACE starts channels and keys: `longhaul` unless set; no glob or separator characters', () => {
+    assert.equal(loadSettings(minimal).redisNamespace, 'longhaul');
+    assert.equal(loadSettings({ ...minimal, REDIS_NAMESPACE: '' }).redisNamespace, 'longhaul');
+    assert.equal(loadSettings({ ...minimal, REDIS_NAMESPACE: ' dev-2.eu_w ' }).redisNamespace, 'dev-2.eu_w');
+    for (const bad of ['dev*', 'dev:1', 'a?', '[ab]', '-dev', 'x'.repeat(65)]) {
+      assert.match(
+        failure({ ...minimal, REDIS_NAMESPACE: bad }),
+        /^Setting REDIS_NAMESPACE: letters, digits/,
+        bad,
+      );
+    }
+  });
+
   it('OUTBOUND_ALLOW_PRIVATE_HOSTS is refused when the app runs in Azure', () => {
     const inAzure = {
       ...minimal,
@@ -278,6 +291,7 @@ describe('settings', () => {
       'TASKS_STORAGE',
       'DATABASE_URL',
       'REDIS_URL',
+      'REDIS_NAMESPACE',
       'LOCAL_WITHOUT_REDIS',
       'KEY_VAULT_URL',
       'APPLICATIONINSIGHTS_CONNECTION_STRING',

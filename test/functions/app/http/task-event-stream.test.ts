@@ -143,8 +143,8 @@ describe('GET /api/tasks/{id}/events as Server-Sent Events', () => {
     const reads = Array.from({ length: 200 }, () =>
       readSse(`${api}/tasks/${id}/events`, { timeoutMs: 30_000 }),
     );
-    const channel = `longhaul:task:${id}`;
     const hub = appServices().subscriptions;
+    const channel = hub.channels.task(id);
     const deadline = Date.now() + 10_000;
     while (hub.listenerCount(channel) < 200 && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 50));
