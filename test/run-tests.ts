@@ -81,7 +81,7 @@ async function main(): Promise<number> {
   try {
     // Not spawnSync: the private servers' output pipes must keep draining while the tests run.
     // Two files at a time: most of a test's time is spent waiting (on services, timers, a browser), and every file
-    // has its own database, key prefix, ports and folders. One at a time took 11+ minutes of the 12 `npm test` has.
+    // has its own database, Redis namespace, ports and folders. One at a time took 11+ minutes of the 12 `npm test` has.
     // --test-force-exit: a file whose `before` failed with a stack still open (no Chromium, say) ends, failed,
     // instead of hanging the run.
     const args = ['--test', `--test-concurrency=${CONCURRENCY}`, '--test-force-exit', ...files];

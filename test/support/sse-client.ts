@@ -70,6 +70,8 @@ export function readSseFromSnapshot(
   let seen: () => void = () => undefined;
   const snapshot = new Promise<void>((resolve) => (seen = resolve));
   const read = readSse(url, { ...options, onMessage: (m) => m.event === 'snapshot' && seen() });
+  // A stream that ends (or fails) before its snapshot releases the waiter too: the test then fails on what it read.
+  void read.then(seen, seen);
   return { snapshot, read };
 }
 
